@@ -1,0 +1,585 @@
+//! The pipeline YAML: serde structs with `deny_unknown_fields`, `--set` overrides, and a
+//! validation pass that collects every error before reporting.
+//!
+//! Every key is documented in `configs/reference.yaml`. Relative paths are resolved against the
+//! directory `deepprune-run` is started in.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_norway::Value;
+
+use crate::trace::truncate::{default_reasoning_words, PrefixMode, TruncationSpec};
+
+/// Why a pipeline file could not be used: every problem found, each naming the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {} error(s):\n  - {}", errors.len(), errors.join("\n  - "))]
+pub struct ConfigError {
+    /// The pipeline file.
+    pub file: String,
+    /// One line per problem.
+    pub errors: Vec<String>,
+}
+
+/// Where traces come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GeneratorKind {
+    /// Replays a recorded dataset token by token in virtual time.
+    Replay,
+}
+
+/// Confidence-based early stopping applied by the generator (DeepConf).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopPolicy {
+    /// No early stopping by confidence.
+    #[default]
+    None,
+}
+
+/// The `generator` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorConfig {
+    /// The source of traces.
+    #[serde(default = "default_generator_kind")]
+    pub kind: GeneratorKind,
+    /// `problems.jsonl` (gold answers for grading).
+    #[serde(default)]
+    pub problems: Option<PathBuf>,
+    /// The traces file (JSONL, optionally gzip).
+    #[serde(default)]
+    pub traces: Option<PathBuf>,
+    /// Replay only the first this many problems of the traces file.
+    #[serde(default)]
+    pub max_problems: Option<usize>,
+    /// Replay only the first this many traces (by sample index) of each problem.
+    #[serde(default)]
+    pub max_traces: Option<usize>,
+    /// Tokens each live trace emits per virtual step.
+    #[serde(default = "default_tokens_per_step")]
+    pub tokens_per_step: usize,
+    /// Problems replayed at once; their pair comparisons share the judge's batches.
+    #[serde(default = "default_concurrent_problems")]
+    pub concurrent_problems: usize,
+    /// Virtual steps between a prefix completing and the prune decision taking effect; a pruned
+    /// trace keeps generating (and paying) meanwhile.
+    #[serde(default)]
+    pub decision_delay_steps: usize,
+    /// Confidence-based early stopping.
+    #[serde(default)]
+    pub stop_policy: StopPolicy,
+}
+
+/// Replay by default.
+fn default_generator_kind() -> GeneratorKind {
+    GeneratorKind::Replay
+}
+/// 8 tokens per step: fine enough that a pruned trace overshoots its prefix by < 8 tokens.
+fn default_tokens_per_step() -> usize {
+    8
+}
+/// 8 problems in flight.
+fn default_concurrent_problems() -> usize {
+    8
+}
+
+/// The `truncator` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TruncatorConfig {
+    /// `tokens` or `reasoning_words`.
+    #[serde(default = "default_prefix_mode")]
+    pub mode: PrefixMode,
+    /// k: tokens or reasoning words in a prefix.
+    #[serde(default = "default_prefix_count")]
+    pub count: usize,
+    /// The reasoning words, for `reasoning_words` mode.
+    #[serde(default = "default_reasoning_words")]
+    pub words: Vec<String>,
+}
+
+/// Token prefixes by default.
+fn default_prefix_mode() -> PrefixMode {
+    PrefixMode::Tokens
+}
+/// 64 tokens.
+fn default_prefix_count() -> usize {
+    64
+}
+
+impl TruncatorConfig {
+    /// The truncation this section describes.
+    pub fn spec(&self) -> TruncationSpec {
+        TruncationSpec::new(self.mode, self.count, &self.words)
+    }
+}
+
+/// Which judge scores pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JudgeKind {
+    /// Reference labels: the upper bound.
+    Oracle,
+    /// Number and bigram overlap.
+    Lexical,
+    /// No judge: nothing is pruned; plain majority vote over all traces.
+    None,
+}
+
+/// Where the judge runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// The flex CPU backend.
+    #[default]
+    Cpu,
+    /// CUDA (needs the `cuda` crate feature).
+    Cuda,
+}
+
+/// The `judge` section: the judge and its batcher.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeConfig {
+    /// The judge.
+    #[serde(default = "default_judge_kind")]
+    pub kind: JudgeKind,
+    /// The model checkpoint directory, for `model`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// `cpu` or `cuda`, for `model` and `embedding`.
+    #[serde(default)]
+    pub device: DeviceKind,
+    /// Most pairs in one batch.
+    #[serde(default = "default_max_batch_pairs")]
+    pub max_batch_pairs: usize,
+    /// A partial batch is flushed after waiting this long.
+    #[serde(default = "default_max_wait_ms")]
+    pub max_wait_ms: u64,
+    /// Batches that may wait for the judge worker before the batcher holds back.
+    #[serde(default = "default_judge_queue")]
+    pub queue: usize,
+}
+
+/// The lexical judge: real, cheap, and needs no model.
+fn default_judge_kind() -> JudgeKind {
+    JudgeKind::Lexical
+}
+/// 256 pairs.
+fn default_max_batch_pairs() -> usize {
+    256
+}
+/// 2 ms.
+fn default_max_wait_ms() -> u64 {
+    2
+}
+/// 4 batches.
+fn default_judge_queue() -> usize {
+    4
+}
+
+/// The `clusterer` section: DeepPrune's online greedy clustering.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClustererConfig {
+    /// τ: mean similarity needed to join a cluster.
+    #[serde(default = "default_tau")]
+    pub tau: f32,
+    /// p: most members of each cluster compared with a new prefix.
+    #[serde(default = "default_p")]
+    pub p: usize,
+    /// K: the cluster cap.
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// Seed for member sampling.
+    #[serde(default)]
+    pub seed: u64,
+}
+
+/// τ = 0.5: DeepPrune §4 default.
+fn default_tau() -> f32 {
+    0.5
+}
+/// p = 10: DeepPrune §4 default.
+fn default_p() -> usize {
+    10
+}
+/// K = 32: DeepPrune §4 default.
+fn default_k() -> usize {
+    32
+}
+
+/// How the surviving traces are finished and voted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishPolicy {
+    /// DeepPrune's: complete the largest cluster's first `top_k` traces, then majority-vote.
+    LargestCluster,
+    /// Complete each cluster's founder, then vote weighted by cluster size.
+    Founders,
+}
+
+/// The `voter` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoterConfig {
+    /// The finishing policy.
+    #[serde(default = "default_finish")]
+    pub finish: FinishPolicy,
+    /// k*: traces of the largest cluster completed under `largest_cluster`.
+    #[serde(default = "default_top_k")]
+    pub top_k: usize,
+}
+
+/// The paper's policy.
+fn default_finish() -> FinishPolicy {
+    FinishPolicy::LargestCluster
+}
+/// k* = 10: DeepPrune §3.3.
+fn default_top_k() -> usize {
+    10
+}
+
+/// The `output` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// Directory for `report.json` and `problems.jsonl`.
+    #[serde(default = "default_output_dir")]
+    pub dir: PathBuf,
+    /// Show a progress bar on stderr.
+    #[serde(default = "default_true")]
+    pub progress: bool,
+}
+
+/// `out/run`.
+fn default_output_dir() -> PathBuf {
+    PathBuf::from("out/run")
+}
+fn default_true() -> bool {
+    true
+}
+
+/// A whole pipeline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PipelineConfig {
+    /// Where traces come from.
+    pub generator: GeneratorConfig,
+    /// Where prefixes end.
+    pub truncator: TruncatorConfig,
+    /// The pair judge and its batcher.
+    pub judge: JudgeConfig,
+    /// Online greedy clustering.
+    pub clusterer: ClustererConfig,
+    /// Finishing and voting.
+    pub voter: VoterConfig,
+    /// Where results go.
+    pub output: OutputConfig,
+}
+
+const SECTIONS: [&str; 6] = ["generator", "truncator", "judge", "clusterer", "voter", "output"];
+
+fn empty_map() -> Value {
+    Value::Mapping(Default::default())
+}
+
+/// Applies one `section.key=value` override; the value is read as YAML (so `0.3` is a number).
+pub fn apply_override(doc: &mut Value, assignment: &str) -> Result<(), String> {
+    let Some((path, raw)) = assignment.split_once('=') else {
+        return Err(format!("--set {assignment:?}: expected section.key=value"));
+    };
+    let keys: Vec<&str> = path.trim().split('.').collect();
+    if keys.len() < 2 || keys.iter().any(|k| k.is_empty()) {
+        return Err(format!("--set {assignment:?}: expected section.key=value, e.g. clusterer.tau=0.5"));
+    }
+    if !SECTIONS.contains(&keys[0]) {
+        return Err(format!("--set {path}: unknown section `{}`, expected one of {}", keys[0], SECTIONS.join(", ")));
+    }
+    let value: Value = serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
+    if !doc.is_mapping() {
+        *doc = empty_map();
+    }
+    let mut node = doc;
+    for key in &keys[..keys.len() - 1] {
+        let Value::Mapping(map) = node else {
+            return Err(format!("--set {path}: `{key}` is not a section"));
+        };
+        node = map.entry(Value::String((*key).to_string())).or_insert_with(empty_map);
+        if node.is_null() {
+            *node = empty_map();
+        }
+    }
+    let Value::Mapping(map) = node else {
+        return Err(format!("--set {path}: the parent of `{}` is not a section", keys[keys.len() - 1]));
+    };
+    map.insert(Value::String(keys[keys.len() - 1].to_string()), value);
+    Ok(())
+}
+
+fn section<T: serde::de::DeserializeOwned>(doc: &Value, name: &str, errors: &mut Vec<String>) -> Option<T> {
+    let v = match doc.get(name) {
+        None | Some(Value::Null) => empty_map(),
+        Some(v) => v.clone(),
+    };
+    match serde_norway::from_value::<T>(v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            errors.push(format!("{name}: {}", describe_serde_error(&e.to_string())));
+            None
+        }
+    }
+}
+
+/// serde's messages say "unknown field `x`, expected one of ..."; make the key explicit.
+fn describe_serde_error(msg: &str) -> String {
+    msg.replace("unknown variant", "unknown value").replace("invalid type: ", "wrong type: ")
+}
+
+impl PipelineConfig {
+    /// Reads a pipeline file, applies `--set` overrides, and validates it.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError { file: file.clone(), errors: vec![format!("cannot read the file: {e}")] })?;
+        Self::from_yaml(&text, &file, overrides)
+    }
+
+    /// Parses and validates a pipeline from YAML text; `file` names it in errors.
+    pub fn from_yaml(text: &str, file: &str, overrides: &[String]) -> Result<Self, ConfigError> {
+        let fail = |errors: Vec<String>| ConfigError { file: file.to_string(), errors };
+        let mut doc: Value = if text.trim().is_empty() {
+            empty_map()
+        } else {
+            serde_norway::from_str(text).map_err(|e| fail(vec![format!("not valid YAML: {e}")]))?
+        };
+        if doc.is_null() {
+            doc = empty_map();
+        }
+        let mut errors = Vec::new();
+        if !doc.is_mapping() {
+            return Err(fail(vec!["expected a mapping with sections generator, truncator, judge, clusterer, voter, output".into()]));
+        }
+        for o in overrides {
+            if let Err(e) = apply_override(&mut doc, o) {
+                errors.push(e);
+            }
+        }
+        if let Value::Mapping(map) = &doc {
+            for key in map.keys() {
+                let name = key.as_str().unwrap_or("<non-string key>");
+                if !SECTIONS.contains(&name) {
+                    errors.push(format!("unknown section `{name}`, expected one of {}", SECTIONS.join(", ")));
+                }
+            }
+        }
+        let generator = section::<GeneratorConfig>(&doc, "generator", &mut errors);
+        let truncator = section::<TruncatorConfig>(&doc, "truncator", &mut errors);
+        let judge = section::<JudgeConfig>(&doc, "judge", &mut errors);
+        let clusterer = section::<ClustererConfig>(&doc, "clusterer", &mut errors);
+        let voter = section::<VoterConfig>(&doc, "voter", &mut errors);
+        let output = section::<OutputConfig>(&doc, "output", &mut errors);
+        // Sections that parsed are still checked, so one run reports every error.
+        let mut e = Vec::new();
+        if let Some(g) = &generator {
+            g.check(&mut e);
+        }
+        if let Some(t) = &truncator {
+            t.check(&mut e);
+        }
+        if let Some(j) = &judge {
+            j.check(&mut e);
+        }
+        if let Some(c) = &clusterer {
+            c.check(&mut e);
+        }
+        if let Some(v) = &voter {
+            v.check(&mut e);
+        }
+        errors.extend(e);
+        match (generator, truncator, judge, clusterer, voter, output) {
+            (Some(generator), Some(truncator), Some(judge), Some(clusterer), Some(voter), Some(output)) if errors.is_empty() => {
+                Ok(PipelineConfig { generator, truncator, judge, clusterer, voter, output })
+            }
+            _ => Err(fail(errors)),
+        }
+    }
+
+    /// Semantic checks of a parsed config; returns every problem found.
+    pub fn validate(&self) -> Vec<String> {
+        let mut e = Vec::new();
+        self.generator.check(&mut e);
+        self.truncator.check(&mut e);
+        self.judge.check(&mut e);
+        self.clusterer.check(&mut e);
+        self.voter.check(&mut e);
+        e
+    }
+
+    /// The clustering parameters.
+    pub fn cluster_params(&self) -> crate::cluster::ClusterParams {
+        crate::cluster::ClusterParams {
+            tau: self.clusterer.tau,
+            p: self.clusterer.p,
+            k: self.clusterer.k,
+            seed: self.clusterer.seed,
+        }
+    }
+}
+
+impl GeneratorConfig {
+    fn check(&self, e: &mut Vec<String>) {
+        let g = self;
+        match g.kind {
+            GeneratorKind::Replay => {
+                for (key, p) in [("generator.traces", &g.traces), ("generator.problems", &g.problems)] {
+                    match p {
+                        None => e.push(format!("{key}: required for the replay generator; expected a file path")),
+                        Some(p) if !p.is_file() => e.push(format!("{key}: file {} does not exist", p.display())),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if g.tokens_per_step == 0 {
+            e.push("generator.tokens_per_step: expected an integer ≥ 1, got 0".into());
+        }
+        if g.concurrent_problems == 0 {
+            e.push("generator.concurrent_problems: expected an integer ≥ 1, got 0".into());
+        }
+        if g.max_problems == Some(0) {
+            e.push("generator.max_problems: expected an integer ≥ 1 (or leave it out for all)".into());
+        }
+        if g.max_traces == Some(0) {
+            e.push("generator.max_traces: expected an integer ≥ 1 (or leave it out for all)".into());
+        }
+    }
+}
+
+impl TruncatorConfig {
+    fn check(&self, e: &mut Vec<String>) {
+        let t = self;
+        if t.count == 0 {
+            e.push("truncator.count: expected an integer ≥ 1, got 0".into());
+        }
+        if t.mode == PrefixMode::ReasoningWords && t.words.is_empty() {
+            e.push("truncator.words: expected at least one reasoning word for mode reasoning_words".into());
+        }
+        if let Some(w) = t.words.iter().find(|w| w.is_empty() || !w.chars().all(|c| c.is_ascii_alphabetic())) {
+            e.push(format!("truncator.words: {w:?} is not a word; expected ASCII letters only"));
+        }
+    }
+}
+
+impl JudgeConfig {
+    fn check(&self, e: &mut Vec<String>) {
+        let j = self;
+        if j.max_batch_pairs == 0 {
+            e.push("judge.max_batch_pairs: expected an integer ≥ 1, got 0".into());
+        }
+        if j.queue == 0 {
+            e.push("judge.queue: expected an integer ≥ 1, got 0".into());
+        }
+    }
+}
+
+impl ClustererConfig {
+    fn check(&self, e: &mut Vec<String>) {
+        let c = self;
+        if !(0.0..=1.0).contains(&c.tau) || c.tau.is_nan() {
+            e.push(format!("clusterer.tau: expected a number in [0, 1], got {}", c.tau));
+        }
+        if c.p == 0 {
+            e.push("clusterer.p: expected an integer ≥ 1, got 0".into());
+        }
+        if c.k == 0 {
+            e.push("clusterer.k: expected an integer ≥ 1, got 0".into());
+        }
+    }
+}
+
+impl VoterConfig {
+    fn check(&self, e: &mut Vec<String>) {
+        if self.top_k == 0 {
+            e.push("voter.top_k: expected an integer ≥ 1, got 0".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_paths() -> String {
+        let root = env!("CARGO_MANIFEST_DIR");
+        format!(
+            "generator:\n  problems: {root}/data/sample/problems.jsonl\n  traces: {root}/data/sample/traces.jsonl.gz\n"
+        )
+    }
+
+    fn errors(yaml: &str, overrides: &[&str]) -> Vec<String> {
+        let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        match PipelineConfig::from_yaml(yaml, "t.yaml", &o) {
+            Ok(_) => vec![],
+            Err(e) => {
+                assert_eq!(e.file, "t.yaml");
+                e.errors
+            }
+        }
+    }
+
+    #[test]
+    fn defaults_are_the_papers() {
+        let c = PipelineConfig::from_yaml(&sample_paths(), "t.yaml", &[]).unwrap();
+        assert_eq!((c.clusterer.tau, c.clusterer.p, c.clusterer.k), (0.5, 10, 32));
+        assert_eq!((c.voter.finish, c.voter.top_k), (FinishPolicy::LargestCluster, 10));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_what_was_expected() {
+        let base = sample_paths();
+        let cases: Vec<(String, Vec<&str>, Vec<&str>)> = vec![
+            (format!("{base}clusterer:\n  taux: 0.5\n"), vec![], vec!["clusterer: unknown field `taux`"]),
+            (format!("{base}clusterer:\n  tau: high\n"), vec![], vec!["clusterer: wrong type: string \"high\", expected f32"]),
+            (format!("{base}clusterer:\n  tau: 1.5\n"), vec![], vec!["clusterer.tau: expected a number in [0, 1], got 1.5"]),
+            (
+                "generator:\n  traces: /nope/t.jsonl\n  problems: /nope/p.jsonl\n".into(),
+                vec![],
+                vec!["generator.traces: file /nope/t.jsonl does not exist", "generator.problems: file /nope/p.jsonl does not exist"],
+            ),
+            (
+                format!("{base}judge:\n  kind: psychic\nvoter:\n  top_k: 0\nsurprise: 1\n"),
+                vec![],
+                vec!["judge: unknown value `psychic`", "voter.top_k: expected an integer ≥ 1", "unknown section `surprise`"],
+            ),
+            (base.clone(), vec!["clusterer.tau=2", "nosuch.key=1", "tau=1"], vec![
+                "clusterer.tau: expected a number in [0, 1], got 2",
+                "--set nosuch.key: unknown section `nosuch`",
+                "--set \"tau=1\": expected section.key=value",
+            ]),
+        ];
+        for (yaml, overrides, wanted) in cases {
+            let got = errors(&yaml, &overrides);
+            for w in &wanted {
+                assert!(got.iter().any(|g| g.contains(w)), "want {w:?} in {got:?} for\n{yaml}");
+            }
+            assert_eq!(got.len(), wanted.len(), "collected every error and only those: {got:?}");
+        }
+    }
+
+    #[test]
+    fn set_overrides_any_field() {
+        let o = vec!["clusterer.tau=0.25".to_string(), "truncator.mode=reasoning_words".into(), "output.dir=/tmp/x".into()];
+        let c = PipelineConfig::from_yaml(&sample_paths(), "t.yaml", &o).unwrap();
+        assert_eq!(c.clusterer.tau, 0.25);
+        assert_eq!(c.truncator.mode, PrefixMode::ReasoningWords);
+        assert_eq!(c.output.dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn missing_pipeline_file_names_it() {
+        let e = PipelineConfig::load(Path::new("/nope/pipeline.yaml"), &[]).unwrap_err().to_string();
+        assert!(e.starts_with("/nope/pipeline.yaml: 1 error(s):\n  - cannot read the file"), "{e}");
+    }
+}

@@ -1,0 +1,53 @@
+//! Pair judges: given two trace prefixes, a score in [0, 1] that their final answers are equal.
+//!
+//! - [`oracle`]: reads the reference answer classes; the upper bound, never a real judge.
+//! - [`lexical`]: overlap of the numbers and word bigrams in the two prefixes.
+//! - [`bert`]: the Burn cross-encoder and the MiniLM embedding baseline.
+//! - [`worker`]: the thread that owns a judge (and its GPU), fed through `crossbeam-channel`.
+
+pub mod bert;
+pub mod lexical;
+pub mod oracle;
+pub mod pairs;
+pub mod worker;
+
+use std::sync::Arc;
+
+use crate::trace::TracePrefix;
+
+/// One comparison: two prefixes of the same problem.
+#[derive(Debug, Clone)]
+pub struct PairInput {
+    /// The new prefix.
+    pub a: Arc<TracePrefix>,
+    /// A cluster member's prefix.
+    pub b: Arc<TracePrefix>,
+}
+
+/// Why a judge could not score.
+#[derive(Debug, thiserror::Error)]
+pub enum JudgeError {
+    /// The oracle needs reference labels.
+    #[error("the oracle judge needs `answer_class` on every trace; trace {trace} has none")]
+    NoLabel {
+        /// `pid#sample`.
+        trace: String,
+    },
+    /// The model could not be loaded or run.
+    #[error("judge model: {0}")]
+    Model(String),
+    /// The worker thread is gone.
+    #[error("the judge worker stopped")]
+    WorkerGone,
+    /// Injected by the fault-injection settings (tests only).
+    #[error("injected judge failure")]
+    Injected,
+}
+
+/// A pair judge. Implementations run on the judge worker thread, one batch at a time.
+pub trait PairJudge: Send {
+    /// Short name for reports.
+    fn name(&self) -> &str;
+    /// One score in [0, 1] per pair: the judged probability that the final answers are equal.
+    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError>;
+}

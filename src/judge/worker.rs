@@ -1,0 +1,111 @@
+//! The judge worker: one dedicated thread owns the judge (and, for the model, its GPU device).
+//!
+//! Async code sends [`JudgeCommand`]s through a bounded `crossbeam-channel` and awaits a
+//! one-shot reply, so nothing async ever blocks on a tensor.
+
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use tokio::sync::oneshot;
+
+use super::{JudgeError, PairInput, PairJudge};
+
+/// A batch's scores and the time the judge spent on it.
+#[derive(Debug, Clone)]
+pub struct ScoredBatch {
+    /// One score per pair, in order.
+    pub scores: Vec<f32>,
+    /// Time inside the judge for this batch.
+    pub busy: Duration,
+}
+
+/// What the worker is asked to do.
+pub enum JudgeCommand {
+    /// Score a batch of pairs and reply once.
+    Score {
+        /// The pairs.
+        pairs: Vec<PairInput>,
+        /// Where the result goes.
+        reply: oneshot::Sender<Result<ScoredBatch, JudgeError>>,
+        /// The caller's tracing span, so the worker's logs nest under it.
+        span: tracing::Span,
+    },
+}
+
+/// Handle to the judge worker thread. Dropping every handle ends the thread.
+#[derive(Clone)]
+pub struct JudgeWorker {
+    tx: Sender<JudgeCommand>,
+    name: String,
+}
+
+impl JudgeWorker {
+    /// Starts the worker. `make` runs on the new thread, so a GPU judge creates its device there.
+    /// `queue` bounds the batches waiting for the judge; a full queue is backpressure.
+    pub fn spawn<F>(make: F, queue: usize) -> Result<(Self, JoinHandle<()>), JudgeError>
+    where
+        F: FnOnce() -> Result<Box<dyn PairJudge>, JudgeError> + Send + 'static,
+    {
+        let (tx, rx) = crossbeam_channel::bounded::<JudgeCommand>(queue.max(1));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("judge-worker".into())
+            .spawn(move || match make() {
+                Ok(judge) => {
+                    let _ = ready_tx.send(Ok(judge.name().to_string()));
+                    serve(judge, rx);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| JudgeError::Model(format!("cannot start the judge thread: {e}")))?;
+        let name = ready_rx.recv().map_err(|_| JudgeError::WorkerGone)??;
+        Ok((Self { tx, name }, handle))
+    }
+
+    /// The judge's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Scores a batch. Waits for queue space without blocking the async runtime.
+    pub async fn score(&self, pairs: Vec<PairInput>) -> Result<ScoredBatch, JudgeError> {
+        let (reply, rx) = oneshot::channel();
+        let mut cmd = JudgeCommand::Score { pairs, reply, span: tracing::Span::current() };
+        loop {
+            match self.tx.try_send(cmd) {
+                Ok(()) => break,
+                Err(TrySendError::Full(c)) => {
+                    cmd = c;
+                    tokio::time::sleep(Duration::from_micros(200)).await;
+                }
+                Err(TrySendError::Disconnected(_)) => return Err(JudgeError::WorkerGone),
+            }
+        }
+        rx.await.map_err(|_| JudgeError::WorkerGone)?
+    }
+
+    /// Batches waiting for the worker.
+    pub fn queued(&self) -> usize {
+        self.tx.len()
+    }
+}
+
+fn serve(mut judge: Box<dyn PairJudge>, rx: Receiver<JudgeCommand>) {
+    for cmd in rx {
+        match cmd {
+            JudgeCommand::Score { pairs, reply, span } => {
+                let _enter = span.enter();
+                // A caller that has gone away no longer needs the work.
+                if reply.is_closed() {
+                    continue;
+                }
+                let start = Instant::now();
+                let result = judge.score(&pairs).map(|scores| ScoredBatch { scores, busy: start.elapsed() });
+                let _ = reply.send(result);
+            }
+        }
+    }
+}

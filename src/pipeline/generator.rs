@@ -1,0 +1,306 @@
+//! The generator stage: replays recorded traces token by token in virtual time.
+//!
+//! All traces of a problem advance together, `tokens_per_step` tokens per virtual step. After
+//! each step the generator waits for the step's prune decisions, so a pruned trace stops at a
+//! deterministic point: `decision_delay_steps` steps after its prefix completed. Its tokens count
+//! up to that point. Several problems are replayed at once, so the judge sees mixed batches.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::clusterer::Clusterer;
+use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
+use super::truncator::Truncator;
+use super::voter::Voter;
+use super::PipelineError;
+use crate::trace::Trace;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Running,
+    /// Stopped by a prune decision; resumed if the voter picks it to complete.
+    Paused,
+    Ended,
+}
+
+#[derive(Debug, Clone)]
+struct TraceState {
+    trace: Arc<Trace>,
+    emitted_tokens: usize,
+    emitted_bytes: usize,
+    status: Status,
+    /// Last virtual step on which a pruned trace still generates.
+    stop_after: Option<u64>,
+}
+
+/// One problem's replay: which traces run, how far each got, and its virtual clock.
+#[derive(Debug, Clone)]
+pub struct ReplayProblem {
+    pid: Arc<str>,
+    traces: Vec<TraceState>,
+    step: u64,
+    tokens_per_step: usize,
+    delay: u64,
+    survivors_known: bool,
+}
+
+impl ReplayProblem {
+    /// A replay of `traces` (each must carry `tok_bytes`).
+    pub fn new(pid: Arc<str>, traces: Vec<Arc<Trace>>, tokens_per_step: usize, delay_steps: usize) -> Self {
+        let traces = traces
+            .into_iter()
+            .map(|trace| TraceState { trace, emitted_tokens: 0, emitted_bytes: 0, status: Status::Running, stop_after: None })
+            .collect();
+        Self { pid, traces, step: 0, tokens_per_step: tokens_per_step.max(1), delay: delay_steps as u64, survivors_known: false }
+    }
+
+    /// The problem id.
+    pub fn pid(&self) -> &Arc<str> {
+        &self.pid
+    }
+
+    /// Number of traces.
+    pub fn len(&self) -> usize {
+        self.traces.len()
+    }
+
+    /// True for a problem without traces.
+    pub fn is_empty(&self) -> bool {
+        self.traces.is_empty()
+    }
+
+    /// True once every trace has ended.
+    pub fn done(&self) -> bool {
+        self.traces.iter().all(|t| t.status == Status::Ended)
+    }
+
+    /// Advances the clock one step; returns the tokens emitted and the traces that ended.
+    pub fn next_step(&mut self) -> (TokenStep, Vec<TraceEnded>) {
+        self.step += 1;
+        let mut chunks = Vec::new();
+        let mut ended = Vec::new();
+        for t in &mut self.traces {
+            if t.status != Status::Running {
+                continue;
+            }
+            let lens = t.trace.tok_bytes.as_deref().unwrap_or(&[]);
+            let end_tok = (t.emitted_tokens + self.tokens_per_step).min(lens.len());
+            let new_lens: Vec<u16> = lens[t.emitted_tokens..end_tok].iter().map(|&l| l as u16).collect();
+            let new_bytes: usize = new_lens.iter().map(|&l| l as usize).sum();
+            let text = t.trace.text.as_bytes();
+            let bytes = text[t.emitted_bytes..(t.emitted_bytes + new_bytes).min(text.len())].to_vec();
+            t.emitted_tokens = end_tok;
+            t.emitted_bytes += new_bytes;
+            let is_end = end_tok >= lens.len();
+            chunks.push(TokenChunk { sample: t.trace.sample, bytes, token_lens: new_lens, ended: is_end });
+            if is_end {
+                t.status = Status::Ended;
+                ended.push(ended_msg(&self.pid, t, TraceEnd::Finished));
+            }
+        }
+        (TokenStep { pid: self.pid.clone(), step: self.step, chunks }, ended)
+    }
+
+    /// Applies a step's decisions; returns the traces that stopped for good.
+    pub fn apply(&mut self, decisions: &StepDecisions) -> Vec<TraceEnded> {
+        let stop_after = self.step + self.delay;
+        for (sample, assignment) in &decisions.assignments {
+            if assignment.prunes() {
+                if let Some(t) = self.traces.iter_mut().find(|t| t.trace.sample == *sample) {
+                    if t.status == Status::Running && t.stop_after.is_none() {
+                        t.stop_after = Some(stop_after);
+                    }
+                }
+            }
+        }
+        if let Some(survivors) = &decisions.survivors {
+            self.survivors_known = true;
+            for t in &mut self.traces {
+                if survivors.contains(&t.trace.sample) {
+                    t.stop_after = None;
+                    if t.status == Status::Paused {
+                        t.status = Status::Running;
+                    }
+                } else if t.status != Status::Ended && t.stop_after.is_none() {
+                    t.stop_after = Some(stop_after);
+                }
+            }
+        }
+        self.settle()
+    }
+
+    /// Stops traces whose stop time has come: paused until the survivors are known, then ended.
+    fn settle(&mut self) -> Vec<TraceEnded> {
+        let mut ended = Vec::new();
+        for t in &mut self.traces {
+            if t.status == Status::Ended {
+                continue;
+            }
+            if t.stop_after.is_some_and(|s| s <= self.step) {
+                t.status = Status::Paused;
+            }
+            if t.status == Status::Paused && self.survivors_known {
+                t.status = Status::Ended;
+                ended.push(ended_msg(&self.pid, t, TraceEnd::Stopped));
+            }
+        }
+        ended
+    }
+}
+
+fn ended_msg(pid: &Arc<str>, t: &TraceState, end: TraceEnd) -> TraceEnded {
+    let text = crate::trace::truncate::valid_utf8_prefix(&t.trace.text.as_bytes()[..t.emitted_bytes]);
+    TraceEnded { pid: pid.clone(), sample: t.trace.sample, tokens: t.emitted_tokens as u64, text: text.into(), end }
+}
+
+/// Where the generator sends its messages.
+#[derive(Clone)]
+pub struct Downstream {
+    /// The truncator.
+    pub truncator: Addr<Truncator>,
+    /// The clusterer.
+    pub clusterer: Addr<Clusterer>,
+    /// The voter.
+    pub voter: Addr<Voter>,
+}
+
+/// Replays one problem to the end.
+pub async fn drive(mut problem: ReplayProblem, gold: Option<String>, down: Downstream) -> Result<(), PipelineError> {
+    let open = OpenProblem { pid: problem.pid().clone(), n_traces: problem.len(), gold };
+    down.clusterer.send(open.clone()).await?;
+    down.truncator.send(open.clone()).await?;
+    down.voter.send(open).await?;
+    while !problem.done() {
+        let (step, mut ended) = problem.next_step();
+        let decisions = down.truncator.send(step).await??;
+        ended.extend(problem.apply(&decisions));
+        for e in ended {
+            down.voter.send(e).await?;
+        }
+    }
+    down.truncator.send(CloseProblem { pid: problem.pid().clone() }).await?;
+    Ok(())
+}
+
+/// Generator → itself: start replaying.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Start;
+
+/// The replay generator actor: keeps `concurrent` problems in flight.
+pub struct Generator {
+    pending: VecDeque<(ReplayProblem, Option<String>)>,
+    in_flight: usize,
+    concurrent: usize,
+    down: Downstream,
+    errors: tokio::sync::mpsc::UnboundedSender<PipelineError>,
+}
+
+impl Generator {
+    /// A generator over `problems` (with their gold answers).
+    pub fn new(
+        problems: Vec<(ReplayProblem, Option<String>)>,
+        concurrent: usize,
+        down: Downstream,
+        errors: tokio::sync::mpsc::UnboundedSender<PipelineError>,
+    ) -> Self {
+        Self { pending: problems.into(), in_flight: 0, concurrent: concurrent.max(1), down, errors }
+    }
+
+    fn launch(&mut self, ctx: &mut Context<Self>) {
+        while self.in_flight < self.concurrent {
+            let Some((problem, gold)) = self.pending.pop_front() else { break };
+            self.in_flight += 1;
+            let pid = problem.pid().clone();
+            let span = tracing::info_span!("problem", pid = %pid, stage = "generator");
+            let fut = tracing::Instrument::instrument(drive(problem, gold, self.down.clone()), span);
+            ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
+                act.in_flight -= 1;
+                if let Err(e) = res {
+                    let _ = act.errors.send(e);
+                }
+                act.launch(ctx);
+            }));
+        }
+    }
+}
+
+impl Actor for Generator {
+    type Context = Context<Self>;
+}
+
+impl Handler<Start> for Generator {
+    type Result = ();
+    fn handle(&mut self, _: Start, ctx: &mut Context<Self>) {
+        self.launch(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Assignment;
+
+    fn trace(sample: u32, n: usize) -> Arc<Trace> {
+        Arc::new(Trace {
+            pid: "p".into(),
+            sample,
+            text: "x".repeat(n).into(),
+            tok_bytes: Some(vec![1; n]),
+            conf: None,
+            finish: None,
+            answer: None,
+            answer_class: None,
+            correct: None,
+        })
+    }
+
+    #[test]
+    fn pruned_trace_stops_after_the_delay_and_survivor_resumes() {
+        for delay in [0usize, 2] {
+            let mut p = ReplayProblem::new("p".into(), vec![trace(0, 40), trace(1, 40)], 4, delay);
+            p.next_step();
+            let pruned = StepDecisions {
+                assignments: vec![(0, Assignment::Founded { cluster: 0 }), (1, Assignment::Joined { cluster: 0, similarity: 0.9 })],
+                survivors: None,
+            };
+            assert!(p.apply(&pruned).is_empty());
+            let mut last = None;
+            for _ in 0..3 {
+                let (step, _) = p.next_step();
+                last = Some(step.chunks.iter().map(|c| c.sample).collect::<Vec<_>>());
+                p.apply(&StepDecisions::default());
+            }
+            // Trace 1 ran `delay` more steps after its decision, then paused.
+            assert_eq!(p.traces[1].emitted_tokens, 4 + 4 * delay);
+            assert_eq!(last.unwrap(), vec![0]);
+            // The voter keeps only trace 0: trace 1 ends as stopped.
+            let ended = p.apply(&StepDecisions { assignments: vec![], survivors: Some(vec![0]) });
+            assert_eq!(ended.iter().map(|e| (e.sample, e.end, e.tokens)).collect::<Vec<_>>(), vec![(1, TraceEnd::Stopped, 4 + 4 * delay as u64)]);
+            while !p.done() {
+                let (_, ended) = p.next_step();
+                p.apply(&StepDecisions::default());
+                if let Some(e) = ended.first() {
+                    assert_eq!((e.sample, e.end, e.tokens), (0, TraceEnd::Finished, 40));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn paused_survivor_resumes_to_the_end() {
+        let mut p = ReplayProblem::new("p".into(), vec![trace(0, 10), trace(1, 10)], 4, 0);
+        p.next_step();
+        p.apply(&StepDecisions { assignments: vec![(1, Assignment::Joined { cluster: 0, similarity: 1.0 })], survivors: None });
+        assert_eq!(p.traces[1].status, Status::Paused);
+        p.apply(&StepDecisions { assignments: vec![], survivors: Some(vec![0, 1]) });
+        let mut total = Vec::new();
+        while !p.done() {
+            let (_, ended) = p.next_step();
+            total.extend(ended.into_iter().map(|e| e.tokens));
+        }
+        assert_eq!(total, vec![10, 10]);
+    }
+}

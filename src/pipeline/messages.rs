@@ -1,0 +1,135 @@
+//! Every message between the five stages, in one place, so the dataflow reads top to bottom:
+//!
+//! ```text
+//! generator ──TokenStep──▶ truncator ──PrefixesReady──▶ clusterer ──JudgePairs──▶ judge-batcher
+//!     ▲                        │                            │  ◀──── scores ─────────────┘
+//!     └──── StepDecisions ─────┴──────── (reply) ───────────┤
+//! generator ──OpenProblem──▶ clusterer, voter               └──ClustersFinal──▶ voter ──▶ Survivors
+//! generator ──TraceEnded──▶ voter ──ProblemResult──▶ run driver
+//! ```
+//!
+//! The generator waits for each step's reply before the next virtual step of that problem, so
+//! prune decisions land at a deterministic virtual time whatever the real-time scheduling.
+
+use std::sync::Arc;
+
+use actix::Message;
+
+use crate::cluster::{Assignment, Cluster};
+use crate::judge::PairInput;
+use crate::trace::TracePrefix;
+
+use super::PipelineError;
+
+/// New tokens of one trace in one virtual step.
+#[derive(Debug, Clone)]
+pub struct TokenChunk {
+    /// Sample index.
+    pub sample: u32,
+    /// The new text bytes (a token may end inside a UTF-8 character).
+    pub bytes: Vec<u8>,
+    /// Byte length of each new token.
+    pub token_lens: Vec<u16>,
+    /// True when the trace ended with this chunk.
+    pub ended: bool,
+}
+
+/// Generator → truncator: one virtual step of one problem.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<StepDecisions, PipelineError>")]
+pub struct TokenStep {
+    /// Problem id.
+    pub pid: Arc<str>,
+    /// Virtual step number.
+    pub step: u64,
+    /// One chunk per trace that emitted tokens this step.
+    pub chunks: Vec<TokenChunk>,
+}
+
+/// Truncator → clusterer: prefixes completed this step, in sample order.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<StepDecisions, PipelineError>")]
+pub struct PrefixesReady {
+    /// Problem id.
+    pub pid: Arc<str>,
+    /// Virtual step number.
+    pub step: u64,
+    /// The prefixes.
+    pub prefixes: Vec<Arc<TracePrefix>>,
+}
+
+/// The reply to a step: where each new prefix went and, once every trace is clustered, which
+/// traces the voter wants completed.
+#[derive(Debug, Clone, Default)]
+pub struct StepDecisions {
+    /// `(sample, assignment)` for each prefix completed this step.
+    pub assignments: Vec<(u32, Assignment)>,
+    /// Set once all traces are clustered: the traces to run to completion; all others stop.
+    pub survivors: Option<Vec<u32>>,
+}
+
+/// Clusterer → judge-batcher: comparisons for one new prefix.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<Vec<f32>, PipelineError>")]
+pub struct JudgePairs {
+    /// The pairs, new prefix first.
+    pub pairs: Vec<PairInput>,
+}
+
+/// Generator → clusterer and voter: a problem starts.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct OpenProblem {
+    /// Problem id.
+    pub pid: Arc<str>,
+    /// Its number of traces.
+    pub n_traces: usize,
+    /// Its reference answer, for grading.
+    pub gold: Option<String>,
+}
+
+/// Generator → truncator: every trace of a problem has ended.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct CloseProblem {
+    /// Problem id.
+    pub pid: Arc<str>,
+}
+
+/// Clusterer → voter: the final clusters of a problem; the reply names the survivors.
+#[derive(Debug, Message)]
+#[rtype(result = "Vec<u32>")]
+pub struct ClustersFinal {
+    /// Problem id.
+    pub pid: Arc<str>,
+    /// The clusters, in founding order.
+    pub clusters: Vec<Cluster>,
+    /// Pair comparisons judged for this problem.
+    pub judge_pairs: u64,
+}
+
+/// Why a trace stopped generating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceEnd {
+    /// It finished on its own (or at the generator's limit).
+    Finished,
+    /// The judge pruned it, or the finishing policy did not complete it.
+    Stopped,
+}
+
+/// Generator → voter: a trace will emit no more tokens.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub struct TraceEnded {
+    /// Problem id.
+    pub pid: Arc<str>,
+    /// Sample index.
+    pub sample: u32,
+    /// Tokens it emitted in total.
+    pub tokens: u64,
+    /// The text it generated.
+    pub text: Arc<str>,
+    /// How it ended.
+    pub end: TraceEnd,
+}

@@ -1,0 +1,47 @@
+//! The streaming pipeline: five supervised actix actors and their wiring.
+//!
+//! - [`messages`]: every message between stages.
+//! - [`generator`]: replays traces token by token in virtual time; stops pruned traces.
+//! - [`truncator`]: cuts each trace's comparable prefix.
+//! - [`judge_batcher`]: batches pair comparisons for the judge worker thread.
+//! - [`clusterer`]: online greedy clustering; decides which traces to prune.
+//! - [`voter`]: completes the survivors and majority-votes.
+//! - [`run`]: builds the actors from a config, runs to completion, and reports.
+
+pub mod clusterer;
+pub mod generator;
+pub mod judge_batcher;
+pub mod messages;
+pub mod run;
+pub mod truncator;
+pub mod voter;
+
+use crate::judge::JudgeError;
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The judge failed.
+    #[error("judge: {0}")]
+    Judge(#[from] JudgeError),
+    /// A stage's mailbox closed (the actor stopped for good).
+    #[error("a stage stopped: {0}")]
+    Mailbox(#[from] actix::MailboxError),
+    /// A stage received a message it cannot have expected.
+    #[error("{0}")]
+    Protocol(String),
+    /// The data could not be loaded or used.
+    #[error(transparent)]
+    Dataset(#[from] crate::trace::dataset::DatasetError),
+    /// The generator cannot replay the data.
+    #[error("generator: {0}")]
+    Generator(String),
+    /// Results could not be written.
+    #[error("writing results to {path}: {source}")]
+    Output {
+        /// The output directory.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,125 @@
+//! The truncator stage: watches each trace's token stream and emits its prefix once complete.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::clusterer::Clusterer;
+use super::messages::{CloseProblem, OpenProblem, PrefixesReady, StepDecisions, TokenStep};
+use super::PipelineError;
+use crate::trace::truncate::{PrefixScanner, TruncationSpec};
+use crate::trace::TracePrefix;
+
+#[derive(Default)]
+struct ProblemScan {
+    n_traces: usize,
+    scanners: HashMap<u32, PrefixScanner>,
+    done: HashSet<u32>,
+}
+
+/// The truncator actor.
+pub struct Truncator {
+    spec: TruncationSpec,
+    clusterer: Addr<Clusterer>,
+    problems: HashMap<Arc<str>, ProblemScan>,
+    /// Traces whose prefix was the whole trace (they ended before the cut point).
+    pub whole_trace_prefixes: u64,
+}
+
+impl Truncator {
+    /// A truncator cutting with `spec`, sending prefixes to `clusterer`.
+    pub fn new(spec: TruncationSpec, clusterer: Addr<Clusterer>) -> Self {
+        Self { spec, clusterer, problems: HashMap::new(), whole_trace_prefixes: 0 }
+    }
+
+    /// Feeds a step's chunks; returns the prefixes completed, in sample order.
+    fn scan(&mut self, step: &TokenStep) -> Result<Vec<Arc<TracePrefix>>, PipelineError> {
+        let Some(problem) = self.problems.get_mut(&step.pid) else {
+            return Err(PipelineError::Protocol(format!("truncator: tokens for unopened problem {}", step.pid)));
+        };
+        let mut ready = Vec::new();
+        for chunk in &step.chunks {
+            if problem.done.contains(&chunk.sample) {
+                continue;
+            }
+            let scanner = problem.scanners.entry(chunk.sample).or_insert_with(|| self.spec.scanner());
+            let mut at = 0usize;
+            let mut cut = None;
+            for &len in &chunk.token_lens {
+                let end = (at + len as usize).min(chunk.bytes.len());
+                cut = scanner.push_token(&chunk.bytes[at..end]);
+                at = end;
+                if cut.is_some() {
+                    break;
+                }
+            }
+            if cut.is_none() && chunk.ended {
+                cut = scanner.finish();
+            }
+            if let Some(cut) = cut {
+                let scanner = problem.scanners.remove(&chunk.sample).expect("scanner was just used; this is a bug");
+                problem.done.insert(chunk.sample);
+                self.whole_trace_prefixes += cut.whole_trace as u64;
+                ready.push(Arc::new(TracePrefix {
+                    pid: step.pid.clone(),
+                    sample: chunk.sample,
+                    text: scanner.prefix_text().into(),
+                    tokens: cut.tokens,
+                    whole_trace: cut.whole_trace,
+                    answer_class: None,
+                }));
+            }
+        }
+        ready.sort_by_key(|p| p.sample);
+        Ok(ready)
+    }
+}
+
+impl Actor for Truncator {
+    type Context = Context<Self>;
+}
+
+impl Supervised for Truncator {}
+
+impl Handler<OpenProblem> for Truncator {
+    type Result = ();
+    fn handle(&mut self, msg: OpenProblem, _: &mut Context<Self>) {
+        self.problems.entry(msg.pid).or_default().n_traces = msg.n_traces;
+    }
+}
+
+impl Handler<CloseProblem> for Truncator {
+    type Result = ();
+    fn handle(&mut self, msg: CloseProblem, _: &mut Context<Self>) {
+        self.problems.remove(&msg.pid);
+    }
+}
+
+impl Handler<TokenStep> for Truncator {
+    type Result = ResponseFuture<Result<StepDecisions, PipelineError>>;
+
+    fn handle(&mut self, step: TokenStep, _: &mut Context<Self>) -> Self::Result {
+        let prefixes = self.scan(&step);
+        let clusterer = self.clusterer.clone();
+        Box::pin(async move {
+            let prefixes = prefixes?;
+            if prefixes.is_empty() {
+                return Ok(StepDecisions::default());
+            }
+            clusterer.send(PrefixesReady { pid: step.pid, step: step.step, prefixes }).await?
+        })
+    }
+}
+
+/// Run driver → truncator: how many prefixes were whole traces.
+#[derive(Message)]
+#[rtype(result = "u64")]
+pub struct GetWholeTracePrefixes;
+
+impl Handler<GetWholeTracePrefixes> for Truncator {
+    type Result = u64;
+    fn handle(&mut self, _: GetWholeTracePrefixes, _: &mut Context<Self>) -> u64 {
+        self.whole_trace_prefixes
+    }
+}

@@ -1,0 +1,122 @@
+//! The voter stage: picks the traces to complete once a problem is clustered, and votes their
+//! answers once they finish.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::messages::{ClustersFinal, OpenProblem, TraceEnd, TraceEnded};
+use crate::answer::{self, Answer};
+use crate::cluster::Cluster;
+use crate::config::FinishPolicy;
+use crate::report::ProblemResult;
+use crate::vote::{self, Ballot};
+
+struct ProblemVote {
+    n_traces: usize,
+    gold: Option<Answer>,
+    clusters: Option<Vec<Cluster>>,
+    survivors: Vec<u32>,
+    judge_pairs: u64,
+    ended: HashMap<u32, TraceEnded>,
+}
+
+/// The voter actor.
+pub struct Voter {
+    policy: FinishPolicy,
+    top_k: usize,
+    prune: bool,
+    problems: HashMap<Arc<str>, ProblemVote>,
+    results: tokio::sync::mpsc::UnboundedSender<ProblemResult>,
+}
+
+impl Voter {
+    /// A voter sending each finished problem's result to `results`.
+    pub fn new(policy: FinishPolicy, top_k: usize, prune: bool, results: tokio::sync::mpsc::UnboundedSender<ProblemResult>) -> Self {
+        Self { policy, top_k, prune, problems: HashMap::new(), results }
+    }
+
+    /// Votes a problem once it is clustered and every trace has ended.
+    fn try_finish(&mut self, pid: &Arc<str>) {
+        let Some(p) = self.problems.get(pid) else { return };
+        let Some(clusters) = &p.clusters else { return };
+        if p.ended.len() < p.n_traces {
+            return;
+        }
+        let ballots: Vec<Ballot> = p
+            .survivors
+            .iter()
+            .map(|s| Ballot {
+                answer: p.ended.get(s).and_then(|e| answer::extract(&e.text)).map(|a| Answer::parse(&a)),
+                weight: vote::vote_weight(self.policy, clusters, *s, self.prune),
+            })
+            .collect();
+        let winner = vote::majority(&ballots).and_then(|i| ballots[i].answer.clone());
+        let mut pruned: Vec<u32> = p.ended.values().filter(|e| e.end == TraceEnd::Stopped).map(|e| e.sample).collect();
+        pruned.sort_unstable();
+        let result = ProblemResult {
+            pid: pid.to_string(),
+            n_traces: p.n_traces,
+            correct: p.gold.as_ref().map(|g| winner.as_ref().is_some_and(|w| w.equivalent(g))),
+            answer: winner.map(|w| w.normalized().to_string()),
+            tokens: p.ended.values().map(|e| e.tokens).sum(),
+            clusters: clusters.iter().map(|c| c.members.clone()).collect(),
+            survivors: p.survivors.clone(),
+            pruned,
+            judge_pairs: p.judge_pairs,
+            baseline: None,
+        };
+        tracing::info!(pid = %pid, stage = "voter", answer = ?result.answer, correct = ?result.correct, tokens = result.tokens, "voted");
+        self.problems.remove(pid);
+        let _ = self.results.send(result);
+    }
+}
+
+impl Actor for Voter {
+    type Context = Context<Self>;
+}
+
+impl Supervised for Voter {}
+
+impl Handler<OpenProblem> for Voter {
+    type Result = ();
+    fn handle(&mut self, msg: OpenProblem, _: &mut Context<Self>) {
+        self.problems.insert(
+            msg.pid,
+            ProblemVote {
+                n_traces: msg.n_traces,
+                gold: msg.gold.map(|g| Answer::parse(&g)),
+                clusters: None,
+                survivors: Vec::new(),
+                judge_pairs: 0,
+                ended: HashMap::new(),
+            },
+        );
+    }
+}
+
+impl Handler<ClustersFinal> for Voter {
+    type Result = MessageResult<ClustersFinal>;
+    fn handle(&mut self, msg: ClustersFinal, _: &mut Context<Self>) -> Self::Result {
+        let survivors = vote::survivors(self.policy, &msg.clusters, self.top_k, self.prune);
+        if let Some(p) = self.problems.get_mut(&msg.pid) {
+            p.survivors = survivors.clone();
+            p.clusters = Some(msg.clusters);
+            p.judge_pairs = msg.judge_pairs;
+        }
+        self.try_finish(&msg.pid);
+        MessageResult(survivors)
+    }
+}
+
+impl Handler<TraceEnded> for Voter {
+    type Result = ();
+    fn handle(&mut self, msg: TraceEnded, _: &mut Context<Self>) {
+        let pid = msg.pid.clone();
+        if let Some(p) = self.problems.get_mut(&pid) {
+            p.ended.insert(msg.sample, msg);
+        }
+        self.try_finish(&pid);
+    }
+}

@@ -1,0 +1,399 @@
+//! Loading problems and traces from JSONL files, gzip-compressed or plain.
+//!
+//! The format is `../shared/data/README.md`'s: one JSON object per line. Every malformed line is
+//! reported with the file, the 1-based line number and the field at fault.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use serde_json::{Map, Value};
+
+use super::{Finish, Problem, Trace};
+
+/// Why a dataset file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// The file could not be opened.
+    #[error("{path}: cannot open: {source}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Reading (or decompressing) failed part-way.
+    #[error("{path}:{line}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The line being read.
+        line: usize,
+        /// The I/O or gzip error.
+        source: std::io::Error,
+    },
+    /// A line is not a JSON object.
+    #[error("{path}:{line}: not a JSON object: {message}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What the JSON parser said.
+        message: String,
+    },
+    /// A field is missing, of the wrong type, or inconsistent.
+    #[error("{path}:{line}: field `{field}`: {message}")]
+    Field {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The field at fault.
+        field: &'static str,
+        /// What was expected.
+        message: String,
+    },
+    /// The same key appears twice.
+    #[error("{path}:{line}: duplicate {what}")]
+    Duplicate {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number of the second occurrence.
+        line: usize,
+        /// Which key.
+        what: String,
+    },
+}
+
+/// Traces grouped by problem, in file order of first appearance; traces sorted by sample.
+#[derive(Debug, Clone, Default)]
+pub struct TraceSet {
+    /// `(pid, traces)` in order of first appearance in the file.
+    pub problems: Vec<(String, Vec<Arc<Trace>>)>,
+}
+
+impl TraceSet {
+    /// Total number of traces.
+    pub fn len(&self) -> usize {
+        self.problems.iter().map(|(_, t)| t.len()).sum()
+    }
+
+    /// True when no trace was loaded.
+    pub fn is_empty(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    /// The traces of one problem.
+    pub fn get(&self, pid: &str) -> Option<&[Arc<Trace>]> {
+        self.problems.iter().find(|(p, _)| p == pid).map(|(_, t)| t.as_slice())
+    }
+}
+
+fn open(path: &Path) -> Result<Box<dyn BufRead>, DatasetError> {
+    let open_err = |source| DatasetError::Open { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(open_err)?;
+    let mut magic = [0u8; 2];
+    let n = file.read(&mut magic).map_err(open_err)?;
+    let file = File::open(path).map_err(open_err)?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))))
+    } else {
+        Ok(Box::new(BufReader::new(file)))
+    }
+}
+
+/// Calls `f(line_number, object)` for each non-blank line of a JSONL file.
+fn for_each_object(
+    path: &Path,
+    mut f: impl FnMut(usize, &Map<String, Value>) -> Result<(), DatasetError>,
+) -> Result<(), DatasetError> {
+    let reader = open(path)?;
+    for (i, line) in reader.lines().enumerate() {
+        let line_no = i + 1;
+        let line = line.map_err(|source| DatasetError::Read { path: path.to_path_buf(), line: line_no, source })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(&line).map_err(|e| DatasetError::Json {
+            path: path.to_path_buf(),
+            line: line_no,
+            message: e.to_string(),
+        })?;
+        let Value::Object(obj) = value else {
+            return Err(DatasetError::Json {
+                path: path.to_path_buf(),
+                line: line_no,
+                message: "expected an object, found another JSON value".into(),
+            });
+        };
+        f(line_no, &obj)?;
+    }
+    Ok(())
+}
+
+/// Field access that names the file, line and field in its errors.
+struct Fields<'a> {
+    path: &'a Path,
+    line: usize,
+    obj: &'a Map<String, Value>,
+}
+
+impl Fields<'_> {
+    fn err(&self, field: &'static str, message: impl Into<String>) -> DatasetError {
+        DatasetError::Field { path: self.path.to_path_buf(), line: self.line, field, message: message.into() }
+    }
+
+    fn present(&self, field: &'static str) -> Option<&Value> {
+        self.obj.get(field).filter(|v| !v.is_null())
+    }
+
+    fn string(&self, field: &'static str) -> Result<String, DatasetError> {
+        self.opt_string(field)?.ok_or_else(|| self.err(field, "missing; expected a string"))
+    }
+
+    fn opt_string(&self, field: &'static str) -> Result<Option<String>, DatasetError> {
+        match self.present(field) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(self.err(field, format!("expected a string, found {}", kind(other)))),
+        }
+    }
+
+    /// Gold answers are sometimes plain JSON numbers in other datasets.
+    fn opt_answer(&self, field: &'static str) -> Result<Option<String>, DatasetError> {
+        match self.present(field) {
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            _ => self.opt_string(field),
+        }
+    }
+
+    fn opt_i64(&self, field: &'static str) -> Result<Option<i64>, DatasetError> {
+        match self.present(field) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| self.err(field, format!("expected an integer, found {}", kind(v)))),
+        }
+    }
+
+    fn opt_bool(&self, field: &'static str) -> Result<Option<bool>, DatasetError> {
+        match self.present(field) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.err(field, format!("expected true or false, found {}", kind(other)))),
+        }
+    }
+
+    fn opt_base64(&self, field: &'static str) -> Result<Option<Vec<u8>>, DatasetError> {
+        match self.opt_string(field)? {
+            None => Ok(None),
+            Some(s) => base64::engine::general_purpose::STANDARD
+                .decode(s.as_bytes())
+                .map(Some)
+                .map_err(|e| self.err(field, format!("expected base64: {e}"))),
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Loads `problems.jsonl`: `pid` and `question` are required, `gold`, `source`, `split` optional.
+pub fn load_problems(path: &Path) -> Result<Vec<Problem>, DatasetError> {
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    for_each_object(path, |line, obj| {
+        let f = Fields { path, line, obj };
+        let pid = f.string("pid")?;
+        if !seen.insert(pid.clone()) {
+            return Err(DatasetError::Duplicate { path: path.to_path_buf(), line, what: format!("pid {pid:?}") });
+        }
+        problems.push(Problem {
+            pid,
+            source: f.opt_string("source")?,
+            question: f.opt_string("question")?.unwrap_or_default(),
+            gold: f.opt_answer("gold")?,
+            split: f.opt_string("split")?,
+        });
+        Ok(())
+    })?;
+    Ok(problems)
+}
+
+/// Parses one trace object; `line` and `path` are for error messages.
+pub fn parse_trace(path: &Path, line: usize, obj: &Map<String, Value>) -> Result<Trace, DatasetError> {
+    let f = Fields { path, line, obj };
+    let pid = f.string("pid")?;
+    let sample = match f.present("sample") {
+        Some(v) => v
+            .as_u64()
+            .and_then(|s| u32::try_from(s).ok())
+            .ok_or_else(|| f.err("sample", format!("expected a non-negative integer, found {v}")))?,
+        None => return Err(f.err("sample", "missing; expected a non-negative integer")),
+    };
+    let text = f.string("text")?;
+    let tok_bytes = f.opt_base64("tok_bytes")?;
+    if let Some(tb) = &tok_bytes {
+        let total: usize = tb.iter().map(|&b| b as usize).sum();
+        if total != text.len() {
+            return Err(f.err(
+                "tok_bytes",
+                format!("token lengths sum to {total} bytes but `text` has {} bytes", text.len()),
+            ));
+        }
+        if tb.contains(&0) {
+            return Err(f.err("tok_bytes", "a token has length 0; expected lengths of at least 1 byte"));
+        }
+    }
+    let n_tokens = match f.present("n_tokens") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64().ok_or_else(|| f.err("n_tokens", format!("expected a non-negative integer, found {v}")))? as usize,
+        ),
+    };
+    if let (Some(n), Some(tb)) = (n_tokens, &tok_bytes) {
+        if n != tb.len() {
+            return Err(f.err("n_tokens", format!("says {n} tokens but `tok_bytes` holds {}", tb.len())));
+        }
+    }
+    let conf = f.opt_base64("conf")?.map(|c| c.iter().map(|&b| b as f32 / 10.0).collect::<Vec<_>>());
+    if let (Some(c), Some(tb)) = (&conf, &tok_bytes) {
+        if c.len() != tb.len() {
+            return Err(f.err("conf", format!("holds {} values but there are {} tokens", c.len(), tb.len())));
+        }
+    }
+    let finish = match f.opt_string("finish")?.as_deref() {
+        None => None,
+        Some("stop") => Some(Finish::Stop),
+        Some("length") => Some(Finish::Length),
+        Some(other) => return Err(f.err("finish", format!("expected \"stop\" or \"length\", found {other:?}"))),
+    };
+    Ok(Trace {
+        pid,
+        sample,
+        text: text.into(),
+        tok_bytes,
+        conf,
+        finish,
+        answer: f.opt_answer("answer")?,
+        answer_class: f.opt_i64("answer_class")?,
+        correct: f.opt_bool("correct")?,
+    })
+}
+
+/// Loads a traces file, grouping traces by problem and sorting each problem's traces by sample.
+pub fn load_traces(path: &Path) -> Result<TraceSet, DatasetError> {
+    let mut order: Vec<String> = Vec::new();
+    let mut by_pid: BTreeMap<String, Vec<Arc<Trace>>> = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for_each_object(path, |line, obj| {
+        let trace = parse_trace(path, line, obj)?;
+        if !seen.insert((trace.pid.clone(), trace.sample)) {
+            return Err(DatasetError::Duplicate {
+                path: path.to_path_buf(),
+                line,
+                what: format!("trace (pid {:?}, sample {})", trace.pid, trace.sample),
+            });
+        }
+        if !by_pid.contains_key(&trace.pid) {
+            order.push(trace.pid.clone());
+        }
+        by_pid.entry(trace.pid.clone()).or_default().push(Arc::new(trace));
+        Ok(())
+    })?;
+    let problems = order
+        .into_iter()
+        .map(|pid| {
+            let mut traces = by_pid.remove(&pid).unwrap_or_default();
+            traces.sort_by_key(|t| t.sample);
+            (pid, traces)
+        })
+        .collect();
+    Ok(TraceSet { problems })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn write_tmp(content: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(content.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn decodes_token_lengths_and_confidence() {
+        // "ab" + "c": lengths [2, 1] = base64 "AgE="; conf bytes [10, 25] = "Chk=".
+        let f = write_tmp(
+            r#"{"pid":"p","sample":0,"text":"abc","n_tokens":2,"finish":"stop","tok_bytes":"AgE=","conf":"Chk=","answer":"3","answer_class":0,"correct":true}"#,
+        );
+        let set = load_traces(f.path()).unwrap();
+        let t = &set.get("p").unwrap()[0];
+        assert_eq!(t.tok_bytes.as_deref(), Some(&[2u8, 1][..]));
+        assert_eq!(t.conf.as_deref(), Some(&[1.0f32, 2.5][..]));
+        assert_eq!(t.finish, Some(Finish::Stop));
+        assert_eq!(t.correct, Some(true));
+    }
+
+    #[test]
+    fn minimal_trace_needs_only_pid_sample_text() {
+        let f = write_tmp("{\"pid\":\"p\",\"sample\":1,\"text\":\"x\"}\n\n{\"pid\":\"p\",\"sample\":0,\"text\":\"y\"}\n");
+        let set = load_traces(f.path()).unwrap();
+        let samples: Vec<u32> = set.get("p").unwrap().iter().map(|t| t.sample).collect();
+        assert_eq!(samples, vec![0, 1]);
+        assert!(set.get("p").unwrap()[0].tok_bytes.is_none());
+    }
+
+    #[test]
+    fn malformed_lines_name_file_line_and_field() {
+        let cases = [
+            ("{\"pid\":\"p\",\"sample\":0,\"text\":\"x\"}\n{\"pid\":\"p\",\"text\":\"x\"}", ":2: field `sample`: missing"),
+            ("{\"pid\":\"p\",\"sample\":-1,\"text\":\"x\"}", ":1: field `sample`: expected a non-negative integer"),
+            ("{\"pid\":\"p\",\"sample\":0,\"text\":7}", ":1: field `text`: expected a string, found a number"),
+            ("{\"pid\":\"p\",\"sample\":0,\"text\":\"abc\",\"tok_bytes\":\"AQ==\"}", ":1: field `tok_bytes`: token lengths sum to 1 bytes"),
+            ("{\"pid\":\"p\",\"sample\":0,\"text\":\"x\",\"tok_bytes\":\"%%%\"}", ":1: field `tok_bytes`: expected base64"),
+            ("{\"pid\":\"p\",\"sample\":0,\"text\":\"x\",\"finish\":\"done\"}", ":1: field `finish`: expected \"stop\" or \"length\""),
+            ("{\"pid\":\"p\",\"sample\":0,\"text\":\"x\",\"answer_class\":\"a\"}", ":1: field `answer_class`: expected an integer"),
+            ("{\"pid\":\"p\",\"sample\":0,", ":1: not a JSON object"),
+            ("[1,2]", ":1: not a JSON object: expected an object"),
+            ("{\"pid\":\"p\",\"sample\":0,\"text\":\"x\"}\n{\"pid\":\"p\",\"sample\":0,\"text\":\"x\"}", ":2: duplicate trace"),
+        ];
+        for (content, expected) in cases {
+            let f = write_tmp(content);
+            let err = load_traces(f.path()).unwrap_err().to_string();
+            assert!(err.contains(expected), "for {content:?}: got {err:?}, want {expected:?}");
+            assert!(err.contains(&f.path().display().to_string()), "error must name the file: {err}");
+        }
+    }
+
+    #[test]
+    fn missing_file_is_an_open_error() {
+        let err = load_problems(Path::new("/nonexistent/problems.jsonl")).unwrap_err().to_string();
+        assert!(err.starts_with("/nonexistent/problems.jsonl: cannot open"), "{err}");
+    }
+
+    #[test]
+    fn reads_gzip() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"{\"pid\":\"q\",\"question\":\"?\",\"gold\":4}\n").unwrap();
+        f.write_all(&gz.finish().unwrap()).unwrap();
+        let problems = load_problems(f.path()).unwrap();
+        assert_eq!(problems[0].gold.as_deref(), Some("4"));
+    }
+}

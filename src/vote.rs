@@ -1,0 +1,142 @@
+//! Majority voting over final answers, with answers grouped by equivalence.
+
+use crate::answer::Answer;
+use crate::cluster::Cluster;
+use crate::config::FinishPolicy;
+
+/// One vote: an answer (or an abstention) and its weight.
+#[derive(Debug, Clone)]
+pub struct Ballot {
+    /// The trace's final answer; `None` abstains.
+    pub answer: Option<Answer>,
+    /// The vote's weight (1 for plain majority; cluster size for the `founders` policy).
+    pub weight: f64,
+}
+
+/// The winning ballot's index: the first ballot of the answer group with the largest total
+/// weight. Ties go to the group seen first, so the vote is deterministic. `None` if every
+/// ballot abstains.
+pub fn majority(ballots: &[Ballot]) -> Option<usize> {
+    // (representative ballot index, total weight)
+    let mut groups: Vec<(usize, f64)> = Vec::new();
+    for (i, b) in ballots.iter().enumerate() {
+        let Some(a) = &b.answer else { continue };
+        let found = groups.iter_mut().find(|(rep, _)| {
+            ballots[*rep].answer.as_ref().is_some_and(|r| r.equivalent(a))
+        });
+        match found {
+            Some(g) => g.1 += b.weight,
+            None => groups.push((i, b.weight)),
+        }
+    }
+    groups
+        .iter()
+        .fold(None::<(usize, f64)>, |best, &(rep, w)| match best {
+            Some((_, bw)) if bw >= w => best,
+            _ => Some((rep, w)),
+        })
+        .map(|(rep, _)| rep)
+}
+
+/// Group ids for answers: equal ids mean equivalent answers; `None` for no answer.
+pub fn answer_groups(answers: &[Option<Answer>]) -> Vec<Option<usize>> {
+    let mut reps: Vec<&Answer> = Vec::new();
+    answers
+        .iter()
+        .map(|a| {
+            let a = a.as_ref()?;
+            Some(match reps.iter().position(|r| r.equivalent(a)) {
+                Some(g) => g,
+                None => {
+                    reps.push(a);
+                    reps.len() - 1
+                }
+            })
+        })
+        .collect()
+}
+
+/// The traces to run to completion once every trace is clustered.
+///
+/// - `largest_cluster` (DeepPrune's): the first `top_k` members, in join order, of the largest
+///   cluster (ties: the older cluster).
+/// - `founders`: every cluster's founder.
+/// - Without pruning (`prune = false`): every trace.
+pub fn survivors(policy: FinishPolicy, clusters: &[Cluster], top_k: usize, prune: bool) -> Vec<u32> {
+    let mut out: Vec<u32> = if !prune {
+        clusters.iter().flat_map(|c| c.members.iter().copied()).collect()
+    } else {
+        match policy {
+            FinishPolicy::LargestCluster => clusters
+                .iter()
+                .fold(None::<&Cluster>, |best, c| match best {
+                    Some(b) if b.members.len() >= c.members.len() => Some(b),
+                    _ => Some(c),
+                })
+                .map(|c| c.members.iter().copied().take(top_k).collect())
+                .unwrap_or_default(),
+            FinishPolicy::Founders => clusters.iter().map(Cluster::founder).collect(),
+        }
+    };
+    out.sort_unstable();
+    out
+}
+
+/// The weight of a survivor's vote: its cluster's size under `founders`, else 1.
+pub fn vote_weight(policy: FinishPolicy, clusters: &[Cluster], sample: u32, prune: bool) -> f64 {
+    match (policy, prune) {
+        (FinishPolicy::Founders, true) => clusters
+            .iter()
+            .find(|c| c.founder() == sample)
+            .map_or(1.0, |c| c.members.len() as f64),
+        _ => 1.0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ballots(items: &[(Option<&str>, f64)]) -> Vec<Ballot> {
+        items.iter().map(|(a, w)| Ballot { answer: a.map(Answer::parse), weight: *w }).collect()
+    }
+
+    #[test]
+    fn votes_by_equivalence_weight_and_first_seen_ties() {
+        let cases: &[(&[(Option<&str>, f64)], Option<usize>)] = &[
+            (&[(Some("1/2"), 1.0), (Some("3"), 1.0), (Some("0.5"), 1.0)], Some(0)),
+            (&[(Some("3"), 1.0), (Some("4"), 1.0)], Some(0)),
+            (&[(Some("3"), 1.0), (Some("4"), 2.0)], Some(1)),
+            (&[(None, 5.0), (Some("4"), 1.0)], Some(1)),
+            (&[(None, 1.0)], None),
+            (&[], None),
+            (&[(Some("7"), 1.0), (Some("8"), 1.0), (Some("8"), 1.0), (Some("7"), 1.0), (Some("7"), 1.0)], Some(0)),
+        ];
+        for (items, want) in cases {
+            assert_eq!(majority(&ballots(items)), *want, "{items:?}");
+        }
+    }
+
+    #[test]
+    fn survivors_follow_the_policy() {
+        let clusters = vec![
+            Cluster { members: vec![0, 3] },
+            Cluster { members: vec![1, 2, 5, 6] },
+            Cluster { members: vec![4] },
+        ];
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 10, true), vec![1, 2, 5, 6]);
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 2, true), vec![1, 2]);
+        assert_eq!(survivors(FinishPolicy::Founders, &clusters, 2, true), vec![0, 1, 4]);
+        assert_eq!(survivors(FinishPolicy::Founders, &clusters, 2, false), vec![0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(vote_weight(FinishPolicy::Founders, &clusters, 1, true), 4.0);
+        assert_eq!(vote_weight(FinishPolicy::LargestCluster, &clusters, 1, true), 1.0);
+        let tie = vec![Cluster { members: vec![7, 8] }, Cluster { members: vec![1, 2] }];
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &tie, 10, true), vec![7, 8]);
+    }
+
+    #[test]
+    fn groups_equivalent_answers() {
+        let answers: Vec<Option<Answer>> = ["2", "x", "2.0"].iter().map(|s| Some(Answer::parse(s))).chain([None]).collect();
+        assert_eq!(answer_groups(&answers), vec![Some(0), Some(1), Some(0), None]);
+    }
+}

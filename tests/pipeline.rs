@@ -1,0 +1,87 @@
+//! End-to-end runs of the actor pipeline on the embedded sample.
+
+mod common;
+
+use deepprune::pipeline::run::{run_blocking, ReplayData};
+
+#[test]
+fn quickstart_runs_end_to_end_and_accounts_every_token() {
+    let config = common::quickstart(&[]);
+    let data = ReplayData::load(&config).unwrap();
+    let (results, report) = run_blocking(&config, &data, None).unwrap();
+    assert_eq!(report.problems, 10);
+    assert_eq!(report.traces, 320);
+    assert_eq!(report.judge, "lexical");
+    assert!(!report.oracle_upper_bound);
+    // Every trace is accounted for: clustered exactly once, and either survived or was pruned.
+    for r in &results {
+        let mut members: Vec<u32> = r.clusters.iter().flatten().copied().collect();
+        members.sort_unstable();
+        assert_eq!(members, (0..32).collect::<Vec<u32>>(), "{}", r.pid);
+        let b = r.baseline.as_ref().unwrap();
+        assert!(r.tokens <= b.cons_n_tokens, "{}: {} > {}", r.pid, r.tokens, b.cons_n_tokens);
+        for s in &r.survivors {
+            assert!(!r.pruned.contains(s), "{}: survivor {s} was pruned", r.pid);
+        }
+    }
+    assert!(report.judge_pairs > 0);
+    assert!(report.tokens < report.cons_n_tokens);
+    assert!((report.token_reduction - (1.0 - report.tokens as f64 / report.cons_n_tokens as f64)).abs() < 1e-12);
+}
+
+#[test]
+fn oracle_prunes_most_tokens_at_cons_n_accuracy() {
+    let config = common::quickstart(&["judge.kind=oracle"]);
+    let data = ReplayData::load(&config).unwrap();
+    let (_, report) = run_blocking(&config, &data, None).unwrap();
+    assert!(report.oracle_upper_bound);
+    assert!(report.token_reduction > 0.5, "oracle reduction {}", report.token_reduction);
+    assert!(report.accuracy >= report.cons_n_accuracy - 0.1, "{} vs {}", report.accuracy, report.cons_n_accuracy);
+}
+
+#[test]
+fn no_judge_is_plain_majority_vote() {
+    let config = common::quickstart(&["judge.kind=none"]);
+    let data = ReplayData::load(&config).unwrap();
+    let (_, report) = run_blocking(&config, &data, None).unwrap();
+    assert_eq!(report.tokens, report.cons_n_tokens);
+    assert_eq!(report.pruned_traces, 0);
+    assert_eq!(report.judge_pairs, 0);
+    assert_eq!(report.accuracy, report.cons_n_accuracy);
+}
+
+#[test]
+fn runs_are_deterministic_whatever_the_batching() {
+    let data = ReplayData::load(&common::quickstart(&[])).unwrap();
+    let a = run_blocking(&common::quickstart(&["judge.max_batch_pairs=1"]), &data, None).unwrap().0;
+    let b = run_blocking(&common::quickstart(&["generator.concurrent_problems=1", "judge.max_wait_ms=0"]), &data, None).unwrap().0;
+    let key = |r: &deepprune::report::ProblemResult| (r.pid.clone(), r.answer.clone(), r.tokens, r.clusters.clone());
+    assert_eq!(a.iter().map(key).collect::<Vec<_>>(), b.iter().map(key).collect::<Vec<_>>());
+}
+
+#[test]
+fn decision_delay_costs_tokens() {
+    let data = ReplayData::load(&common::quickstart(&[])).unwrap();
+    let fast = run_blocking(&common::quickstart(&["judge.kind=oracle"]), &data, None).unwrap().1;
+    let slow = run_blocking(&common::quickstart(&["judge.kind=oracle", "generator.decision_delay_steps=4"]), &data, None).unwrap().1;
+    assert!(slow.tokens > fast.tokens, "{} <= {}", slow.tokens, fast.tokens);
+}
+
+#[test]
+fn reference_config_documents_every_key_and_parses() {
+    let root = common::root();
+    let text = std::fs::read_to_string(root.join("configs/reference.yaml")).unwrap();
+    let overrides = vec![
+        format!("generator.problems={}", root.join("data/sample/problems.jsonl").display()),
+        format!("generator.traces={}", root.join("data/sample/traces.jsonl.gz").display()),
+    ];
+    let config = deepprune::config::PipelineConfig::from_yaml(&text, "configs/reference.yaml", &overrides).unwrap();
+    // Every field serialised from the parsed config appears as a key in the reference file.
+    let value = serde_json::to_value(&config).unwrap();
+    for (section, fields) in value.as_object().unwrap() {
+        assert!(text.contains(&format!("\n{section}:\n")), "section {section} undocumented");
+        for key in fields.as_object().unwrap().keys() {
+            assert!(text.contains(&format!("\n  {key}:")), "key {section}.{key} undocumented");
+        }
+    }
+}
