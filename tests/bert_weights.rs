@@ -77,7 +77,11 @@ fn embeddings_match_sentence_transformers() {
     let encoded: Vec<_> = fixture
         .items
         .iter()
-        .map(|item| tokenizer.encode_sentence(&item.sentence, SENTENCE_MAX_LEN).unwrap())
+        .map(|item| {
+            tokenizer
+                .encode_sentence(&item.sentence, SENTENCE_MAX_LEN)
+                .unwrap()
+        })
         .collect();
     // One batch of mixed lengths, padded to 256: padding must not move any vector.
     let buckets = LengthBuckets::new(vec![SENTENCE_MAX_LEN]).unwrap();
@@ -102,5 +106,8 @@ fn embeddings_match_sentence_transformers() {
         );
         worst = worst.max(diff);
     }
-    println!("worst max abs diff over {} sentences: {worst:.2e}", fixture.items.len());
+    println!(
+        "worst max abs diff over {} sentences: {worst:.2e}",
+        fixture.items.len()
+    );
 }

@@ -6,6 +6,10 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use deepprune::answer::agreement;
+use deepprune::config::DeviceKind;
+use deepprune::judge::eval::{self, PairMetrics};
+use deepprune::judge::train::TrainConfig;
+use deepprune::judge::{backend, PairJudge};
 use deepprune::trace::dataset::{load_problems, load_traces};
 
 /// deepprune tools.
@@ -23,6 +27,72 @@ enum Command {
         #[command(subcommand)]
         command: AnswersCommand,
     },
+    /// The learned judge.
+    Judge {
+        #[command(subcommand)]
+        command: JudgeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum JudgeCommand {
+    /// Train the cross-encoder judge from a YAML config (e.g. configs/judge-minilm.yaml).
+    Train {
+        /// The training config.
+        config: PathBuf,
+        /// Override a key: key=value or truncator.key=value (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Evaluate a trained judge and the lexical and embedding baselines on the same pairs.
+    Eval {
+        /// The checkpoint directory.
+        #[arg(long)]
+        judge: PathBuf,
+        /// problems.jsonl; only traces of problems listed there are used.
+        #[arg(long)]
+        problems: PathBuf,
+        /// Traces with `answer_class` labels.
+        #[arg(long)]
+        traces: PathBuf,
+        /// Sample at most this many pairs, stratified per problem.
+        #[arg(long)]
+        max_pairs: Option<usize>,
+        /// Seed for the pair sample.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// cpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// The base model, for the embedding baseline; `none` skips it.
+        #[arg(long, default_value = deepprune::judge::bert::weights::BASE_MODEL_DIR)]
+        base: String,
+        /// Pairs per forward pass.
+        #[arg(long, default_value_t = 256)]
+        batch: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn device(name: &str) -> anyhow::Result<DeviceKind> {
+    match name {
+        "cpu" => Ok(DeviceKind::Cpu),
+        "cuda" => Ok(DeviceKind::Cuda),
+        other => anyhow::bail!("--device: expected cpu or cuda, got {other:?}"),
+    }
+}
+
+fn show(name: &str, m: &PairMetrics) {
+    let f = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.4}"));
+    println!(
+        "{name:<10} pairs {:>7}  base rate {:.4}  AUROC {}  within-problem {}  TNR@FNR0.2 {}  acc@0.5 {:.4}",
+        m.pairs, m.base_rate, f(m.auroc), f(m.auroc_within), f(m.tnr_at_fnr_0_2), m.accuracy
+    );
 }
 
 #[derive(Subcommand)]
@@ -56,6 +126,39 @@ fn main() -> anyhow::Result<()> {
             } else {
                 println!("pair verdicts:        {:.4} agree over {} pairs ({} we merge, {} we split)", a.pair_agreement, a.pairs, a.pairs_we_merge, a.pairs_we_split);
                 println!("correctness verdicts: {:.4} agree over {} traces ({} we accept, {} we reject)", a.correct_agreement, a.traces, a.traces_we_accept, a.traces_we_reject);
+            }
+        }
+        Command::Judge { command: JudgeCommand::Train { config, set, quiet } } => {
+            let config = TrainConfig::load(&config, &set)?;
+            let start = std::time::Instant::now();
+            let history = backend::train_on_device(&config, !quiet)?;
+            println!("{}", serde_json::to_string_pretty(&history)?);
+            println!("trained in {:.1} s; checkpoint: {}", start.elapsed().as_secs_f64(), config.output.display());
+        }
+        Command::Judge {
+            command: JudgeCommand::Eval { judge, problems, traces, max_pairs, seed, device: dev, base, batch, json },
+        } => {
+            let dev = device(&dev)?;
+            let spec = eval::checkpoint_spec(&judge)?;
+            let problems = load_problems(&problems).context("loading problems")?;
+            let mut traces = load_traces(&traces).context("loading traces")?;
+            let listed: std::collections::HashSet<&str> = problems.iter().map(|p| p.pid.as_str()).collect();
+            traces.problems.retain(|(pid, _)| listed.contains(pid.as_str()));
+            let pairs = eval::eval_pairs(&traces, &spec, max_pairs, seed)?;
+            let mut model = backend::model_judge(&judge, dev, batch)?;
+            let mut embedding: Option<Box<dyn PairJudge>> =
+                if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch)?) };
+            let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });
+            let report = eval::evaluate(model.as_mut(), embedding, &pairs, &spec)?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!("prefix {}", report.prefix);
+                show("model", &report.model);
+                show("lexical", &report.baselines.lexical);
+                if let Some(e) = &report.baselines.embedding {
+                    show("embedding", e);
+                }
             }
         }
     }

@@ -124,6 +124,10 @@ pub enum JudgeKind {
     Oracle,
     /// Number and bigram overlap.
     Lexical,
+    /// Cosine of MiniLM mean-pooled embeddings (the paper's SentenceBERT baseline).
+    Embedding,
+    /// The trained Burn cross-encoder at `judge.path`.
+    Model,
     /// No judge: nothing is pruned; plain majority vote over all traces.
     None,
 }
@@ -146,9 +150,13 @@ pub struct JudgeConfig {
     /// The judge.
     #[serde(default = "default_judge_kind")]
     pub kind: JudgeKind,
-    /// The model checkpoint directory, for `model`.
+    /// The checkpoint directory for `model`; the base model directory for `embedding`
+    /// (default `models/base/all-minilm-l6-v2`).
     #[serde(default)]
     pub path: Option<PathBuf>,
+    /// Most pairs per forward pass of a neural judge.
+    #[serde(default = "default_model_batch")]
+    pub model_batch: usize,
     /// `cpu` or `cuda`, for `model` and `embedding`.
     #[serde(default)]
     pub device: DeviceKind,
@@ -166,6 +174,10 @@ pub struct JudgeConfig {
 /// The lexical judge: real, cheap, and needs no model.
 fn default_judge_kind() -> JudgeKind {
     JudgeKind::Lexical
+}
+/// 128 pairs per forward pass.
+fn default_model_batch() -> usize {
+    128
 }
 /// 256 pairs.
 fn default_max_batch_pairs() -> usize {
@@ -287,7 +299,7 @@ fn empty_map() -> Value {
 
 /// Applies one `section.key=value` override; the value is read as YAML (so `0.3` is a number).
 pub fn apply_override(doc: &mut Value, assignment: &str) -> Result<(), String> {
-    let Some((path, raw)) = assignment.split_once('=') else {
+    let Some((path, _)) = assignment.split_once('=') else {
         return Err(format!("--set {assignment:?}: expected section.key=value"));
     };
     let keys: Vec<&str> = path.trim().split('.').collect();
@@ -296,6 +308,18 @@ pub fn apply_override(doc: &mut Value, assignment: &str) -> Result<(), String> {
     }
     if !SECTIONS.contains(&keys[0]) {
         return Err(format!("--set {path}: unknown section `{}`, expected one of {}", keys[0], SECTIONS.join(", ")));
+    }
+    set_path(doc, assignment)
+}
+
+/// Sets the dotted `a.b.c=value` path in a YAML document, creating mappings on the way.
+pub fn set_path(doc: &mut Value, assignment: &str) -> Result<(), String> {
+    let Some((path, raw)) = assignment.split_once('=') else {
+        return Err(format!("--set {assignment:?}: expected key=value"));
+    };
+    let keys: Vec<&str> = path.trim().split('.').collect();
+    if keys.iter().any(|k| k.is_empty()) {
+        return Err(format!("--set {assignment:?}: empty key"));
     }
     let value: Value = serde_norway::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_string()));
     if !doc.is_mapping() {
@@ -477,6 +501,18 @@ impl JudgeConfig {
         let j = self;
         if j.max_batch_pairs == 0 {
             e.push("judge.max_batch_pairs: expected an integer ≥ 1, got 0".into());
+        }
+        if j.kind == JudgeKind::Model {
+            match &j.path {
+                None => e.push("judge.path: required for judge.kind model; expected a checkpoint directory".into()),
+                Some(p) if !p.join("model.safetensors").is_file() => {
+                    e.push(format!("judge.path: {} holds no model.safetensors; expected a checkpoint directory", p.display()))
+                }
+                _ => {}
+            }
+        }
+        if j.model_batch == 0 {
+            e.push("judge.model_batch: expected an integer ≥ 1, got 0".into());
         }
         if j.queue == 0 {
             e.push("judge.queue: expected an integer ≥ 1, got 0".into());

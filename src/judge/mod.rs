@@ -5,10 +5,14 @@
 //! - [`bert`]: the Burn cross-encoder and the MiniLM embedding baseline.
 //! - [`worker`]: the thread that owns a judge (and its GPU), fed through `crossbeam-channel`.
 
+pub mod backend;
 pub mod bert;
+pub mod eval;
 pub mod lexical;
+pub mod neural;
 pub mod oracle;
 pub mod pairs;
+pub mod train;
 pub mod worker;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ use super::voter::Voter;
 use super::PipelineError;
 use crate::answer::Answer;
 use crate::config::{JudgeKind, PipelineConfig};
+use crate::judge::backend;
 use crate::judge::lexical::LexicalJudge;
 use crate::judge::oracle::OracleJudge;
 use crate::judge::worker::JudgeWorker;
@@ -67,6 +68,15 @@ fn make_judge(config: &PipelineConfig, selected: &[(String, Vec<Arc<Trace>>)]) -
             Box::new(OracleJudge::new(labels))
         }
         JudgeKind::Lexical => Box::new(LexicalJudge::default()),
+        JudgeKind::Model => {
+            let dir = config.judge.path.as_deref().ok_or_else(|| JudgeError::Model("judge.path is not set".into()))?;
+            backend::model_judge(dir, config.judge.device, config.judge.model_batch)?
+        }
+        JudgeKind::Embedding => {
+            let default = std::path::PathBuf::from(crate::judge::bert::weights::BASE_MODEL_DIR);
+            let dir = config.judge.path.clone().unwrap_or(default);
+            backend::embedding_judge(&dir, config.judge.device, config.judge.model_batch)?
+        }
         JudgeKind::None => Box::new(NoJudge),
     })
 }

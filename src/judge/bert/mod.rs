@@ -15,8 +15,8 @@ pub mod weights;
 
 pub use model::{BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
 pub use tokenize::{
-    BertTokenizer, EncodedPair, EncodedSentence, KeepSide, LengthBuckets, PaddedBatch,
-    PairEncoder, SpecialTokens, TokenizeError,
+    BertTokenizer, EncodedPair, EncodedSentence, KeepSide, LengthBuckets, PaddedBatch, PairEncoder,
+    SpecialTokens, TokenizeError,
 };
 pub use weights::{
     load_base_weights, load_checkpoint, save_checkpoint, BaseModelFiles, CheckpointPrecision,

@@ -130,7 +130,7 @@ impl BertConfig {
                 "absolute",
             ));
         }
-        if hf.num_attention_heads == 0 || hf.hidden_size % hf.num_attention_heads != 0 {
+        if hf.num_attention_heads == 0 || !hf.hidden_size.is_multiple_of(hf.num_attention_heads) {
             return Err(WeightsError::BadConfig {
                 path: path.to_path_buf(),
                 message: format!(
@@ -159,7 +159,7 @@ impl BertConfig {
     /// configs read with [`BertConfig::from_hf_config_file`] are checked).
     pub fn init<B: Backend>(&self, device: &B::Device) -> BertEncoder<B> {
         assert!(
-            self.num_heads > 0 && self.hidden_size % self.num_heads == 0,
+            self.num_heads > 0 && self.hidden_size.is_multiple_of(self.num_heads),
             "BertConfig: hidden_size {} is not a multiple of num_heads {}",
             self.hidden_size,
             self.num_heads
@@ -503,7 +503,10 @@ mod tests {
     fn tiny_forward_shapes() {
         let device = Default::default();
         let model = CrossEncoderConfig::new(BertConfig::tiny()).init::<B>(&device);
-        let batch = input(&[(PAIR_IDS, PAIR_TYPES), (&PAIR_IDS[..5], &PAIR_TYPES[..5])], 16);
+        let batch = input(
+            &[(PAIR_IDS, PAIR_TYPES), (&PAIR_IDS[..5], &PAIR_TYPES[..5])],
+            16,
+        );
         assert_eq!(model.bert.infer(&batch).dims(), [2, 16, 32]);
         assert_eq!(model.forward(&batch).dims(), [2]);
         let probs = model.infer(&batch).into_data().to_vec::<f32>().unwrap();
@@ -524,7 +527,11 @@ mod tests {
         let device = Default::default();
         let model = CrossEncoderConfig::new(BertConfig::tiny()).init::<B>(&device);
         let logit = |seq_len| {
-            model.infer(&input(&[(PAIR_IDS, PAIR_TYPES)], seq_len)).into_data().to_vec::<f32>().unwrap()[0]
+            model
+                .infer(&input(&[(PAIR_IDS, PAIR_TYPES)], seq_len))
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()[0]
         };
         let reference = logit(PAIR_IDS.len());
         for seq_len in [16, 64] {
@@ -535,7 +542,9 @@ mod tests {
             );
         }
         // The same holds for embeddings, row by row in a mixed batch.
-        let alone = model.bert.mean_pooled_embeddings(&input(&[(PAIR_IDS, PAIR_TYPES)], 8));
+        let alone = model
+            .bert
+            .mean_pooled_embeddings(&input(&[(PAIR_IDS, PAIR_TYPES)], 8));
         let mixed = model.bert.mean_pooled_embeddings(&input(
             &[(&PAIR_IDS[..3], &PAIR_TYPES[..3]), (PAIR_IDS, PAIR_TYPES)],
             64,
@@ -554,7 +563,12 @@ mod tests {
     fn minilm_shape_by_default() {
         let config = BertConfig::all_minilm_l6_v2();
         assert_eq!(
-            (config.vocab_size, config.hidden_size, config.num_layers, config.num_heads),
+            (
+                config.vocab_size,
+                config.hidden_size,
+                config.num_layers,
+                config.num_heads
+            ),
             (30522, 384, 6, 12)
         );
         assert_eq!(config.intermediate_size, 1536);

@@ -61,7 +61,9 @@ pub enum TokenizeError {
         min: usize,
     },
     /// Length buckets that are empty, zero or longer than the encoder supports.
-    #[error("bad length buckets {bounds:?}: expected a non-empty list of lengths in 1..={MAX_SEQ_LEN}")]
+    #[error(
+        "bad length buckets {bounds:?}: expected a non-empty list of lengths in 1..={MAX_SEQ_LEN}"
+    )]
     BadBuckets {
         /// The bounds given.
         bounds: Vec<usize>,
@@ -422,10 +424,16 @@ impl PaddedBatch {
         for item in items {
             let pad = seq_len - item.len();
             batch.ids.extend(item.ids.iter().map(|&id| i64::from(id)));
-            batch.ids.extend(std::iter::repeat_n(i64::from(pad_id), pad));
-            batch.type_ids.extend(item.type_ids.iter().map(|&t| i64::from(t)));
+            batch
+                .ids
+                .extend(std::iter::repeat_n(i64::from(pad_id), pad));
+            batch
+                .type_ids
+                .extend(item.type_ids.iter().map(|&t| i64::from(t)));
             batch.type_ids.extend(std::iter::repeat_n(0, pad));
-            batch.attention_mask.extend(std::iter::repeat_n(1, item.len()));
+            batch
+                .attention_mask
+                .extend(std::iter::repeat_n(1, item.len()));
             batch.attention_mask.extend(std::iter::repeat_n(0, pad));
         }
         Ok(batch)
@@ -439,9 +447,8 @@ impl PaddedBatch {
     /// Uploads the batch to `device` as the encoder's input.
     pub fn to_input<B: Backend>(&self, device: &B::Device) -> BertInput<B> {
         let shape = [self.batch_size, self.seq_len];
-        let tensor = |values: &Vec<i64>| {
-            Tensor::from_data(TensorData::new(values.clone(), shape), device)
-        };
+        let tensor =
+            |values: &Vec<i64>| Tensor::from_data(TensorData::new(values.clone(), shape), device);
         BertInput {
             ids: tensor(&self.ids),
             type_ids: tensor(&self.type_ids),
@@ -495,21 +502,33 @@ mod tests {
         assert_eq!(tail.ids, vec![101, 8, 9, 10, 102, 18, 19, 20, 102]);
         assert_eq!(tail.len(), 9);
         // Out-of-range lengths are clamped, never a panic.
-        assert_eq!(pair_from_ids(&a, &b, 0, SPECIAL, KeepSide::Head).ids, vec![101, 102, 102]);
+        assert_eq!(
+            pair_from_ids(&a, &b, 0, SPECIAL, KeepSide::Head).ids,
+            vec![101, 102, 102]
+        );
         assert!(pair_from_ids(&a, &b, 10_000, SPECIAL, KeepSide::Head).len() == 23);
     }
 
     #[test]
     fn buckets_pick_the_smallest_fit() {
         let buckets = LengthBuckets::default();
-        let cases = [(1, Some(64)), (64, Some(64)), (65, Some(128)), (512, Some(512)), (513, None)];
+        let cases = [
+            (1, Some(64)),
+            (64, Some(64)),
+            (65, Some(128)),
+            (512, Some(512)),
+            (513, None),
+        ];
         for (len, expected) in cases {
             assert_eq!(buckets.bucket_for(len), expected, "len {len}");
         }
         assert!(LengthBuckets::new(vec![]).is_err());
         assert!(LengthBuckets::new(vec![0, 8]).is_err());
         assert!(LengthBuckets::new(vec![1024]).is_err());
-        assert_eq!(LengthBuckets::new(vec![32, 8, 32]).unwrap().bounds(), &[8, 32]);
+        assert_eq!(
+            LengthBuckets::new(vec![32, 8, 32]).unwrap().bounds(),
+            &[8, 32]
+        );
     }
 
     #[test]
@@ -532,7 +551,11 @@ mod tests {
         let long = pair_from_ids(&[1; 20], &[], 64, SPECIAL, KeepSide::Head);
         assert!(matches!(
             PaddedBatch::new(&[items[0].clone(), long], &buckets, 0),
-            Err(TokenizeError::TooLong { index: 1, len: 23, largest: 8 })
+            Err(TokenizeError::TooLong {
+                index: 1,
+                len: 23,
+                largest: 8
+            })
         ));
     }
 }

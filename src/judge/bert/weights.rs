@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 use burn::config::Config;
 use burn::module::Module;
 use burn::store::{
-    ApplyError, ApplyResult, KeyRemapper, ModuleAdapter, ModuleSnapshot, ModuleStore,
-    PyTorchToBurnAdapter, SafetensorsStore, SafetensorsStoreError, TensorSnapshot,
+    ApplyError, ApplyResult, KeyRemapper, ModuleAdapter, ModuleSnapshot, PyTorchToBurnAdapter,
+    SafetensorsStore, SafetensorsStoreError, TensorSnapshot,
 };
 use burn::tensor::backend::Backend;
 use burn::tensor::DType;
@@ -53,16 +53,34 @@ pub const TOKENIZER_FILE: &str = "tokenizer.json";
 const BASE_KEY_REMAP: &[(&str, &str)] = &[
     (r"^bert\.", ""),
     (r"^embeddings\.word_embeddings\.", "embeddings.word."),
-    (r"^embeddings\.position_embeddings\.", "embeddings.position."),
-    (r"^embeddings\.token_type_embeddings\.", "embeddings.token_type."),
+    (
+        r"^embeddings\.position_embeddings\.",
+        "embeddings.position.",
+    ),
+    (
+        r"^embeddings\.token_type_embeddings\.",
+        "embeddings.token_type.",
+    ),
     (r"^embeddings\.LayerNorm\.", "embeddings.norm."),
     (r"^encoder\.layer\.(\d+)\.", "layers.$1."),
     (r"^layers\.(\d+)\.attention\.self\.", "layers.$1.attention."),
-    (r"^layers\.(\d+)\.attention\.output\.dense\.", "layers.$1.attention.output."),
-    (r"^layers\.(\d+)\.attention\.output\.LayerNorm\.", "layers.$1.attention_norm."),
-    (r"^layers\.(\d+)\.intermediate\.dense\.", "layers.$1.ffn_in."),
+    (
+        r"^layers\.(\d+)\.attention\.output\.dense\.",
+        "layers.$1.attention.output.",
+    ),
+    (
+        r"^layers\.(\d+)\.attention\.output\.LayerNorm\.",
+        "layers.$1.attention_norm.",
+    ),
+    (
+        r"^layers\.(\d+)\.intermediate\.dense\.",
+        "layers.$1.ffn_in.",
+    ),
     (r"^layers\.(\d+)\.output\.dense\.", "layers.$1.ffn_out."),
-    (r"^layers\.(\d+)\.output\.LayerNorm\.", "layers.$1.ffn_norm."),
+    (
+        r"^layers\.(\d+)\.output\.LayerNorm\.",
+        "layers.$1.ffn_norm.",
+    ),
     (r"^pooler\.dense\.", "pooler."),
     (r"norm\.weight$", "norm.gamma"),
     (r"norm\.bias$", "norm.beta"),
@@ -385,10 +403,12 @@ pub fn save_checkpoint<B: Backend>(
         source,
     })?;
     let config_path = dir.join(CONFIG_FILE);
-    config.save(&config_path).map_err(|source| WeightsError::Io {
-        path: config_path,
-        source,
-    })?;
+    config
+        .save(&config_path)
+        .map_err(|source| WeightsError::Io {
+            path: config_path,
+            source,
+        })?;
     let weights = dir.join(WEIGHTS_FILE);
     let mut store = SafetensorsStore::from_file(&weights)
         .overwrite(true)
@@ -466,19 +486,39 @@ mod tests {
         let remapper = KeyRemapper::from_patterns(BASE_KEY_REMAP.to_vec()).unwrap();
         let cases = [
             ("embeddings.LayerNorm.weight", "embeddings.norm.gamma"),
-            ("bert.embeddings.word_embeddings.weight", "embeddings.word.weight"),
-            ("encoder.layer.3.attention.self.key.bias", "layers.3.attention.key.bias"),
-            ("encoder.layer.3.attention.output.dense.weight", "layers.3.attention.output.weight"),
-            ("encoder.layer.11.attention.output.LayerNorm.bias", "layers.11.attention_norm.beta"),
-            ("encoder.layer.0.intermediate.dense.weight", "layers.0.ffn_in.weight"),
+            (
+                "bert.embeddings.word_embeddings.weight",
+                "embeddings.word.weight",
+            ),
+            (
+                "encoder.layer.3.attention.self.key.bias",
+                "layers.3.attention.key.bias",
+            ),
+            (
+                "encoder.layer.3.attention.output.dense.weight",
+                "layers.3.attention.output.weight",
+            ),
+            (
+                "encoder.layer.11.attention.output.LayerNorm.bias",
+                "layers.11.attention_norm.beta",
+            ),
+            (
+                "encoder.layer.0.intermediate.dense.weight",
+                "layers.0.ffn_in.weight",
+            ),
             ("encoder.layer.0.output.dense.bias", "layers.0.ffn_out.bias"),
-            ("encoder.layer.0.output.LayerNorm.weight", "layers.0.ffn_norm.gamma"),
+            (
+                "encoder.layer.0.output.LayerNorm.weight",
+                "layers.0.ffn_norm.gamma",
+            ),
             ("pooler.dense.weight", "pooler.weight"),
         ];
         for (key, expected) in cases {
             let mut mapped = key.to_string();
             for (pattern, replacement) in remapper.to_regex_pairs() {
-                mapped = pattern.replace_all(&mapped, replacement.as_str()).into_owned();
+                mapped = pattern
+                    .replace_all(&mapped, replacement.as_str())
+                    .into_owned();
             }
             assert_eq!(mapped, expected, "{key}");
         }
@@ -509,12 +549,27 @@ mod tests {
     fn missing_files_and_shape_mismatches_are_reported() {
         let device = Default::default();
         let missing = load_checkpoint::<B>("/nonexistent/checkpoint", &device).unwrap_err();
-        assert!(matches!(missing, WeightsError::NotFound { .. }), "{missing}");
+        assert!(
+            matches!(missing, WeightsError::NotFound { .. }),
+            "{missing}"
+        );
+        let base = BaseModelFiles::new("/nonexistent/base")
+            .check()
+            .unwrap_err();
+        assert!(
+            base.to_string().contains("scripts/fetch-base-model.sh"),
+            "{base}"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let config = CrossEncoderConfig::new(BertConfig::tiny());
-        save_checkpoint(&config.init::<B>(&device), &config, dir.path(), CheckpointPrecision::F32)
-            .unwrap();
+        save_checkpoint(
+            &config.init::<B>(&device),
+            &config,
+            dir.path(),
+            CheckpointPrecision::F32,
+        )
+        .unwrap();
         // A config asking for a wider model no longer fits the stored tensors.
         let wider = CrossEncoderConfig::new(BertConfig::tiny().with_intermediate_size(96));
         wider.save(dir.path().join(CONFIG_FILE)).unwrap();
@@ -522,10 +577,13 @@ mod tests {
         let WeightsError::Mismatch { problems, .. } = &error else {
             panic!("expected a mismatch, got {error}");
         };
-        assert!(problems.iter().any(|p| matches!(
-            p,
-            TensorProblem::ShapeMismatch { key, .. } if key == "bert.layers.0.ffn_in.weight"
-        )), "{error}");
+        assert!(
+            problems.iter().any(|p| matches!(
+                p,
+                TensorProblem::ShapeMismatch { key, .. } if key == "bert.layers.0.ffn_in.weight"
+            )),
+            "{error}"
+        );
         assert!(error.to_string().contains("model.safetensors"), "{error}");
     }
 }

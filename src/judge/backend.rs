@@ -1,0 +1,66 @@
+//! Picks the Burn backend for a judge: `flex` on the CPU (f32), CUDA behind the `cuda` crate
+//! feature (f32 for training, bf16 for inference).
+
+use std::path::Path;
+
+use super::neural::{EmbeddingJudge, ModelJudge};
+use super::train::{train, EpochReport, TrainConfig, TrainError};
+use super::{JudgeError, PairJudge};
+use crate::config::DeviceKind;
+
+const NO_CUDA: &str = "device cuda needs a build with the `cuda` feature: cargo build --release --features cuda";
+
+/// Trains on the config's device.
+pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<EpochReport>, TrainError> {
+    match config.device {
+        DeviceKind::Cpu => train::<burn::backend::Autodiff<burn::backend::Flex>>(config, &Default::default(), progress),
+        DeviceKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                train::<burn::backend::Autodiff<burn::backend::Cuda>>(config, &Default::default(), progress)
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                Err(TrainError::Model(NO_CUDA.into()))
+            }
+        }
+    }
+}
+
+/// The trained cross-encoder on `device`.
+pub fn model_judge(dir: &Path, device: DeviceKind, batch_size: usize) -> Result<Box<dyn PairJudge>, JudgeError> {
+    match device {
+        DeviceKind::Cpu => Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, Default::default())?)),
+        DeviceKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
+                Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, Default::default())?))
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                let _ = (dir, batch_size);
+                Err(JudgeError::Model(NO_CUDA.into()))
+            }
+        }
+    }
+}
+
+/// The MiniLM embedding-cosine baseline on `device`.
+pub fn embedding_judge(base: &Path, device: DeviceKind, batch_size: usize) -> Result<Box<dyn PairJudge>, JudgeError> {
+    match device {
+        DeviceKind::Cpu => Ok(Box::new(EmbeddingJudge::<burn::backend::Flex>::load(base, batch_size, Default::default())?)),
+        DeviceKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
+                Ok(Box::new(EmbeddingJudge::<B>::load(base, batch_size, Default::default())?))
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                let _ = (base, batch_size);
+                Err(JudgeError::Model(NO_CUDA.into()))
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Judge evaluation: `deepprune judge eval`. Scores same-problem pairs with the trained judge and
+//! with the `lexical` and `embedding` baselines on the very same pairs.
+//!
+//! Reports pooled AUROC (the paper's figure) and within-problem AUROC. Pooled AUROC rewards
+//! knowing which problems are easy; clustering happens within a problem, so within-problem AUROC
+//! is the figure that predicts pruning quality.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::pairs::{self, LabelledPair};
+use super::{JudgeError, PairInput, PairJudge};
+use crate::metrics;
+use crate::trace::dataset::TraceSet;
+use crate::trace::truncate::TruncationSpec;
+
+/// The metrics of one judge on a set of pairs.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairMetrics {
+    /// Pairs scored.
+    pub pairs: usize,
+    /// Share of pairs whose answers are the same.
+    pub base_rate: f64,
+    /// Pooled AUROC over all pairs.
+    pub auroc: Option<f64>,
+    /// Mean per-problem AUROC, weighted by pair count, over problems with both labels.
+    pub auroc_within: Option<f64>,
+    /// TNR at the threshold with FNR = 0.2.
+    pub tnr_at_fnr_0_2: Option<f64>,
+    /// Accuracy at threshold 0.5.
+    pub accuracy: f64,
+}
+
+impl PairMetrics {
+    /// Metrics of `scores` on `pairs`.
+    pub fn of(pairs: &[LabelledPair], scores: &[f32]) -> Self {
+        let labels: Vec<bool> = pairs.iter().map(|p| p.same).collect();
+        let groups: Vec<usize> = pairs.iter().map(|p| p.problem).collect();
+        Self {
+            pairs: pairs.len(),
+            base_rate: labels.iter().filter(|&&l| l).count() as f64 / labels.len().max(1) as f64,
+            auroc: metrics::auroc(scores, &labels),
+            auroc_within: metrics::auroc_within(&groups, scores, &labels),
+            tnr_at_fnr_0_2: metrics::tnr_at_fnr(scores, &labels, 0.2),
+            accuracy: metrics::accuracy_at(scores, &labels, 0.5),
+        }
+    }
+}
+
+/// Baseline metrics on the same pairs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Baselines {
+    /// Number and bigram overlap.
+    pub lexical: PairMetrics,
+    /// MiniLM embedding cosine.
+    pub embedding: Option<PairMetrics>,
+}
+
+/// `judge eval`'s output; the key names are a stable interface.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// The trained judge's metrics.
+    #[serde(flatten)]
+    pub model: PairMetrics,
+    /// The baselines.
+    pub baselines: Baselines,
+    /// How prefixes were cut, e.g. `tokens:64`.
+    pub prefix: String,
+}
+
+/// The evaluation pairs: every same-problem pair of labelled traces, cut with `spec`, then a
+/// seeded sample stratified per problem.
+pub fn eval_pairs(
+    traces: &TraceSet,
+    spec: &TruncationSpec,
+    max_pairs: Option<usize>,
+    seed: u64,
+) -> Result<Vec<LabelledPair>, crate::trace::truncate::TruncateError> {
+    let prefixes = pairs::prefixes(traces, spec)?;
+    let all: Vec<usize> = (0..prefixes.len()).collect();
+    Ok(pairs::sample_stratified(pairs::all_pairs(&prefixes, &all), max_pairs, seed))
+}
+
+/// Scores pairs with a judge in chunks.
+pub fn score_all(judge: &mut dyn PairJudge, pairs: &[LabelledPair], chunk: usize) -> Result<Vec<f32>, JudgeError> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for c in pairs.chunks(chunk.max(1)) {
+        let inputs: Vec<PairInput> = c.iter().map(|p| PairInput { a: p.a.clone(), b: p.b.clone() }).collect();
+        out.extend(judge.score(&inputs)?);
+    }
+    Ok(out)
+}
+
+/// Evaluates `model` and the baselines on the same pairs.
+pub fn evaluate(
+    model: &mut dyn PairJudge,
+    embedding: Option<&mut (dyn PairJudge + '_)>,
+    pairs: &[LabelledPair],
+    spec: &TruncationSpec,
+) -> Result<EvalReport, JudgeError> {
+    let chunk = 2048;
+    let model_scores = score_all(model, pairs, chunk)?;
+    let lexical = score_all(&mut super::lexical::LexicalJudge::default(), pairs, chunk)?;
+    let embedding = match embedding {
+        Some(e) => Some(PairMetrics::of(pairs, &score_all(e, pairs, chunk)?)),
+        None => None,
+    };
+    let mode = match spec.mode() {
+        crate::trace::truncate::PrefixMode::Tokens => "tokens",
+        crate::trace::truncate::PrefixMode::ReasoningWords => "reasoning_words",
+    };
+    Ok(EvalReport {
+        model: PairMetrics::of(pairs, &model_scores),
+        baselines: Baselines { lexical: PairMetrics::of(pairs, &lexical), embedding },
+        prefix: format!("{mode}:{}", spec.count()),
+    })
+}
+
+/// Reads the truncation a checkpoint was trained with.
+pub fn checkpoint_spec(dir: &Path) -> Result<TruncationSpec, super::train::TrainError> {
+    Ok(super::train::CheckpointMeta::read(dir)?.train.truncator.spec())
+}

@@ -1,0 +1,195 @@
+//! The neural judges: the trained cross-encoder (`model`) and the MiniLM embedding-cosine
+//! baseline (`embedding`, the paper's "SentenceBERT" baseline), both generic over the backend.
+//!
+//! Each prefix is tokenized once and cached; pairs are framed from the cached ids, sorted by
+//! length, and padded to a few fixed length buckets so a CUDA backend compiles few kernels.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use burn::prelude::*;
+
+use super::bert::{
+    load_checkpoint, BaseModelFiles, BertEncoder, BertTokenizer, CrossEncoder, EncodedPair, LengthBuckets,
+    PaddedBatch, PairEncoder,
+};
+use super::{JudgeError, PairInput, PairJudge};
+use crate::trace::TracePrefix;
+
+/// Past this many cached prefixes the cache is cleared, to bound memory on long runs.
+const CACHE_CAP: usize = 200_000;
+
+type PrefixKey = (Arc<str>, u32, usize);
+
+fn key(p: &TracePrefix) -> PrefixKey {
+    (p.pid.clone(), p.sample, p.tokens)
+}
+
+/// WordPiece ids per prefix, computed once.
+#[derive(Debug, Default)]
+pub struct IdCache {
+    ids: HashMap<PrefixKey, Arc<Vec<u32>>>,
+}
+
+impl IdCache {
+    /// The ids of `p`, tokenizing it on first use.
+    pub fn get(&mut self, tokenizer: &BertTokenizer, p: &TracePrefix) -> Result<Arc<Vec<u32>>, JudgeError> {
+        if self.ids.len() >= CACHE_CAP {
+            self.ids.clear();
+        }
+        if let Some(ids) = self.ids.get(&key(p)) {
+            return Ok(ids.clone());
+        }
+        let ids = Arc::new(tokenizer.encode_text(&p.text).map_err(|e| JudgeError::Model(e.to_string()))?);
+        self.ids.insert(key(p), ids.clone());
+        Ok(ids)
+    }
+}
+
+/// Scores framed pairs with `model` in batches of at most `batch_size`, longest-first so each
+/// batch pads to the smallest bucket that holds it. Returns scores in input order.
+pub fn score_encoded<B: Backend>(
+    model: &CrossEncoder<B>,
+    items: &[EncodedPair],
+    buckets: &LengthBuckets,
+    pad_id: u32,
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<Vec<f32>, JudgeError> {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(items[i].len()));
+    let mut scores = vec![0.0f32; items.len()];
+    for chunk in order.chunks(batch_size.max(1)) {
+        let batch_items: Vec<EncodedPair> = chunk.iter().map(|&i| items[i].clone()).collect();
+        let batch = PaddedBatch::new(&batch_items, buckets, pad_id).map_err(|e| JudgeError::Model(e.to_string()))?;
+        let probs = model.infer(&batch.to_input::<B>(device));
+        let values = tensor_to_vec(probs.into_data())?;
+        for (&i, v) in chunk.iter().zip(values) {
+            scores[i] = v;
+        }
+    }
+    Ok(scores)
+}
+
+fn tensor_to_vec(data: burn::tensor::TensorData) -> Result<Vec<f32>, JudgeError> {
+    data.convert::<f32>().to_vec::<f32>().map_err(|e| JudgeError::Model(format!("reading scores: {e:?}")))
+}
+
+/// The trained cross-encoder as a pipeline judge.
+pub struct ModelJudge<B: Backend> {
+    model: CrossEncoder<B>,
+    encoder: PairEncoder,
+    buckets: LengthBuckets,
+    batch_size: usize,
+    cache: IdCache,
+    device: B::Device,
+}
+
+impl<B: Backend> ModelJudge<B> {
+    /// Loads a checkpoint directory (`model.safetensors`, `config.json`, `tokenizer.json`,
+    /// `train.json`) onto `device`.
+    pub fn load(dir: &Path, batch_size: usize, device: B::Device) -> Result<Self, JudgeError> {
+        let err = |e: String| JudgeError::Model(format!("{}: {e}", dir.display()));
+        let (model, _) = load_checkpoint::<B>(dir, &device).map_err(|e| err(e.to_string()))?;
+        let tokenizer = BertTokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| err(e.to_string()))?;
+        let meta = super::train::CheckpointMeta::read(dir).map_err(|e| err(e.to_string()))?;
+        let encoder = PairEncoder::new(tokenizer, meta.max_len).map_err(|e| err(e.to_string()))?;
+        let buckets = LengthBuckets::new(meta.buckets.clone()).map_err(|e| err(e.to_string()))?;
+        Ok(Self { model, encoder, buckets, batch_size, cache: IdCache::default(), device })
+    }
+
+    /// Frames a pair from cached ids.
+    pub fn encode(&mut self, p: &PairInput) -> Result<EncodedPair, JudgeError> {
+        let a = self.cache.get(self.encoder.tokenizer(), &p.a)?;
+        let b = self.cache.get(self.encoder.tokenizer(), &p.b)?;
+        Ok(self.encoder.pair_from_ids(&a, &b, self.encoder.max_len()))
+    }
+}
+
+impl<B: Backend> PairJudge for ModelJudge<B> {
+    fn name(&self) -> &str {
+        "model"
+    }
+
+    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
+        let items = pairs.iter().map(|p| self.encode(p)).collect::<Result<Vec<_>, _>>()?;
+        let pad = self.encoder.tokenizer().special_tokens().pad;
+        score_encoded(&self.model, &items, &self.buckets, pad, self.batch_size, &self.device)
+    }
+}
+
+/// The embedding baseline: cosine similarity of MiniLM mean-pooled embeddings, clamped to [0, 1].
+pub struct EmbeddingJudge<B: Backend> {
+    encoder: BertEncoder<B>,
+    tokenizer: BertTokenizer,
+    embeddings: HashMap<PrefixKey, Arc<Vec<f32>>>,
+    batch_size: usize,
+    device: B::Device,
+}
+
+impl<B: Backend> EmbeddingJudge<B> {
+    /// Loads the base model from `dir` (see `scripts/fetch-base-model.sh`).
+    pub fn load(dir: &Path, batch_size: usize, device: B::Device) -> Result<Self, JudgeError> {
+        let files = BaseModelFiles::new(dir);
+        let err = |e: String| JudgeError::Model(format!("{}: {e}", dir.display()));
+        let encoder = files.load_encoder::<B>(&device).map_err(|e| err(e.to_string()))?;
+        let tokenizer = BertTokenizer::from_file(files.tokenizer()).map_err(|e| err(e.to_string()))?;
+        Ok(Self { encoder, tokenizer, embeddings: HashMap::new(), batch_size, device })
+    }
+
+    fn embed_missing(&mut self, prefixes: &[&Arc<TracePrefix>]) -> Result<(), JudgeError> {
+        let mut missing: Vec<&Arc<TracePrefix>> = Vec::new();
+        for p in prefixes {
+            if !self.embeddings.contains_key(&key(p)) && !missing.iter().any(|m| key(m) == key(p)) {
+                missing.push(p);
+            }
+        }
+        if self.embeddings.len() + missing.len() >= CACHE_CAP {
+            self.embeddings.clear();
+        }
+        let buckets = LengthBuckets::new(vec![64, 128, 256]).map_err(|e| JudgeError::Model(e.to_string()))?;
+        let pad = self.tokenizer.special_tokens().pad;
+        for chunk in missing.chunks(self.batch_size.max(1)) {
+            let items = chunk
+                .iter()
+                .map(|p| {
+                    self.tokenizer
+                        .encode_sentence(&p.text, super::bert::tokenize::SENTENCE_MAX_LEN)
+                        .map(|s| EncodedPair { ids: s.ids, type_ids: s.type_ids })
+                        .map_err(|e| JudgeError::Model(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let batch = PaddedBatch::new(&items, &buckets, pad).map_err(|e| JudgeError::Model(e.to_string()))?;
+            let emb = self.encoder.mean_pooled_embeddings(&batch.to_input::<B>(&self.device));
+            let [n, d] = emb.dims();
+            let flat = tensor_to_vec(emb.into_data())?;
+            for (i, p) in chunk.iter().enumerate().take(n) {
+                self.embeddings.insert(key(p), Arc::new(flat[i * d..(i + 1) * d].to_vec()));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<B: Backend> PairJudge for EmbeddingJudge<B> {
+    fn name(&self) -> &str {
+        "embedding"
+    }
+
+    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
+        let all: Vec<&Arc<TracePrefix>> = pairs.iter().flat_map(|p| [&p.a, &p.b]).collect();
+        self.embed_missing(&all)?;
+        pairs
+            .iter()
+            .map(|p| {
+                let (a, b) = (self.embeddings.get(&key(&p.a)), self.embeddings.get(&key(&p.b)));
+                match (a, b) {
+                    // Embeddings are L2-normalised, so the dot product is the cosine.
+                    (Some(a), Some(b)) => Ok(a.iter().zip(b.iter()).map(|(x, y)| x * y).sum::<f32>().clamp(0.0, 1.0)),
+                    _ => Err(JudgeError::Model("embedding missing after embedding pass; this is a bug".into())),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,54 @@
+//! The judge's training loop runs on the CPU and its loss falls on a small separable set.
+
+mod common;
+
+use std::io::Write;
+
+use deepprune::judge::backend;
+use deepprune::judge::train::TrainConfig;
+
+/// Problems whose traces all share one answer say "alpha"; problems whose traces all differ say
+/// "beta". The label of a pair is then readable from either prefix.
+fn separable_traces(path: &std::path::Path) {
+    let mut f = std::fs::File::create(path).unwrap();
+    for p in 0..12 {
+        let same = p % 2 == 0;
+        for s in 0..6 {
+            let word = if same { "alpha" } else { "beta" };
+            let class = if same { 0 } else { s };
+            let text = format!("we note {word} {word} and {word} again {p}");
+            writeln!(f, r#"{{"pid":"p{p}","sample":{s},"text":"{text}","answer_class":{class}}}"#).unwrap();
+        }
+    }
+}
+
+#[test]
+fn loss_falls_on_a_separable_set() {
+    let base = common::root().join(deepprune::judge::bert::weights::BASE_MODEL_DIR);
+    assert!(
+        base.join("tokenizer.json").is_file(),
+        "{} is missing: run scripts/fetch-base-model.sh",
+        base.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let traces = dir.path().join("traces.jsonl");
+    separable_traces(&traces);
+    let yaml = format!(
+        "base: {}\ntraces: {}\ntruncator: {{mode: reasoning_words, count: 100}}\nmax_len: 32\nbuckets: [32]\n\
+         validation_fraction: 0.25\noversample: 1\nbatch_size: 16\nlr: 3.0e-3\nwarmup_fraction: 0.0\n\
+         epochs: 4\ndevice: cpu\ntiny: true\nsave_precision: f32\noutput: {}\n",
+        base.display(),
+        traces.display(),
+        dir.path().join("ckpt").display()
+    );
+    let config_path = dir.path().join("train.yaml");
+    std::fs::write(&config_path, yaml).unwrap();
+    let config = TrainConfig::load(&config_path, &["loss=bce".to_string()]).unwrap();
+    let history = backend::train_on_device(&config, false).unwrap();
+    let (first, last) = (history.first().unwrap(), history.last().unwrap());
+    assert!(last.train_loss < first.train_loss * 0.7, "loss {} -> {}", first.train_loss, last.train_loss);
+    assert!(last.val_auroc.unwrap() > 0.9, "validation AUROC {:?}", last.val_auroc);
+    // The checkpoint loads back as a pipeline judge and scores on the CPU.
+    let judge = backend::model_judge(&dir.path().join("ckpt"), deepprune::config::DeviceKind::Cpu, 8);
+    assert!(judge.is_ok(), "{:?}", judge.err().map(|e| e.to_string()));
+}
