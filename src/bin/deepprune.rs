@@ -32,6 +32,36 @@ enum Command {
         #[command(subcommand)]
         command: JudgeCommand,
     },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Judge throughput, batch latency, time to first result and fraction of the matmul peak.
+    Judge {
+        /// cpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Pairs to score in the timed part (per batch size).
+        #[arg(long, default_value_t = 4096)]
+        pairs: usize,
+        /// Tokens per pair (every position filled).
+        #[arg(long, default_value_t = 512)]
+        max_len: usize,
+        /// Batch sizes, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "64")]
+        batch: Vec<usize>,
+        /// A checkpoint directory; default: a randomly initialised MiniLM-shape model.
+        #[arg(long)]
+        judge: Option<PathBuf>,
+        /// Print one JSON object per batch size.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,6 +156,21 @@ fn main() -> anyhow::Result<()> {
             } else {
                 println!("pair verdicts:        {:.4} agree over {} pairs ({} we merge, {} we split)", a.pair_agreement, a.pairs, a.pairs_we_merge, a.pairs_we_split);
                 println!("correctness verdicts: {:.4} agree over {} traces ({} we accept, {} we reject)", a.correct_agreement, a.traces, a.traces_we_accept, a.traces_we_reject);
+            }
+        }
+        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json } } => {
+            let dev = device(&dev)?;
+            for b in batch {
+                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs)?;
+                if json {
+                    println!("{}", serde_json::to_string(&r)?);
+                } else {
+                    println!(
+                        "{} batch {} len {}: {:.0} pairs/s, batch p50 {:.2} ms p99 {:.2} ms, first result {:.2} s, {:.1} TFLOP/s = {:.3} of measured peak {:.1}",
+                        r.device, r.batch, r.max_len, r.pairs_per_sec, r.batch_latency_p50_ms, r.batch_latency_p99_ms,
+                        r.time_to_first_result_s, r.achieved_tflops, r.fraction_of_peak, r.peak_tflops
+                    );
+                }
             }
         }
         Command::Judge { command: JudgeCommand::Train { config, set, quiet } } => {

@@ -64,3 +64,46 @@ pub fn embedding_judge(base: &Path, device: DeviceKind, batch_size: usize) -> Re
         }
     }
 }
+
+/// Benchmarks the cross-encoder (the checkpoint in `dir`, or a randomly initialised MiniLM-shape
+/// model) on `device`: bf16 on CUDA, f32 on the CPU.
+pub fn bench_judge(
+    dir: Option<&Path>,
+    device: DeviceKind,
+    batch: usize,
+    max_len: usize,
+    pairs: usize,
+) -> Result<super::bench::JudgeBench, JudgeError> {
+    fn go<B: burn::prelude::Backend>(
+        dir: Option<&Path>,
+        name: &str,
+        batch: usize,
+        max_len: usize,
+        pairs: usize,
+        peak: usize,
+    ) -> Result<super::bench::JudgeBench, JudgeError> {
+        let device = B::Device::default();
+        let (model, config) = match dir {
+            Some(d) => super::bert::load_checkpoint::<B>(d, &device).map_err(|e| JudgeError::Model(e.to_string()))?,
+            None => {
+                let c = super::bert::CrossEncoderConfig::new(super::bert::BertConfig::all_minilm_l6_v2());
+                (c.init::<B>(&device), c)
+            }
+        };
+        Ok(super::bench::run(&model, &config, &device, name, batch, max_len, pairs, peak))
+    }
+    match device {
+        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024),
+        DeviceKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192)
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                let _ = (dir, batch, max_len, pairs);
+                Err(JudgeError::Model(NO_CUDA.into()))
+            }
+        }
+    }
+}

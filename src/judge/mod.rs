@@ -6,6 +6,7 @@
 //! - [`worker`]: the thread that owns a judge (and its GPU), fed through `crossbeam-channel`.
 
 pub mod backend;
+pub mod bench;
 pub mod bert;
 pub mod eval;
 pub mod lexical;

@@ -478,6 +478,10 @@ pub fn train<B: AutodiffBackend>(
             model = optim.step(learning_rate(step, total, warmup, config.lr), model, grads);
             step += 1;
             seen += chunk.len();
+            if step % 200 == 0 {
+                let rate = seen as f64 / start.elapsed().as_secs_f64().max(1e-9);
+                tracing::info!(epoch, step, loss = loss_sum / loss_n.max(1) as f64, pairs_per_s = rate, "training");
+            }
             if let Some(pb) = &bar {
                 pb.inc(1);
                 let rate = seen as f64 / start.elapsed().as_secs_f64().max(1e-9);

@@ -245,8 +245,12 @@ pub fn parse_trace(path: &Path, line: usize, obj: &Map<String, Value>) -> Result
         None => return Err(f.err("sample", "missing; expected a non-negative integer")),
     };
     let text = f.string("text")?;
-    let tok_bytes = f.opt_base64("tok_bytes")?;
-    if let Some(tb) = &tok_bytes {
+    let mut tok_bytes = f.opt_base64("tok_bytes")?;
+    if let Some(tb) = &mut tok_bytes {
+        let total: usize = tb.iter().map(|&b| b as usize).sum();
+        if total < text.len() && repair_replacement_chars(tb, &text) {
+            tracing::warn!(file = %path.display(), line, "tok_bytes repaired around U+FFFD replacement characters");
+        }
         let total: usize = tb.iter().map(|&b| b as usize).sum();
         if total != text.len() {
             return Err(f.err(
@@ -292,6 +296,35 @@ pub fn parse_trace(path: &Path, line: usize, obj: &Map<String, Value>) -> Result
         answer_class: f.opt_i64("answer_class")?,
         correct: f.opt_bool("correct")?,
     })
+}
+
+/// A generator that emitted invalid UTF-8 bytes has them replaced by U+FFFD (3 bytes) in
+/// `text`, so the token lengths fall short of the text. The missing bytes are given to the token
+/// holding the first replacement character (and, past 255 bytes, its successors): token count
+/// and every boundary before it stay exact. Returns false when no repair applies.
+fn repair_replacement_chars(lens: &mut [u8], text: &str) -> bool {
+    let Some(at) = text.find('\u{FFFD}') else { return false };
+    let total: usize = lens.iter().map(|&b| b as usize).sum();
+    let mut missing = text.len().saturating_sub(total);
+    let mut end = 0usize;
+    let mut first = None;
+    for (i, &l) in lens.iter().enumerate() {
+        end += l as usize;
+        if end > at {
+            first = Some(i);
+            break;
+        }
+    }
+    let Some(first) = first.or(lens.len().checked_sub(1)) else { return false };
+    for l in &mut lens[first..] {
+        let add = missing.min(255 - *l as usize);
+        *l += add as u8;
+        missing -= add;
+        if missing == 0 {
+            return true;
+        }
+    }
+    false
 }
 
 /// Loads a traces file, grouping traces by problem and sorting each problem's traces by sample.
@@ -379,6 +412,16 @@ mod tests {
             assert!(err.contains(expected), "for {content:?}: got {err:?}, want {expected:?}");
             assert!(err.contains(&f.path().display().to_string()), "error must name the file: {err}");
         }
+    }
+
+    #[test]
+    fn replacement_characters_are_repaired() {
+        // Two tokens "a" + one invalid byte, shown as U+FFFD (3 bytes): lengths [1, 1] → [1, 3].
+        let mut lens = vec![1u8, 1, 1];
+        assert!(repair_replacement_chars(&mut lens, "a\u{FFFD}b"));
+        assert_eq!(lens, vec![1, 3, 1]);
+        let mut lens = vec![1u8, 1];
+        assert!(!repair_replacement_chars(&mut lens, "abc"));
     }
 
     #[test]
