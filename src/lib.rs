@@ -13,6 +13,7 @@
 pub mod answer;
 pub mod cluster;
 pub mod config;
+pub mod deepconf;
 pub mod judge;
 pub mod metrics;
 pub mod pipeline;

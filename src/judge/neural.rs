@@ -61,7 +61,11 @@ pub fn score_encoded<B: Backend>(
     order.sort_by_key(|&i| std::cmp::Reverse(items[i].len()));
     let mut scores = vec![0.0f32; items.len()];
     for chunk in order.chunks(batch_size.max(1)) {
-        let batch_items: Vec<EncodedPair> = chunk.iter().map(|&i| items[i].clone()).collect();
+        let mut batch_items: Vec<EncodedPair> = chunk.iter().map(|&i| items[i].clone()).collect();
+        // Pad the row count to a power of two (or the batch cap): a GPU backend then compiles
+        // and autotunes kernels for a handful of shapes, not one per batch size.
+        let rows = chunk.len().next_power_of_two().min(batch_size.max(chunk.len()));
+        batch_items.resize(rows, batch_items[0].clone());
         let batch = PaddedBatch::new(&batch_items, buckets, pad_id).map_err(|e| JudgeError::Model(e.to_string()))?;
         let probs = model.infer(&batch.to_input::<B>(device));
         let values = tensor_to_vec(probs.into_data())?;
