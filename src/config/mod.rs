@@ -36,6 +36,10 @@ pub enum StopPolicy {
     /// No early stopping by confidence.
     #[default]
     None,
+    /// DeepConf-low: stop below the 90th percentile of the warm-up traces' lowest confidence.
+    DeepconfLow,
+    /// DeepConf-high: stop below the 10th percentile.
+    DeepconfHigh,
 }
 
 /// The `generator` section.
@@ -67,9 +71,24 @@ pub struct GeneratorConfig {
     /// trace keeps generating (and paying) meanwhile.
     #[serde(default)]
     pub decision_delay_steps: usize,
-    /// Confidence-based early stopping.
+    /// Confidence-based early stopping (DeepConf); needs `conf` on every trace.
     #[serde(default)]
     pub stop_policy: StopPolicy,
+    /// DeepConf's group window in tokens.
+    #[serde(default = "default_deepconf_window")]
+    pub deepconf_window: usize,
+    /// DeepConf's warm-up traces per problem (run in full; they set the threshold).
+    #[serde(default = "default_deepconf_warmup")]
+    pub deepconf_warmup: usize,
+}
+
+/// 64 tokens: the paper's 2048 would span whole traces here (~380 tokens on average).
+fn default_deepconf_window() -> usize {
+    64
+}
+/// 16 warm-up traces: DeepConf's N_init.
+fn default_deepconf_warmup() -> usize {
+    16
 }
 
 /// Replay by default.
@@ -474,6 +493,12 @@ impl GeneratorConfig {
         }
         if g.max_problems == Some(0) {
             e.push("generator.max_problems: expected an integer ≥ 1 (or leave it out for all)".into());
+        }
+        if g.deepconf_window == 0 {
+            e.push("generator.deepconf_window: expected an integer ≥ 1, got 0".into());
+        }
+        if g.stop_policy != StopPolicy::None && g.deepconf_warmup == 0 {
+            e.push("generator.deepconf_warmup: expected an integer ≥ 1 with a deepconf stop_policy, got 0".into());
         }
         if g.max_traces == Some(0) {
             e.push("generator.max_traces: expected an integer ≥ 1 (or leave it out for all)".into());

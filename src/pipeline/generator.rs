@@ -33,6 +33,8 @@ struct TraceState {
     status: Status,
     /// Last virtual step on which a pruned trace still generates.
     stop_after: Option<u64>,
+    /// DeepConf: the trace stops after this many tokens.
+    confidence_stop: Option<usize>,
 }
 
 /// One problem's replay: which traces run, how far each got, and its virtual clock.
@@ -44,6 +46,7 @@ pub struct ReplayProblem {
     tokens_per_step: usize,
     delay: u64,
     survivors_known: bool,
+    window: usize,
 }
 
 impl ReplayProblem {
@@ -51,9 +54,49 @@ impl ReplayProblem {
     pub fn new(pid: Arc<str>, traces: Vec<Arc<Trace>>, tokens_per_step: usize, delay_steps: usize) -> Self {
         let traces = traces
             .into_iter()
-            .map(|trace| TraceState { trace, emitted_tokens: 0, emitted_bytes: 0, status: Status::Running, stop_after: None })
+            .map(|trace| TraceState {
+                trace,
+                emitted_tokens: 0,
+                emitted_bytes: 0,
+                status: Status::Running,
+                stop_after: None,
+                confidence_stop: None,
+            })
             .collect();
-        Self { pid, traces, step: 0, tokens_per_step: tokens_per_step.max(1), delay: delay_steps as u64, survivors_known: false }
+        Self {
+            pid,
+            traces,
+            step: 0,
+            tokens_per_step: tokens_per_step.max(1),
+            delay: delay_steps as u64,
+            survivors_known: false,
+            window: 64,
+        }
+    }
+
+    /// Applies DeepConf: the first `params.n_init` traces (by sample index) run in full and set
+    /// the threshold; every other trace stops where its group confidence first falls below it.
+    /// Fails naming the trace if one has no `conf`.
+    pub fn with_deepconf(mut self, params: crate::deepconf::DeepConfParams) -> Result<Self, String> {
+        use crate::deepconf;
+        self.window = params.window;
+        let mut order: Vec<usize> = (0..self.traces.len()).collect();
+        order.sort_by_key(|&i| self.traces[i].trace.sample);
+        let conf_of = |t: &TraceState| {
+            t.trace.conf.clone().ok_or_else(|| format!("trace {} has no `conf`; a deepconf stop_policy needs it", t.trace.name()))
+        };
+        let mut warm = Vec::new();
+        for &i in order.iter().take(params.n_init) {
+            if let Some(low) = deepconf::lowest_group_confidence(&conf_of(&self.traces[i])?, params.window) {
+                warm.push(low);
+            }
+        }
+        let Some(s) = deepconf::threshold(&warm, params.eta) else { return Ok(self) };
+        for &i in order.iter().skip(params.n_init) {
+            let conf = conf_of(&self.traces[i])?;
+            self.traces[i].confidence_stop = deepconf::stop_after(&conf, params.window, s);
+        }
+        Ok(self)
     }
 
     /// The problem id.
@@ -86,18 +129,20 @@ impl ReplayProblem {
                 continue;
             }
             let lens = t.trace.tok_bytes.as_deref().unwrap_or(&[]);
-            let end_tok = (t.emitted_tokens + self.tokens_per_step).min(lens.len());
+            let limit = t.confidence_stop.unwrap_or(usize::MAX).min(lens.len());
+            let end_tok = (t.emitted_tokens + self.tokens_per_step).min(limit);
             let new_lens: Vec<u16> = lens[t.emitted_tokens..end_tok].iter().map(|&l| l as u16).collect();
             let new_bytes: usize = new_lens.iter().map(|&l| l as usize).sum();
             let text = t.trace.text.as_bytes();
             let bytes = text[t.emitted_bytes..(t.emitted_bytes + new_bytes).min(text.len())].to_vec();
             t.emitted_tokens = end_tok;
             t.emitted_bytes += new_bytes;
-            let is_end = end_tok >= lens.len();
+            let is_end = end_tok >= limit;
             chunks.push(TokenChunk { sample: t.trace.sample, bytes, token_lens: new_lens, ended: is_end });
             if is_end {
                 t.status = Status::Ended;
-                ended.push(ended_msg(&self.pid, t, TraceEnd::Finished));
+                let how = if limit < lens.len() { TraceEnd::LowConfidence } else { TraceEnd::Finished };
+                ended.push(ended_msg(&self.pid, t, how, self.window));
             }
         }
         (TokenStep { pid: self.pid.clone(), step: self.step, chunks }, ended)
@@ -143,16 +188,21 @@ impl ReplayProblem {
             }
             if t.status == Status::Paused && self.survivors_known {
                 t.status = Status::Ended;
-                ended.push(ended_msg(&self.pid, t, TraceEnd::Stopped));
+                ended.push(ended_msg(&self.pid, t, TraceEnd::Stopped, self.window));
             }
         }
         ended
     }
 }
 
-fn ended_msg(pid: &Arc<str>, t: &TraceState, end: TraceEnd) -> TraceEnded {
+fn ended_msg(pid: &Arc<str>, t: &TraceState, end: TraceEnd, window: usize) -> TraceEnded {
     let text = crate::trace::truncate::valid_utf8_prefix(&t.trace.text.as_bytes()[..t.emitted_bytes]);
-    TraceEnded { pid: pid.clone(), sample: t.trace.sample, tokens: t.emitted_tokens as u64, text: text.into(), end }
+    let confidence = t
+        .trace
+        .conf
+        .as_ref()
+        .and_then(|c| crate::deepconf::lowest_group_confidence(&c[..t.emitted_tokens.min(c.len())], window));
+    TraceEnded { pid: pid.clone(), sample: t.trace.sample, tokens: t.emitted_tokens as u64, text: text.into(), end, confidence }
 }
 
 /// Where the generator sends its messages.
@@ -287,6 +337,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn deepconf_stops_late_traces_below_the_warmup_threshold() {
+        let with_conf = |sample: u32, conf: Vec<f32>| {
+            let mut t = (*trace(sample, conf.len())).clone();
+            t.conf = Some(conf);
+            Arc::new(t)
+        };
+        // Warm-up trace 0 has lowest group confidence 5 (window 2); trace 1 dips to 2 at token 4.
+        let traces = vec![with_conf(0, vec![5.0; 8]), with_conf(1, vec![9.0, 9.0, 2.0, 2.0, 9.0, 9.0, 9.0, 9.0])];
+        let params = crate::deepconf::DeepConfParams { window: 2, n_init: 1, eta: 10.0 };
+        let mut p = ReplayProblem::new("p".into(), traces, 3, 0).with_deepconf(params).unwrap();
+        let mut ends = Vec::new();
+        while !p.done() {
+            let (_, ended) = p.next_step();
+            ends.extend(ended.into_iter().map(|e| (e.sample, e.end, e.tokens)));
+        }
+        assert_eq!(ends, vec![(1, TraceEnd::LowConfidence, 4), (0, TraceEnd::Finished, 8)]);
+        let missing = ReplayProblem::new("p".into(), vec![trace(0, 4)], 3, 0).with_deepconf(params);
+        assert!(missing.unwrap_err().contains("p#0 has no `conf`"));
     }
 
     #[test]

@@ -116,6 +116,8 @@ pub enum TraceEnd {
     Finished,
     /// The judge pruned it, or the finishing policy did not complete it.
     Stopped,
+    /// DeepConf stopped it: its confidence fell below the threshold. It abstains from the vote.
+    LowConfidence,
 }
 
 /// Generator → voter: a trace will emit no more tokens.
@@ -132,4 +134,6 @@ pub struct TraceEnded {
     pub text: Arc<str>,
     /// How it ended.
     pub end: TraceEnd,
+    /// Its lowest group confidence over what it generated, when confidences are known.
+    pub confidence: Option<f32>,
 }

@@ -13,7 +13,8 @@ use super::truncator::{GetWholeTracePrefixes, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
 use crate::answer::Answer;
-use crate::config::{JudgeKind, PipelineConfig};
+use crate::config::{JudgeKind, PipelineConfig, StopPolicy};
+use crate::deepconf::DeepConfParams;
 use crate::judge::backend;
 use crate::judge::lexical::LexicalJudge;
 use crate::judge::oracle::OracleJudge;
@@ -119,7 +120,9 @@ pub async fn run(
     let (result_tx, mut result_rx) = tokio::sync::mpsc::unbounded_channel();
     let (error_tx, mut error_rx) = tokio::sync::mpsc::unbounded_channel();
     let (policy, top_k) = (config.voter.finish, config.voter.top_k);
-    let voter = Supervisor::start(move |_| Voter::new(policy, top_k, prune, result_tx));
+    let confidence_weighted = config.generator.stop_policy != StopPolicy::None;
+    let voter =
+        Supervisor::start(move |_| Voter::new(policy, top_k, prune, result_tx).confidence_weighted(confidence_weighted));
     let max_wait = Duration::from_millis(config.judge.max_wait_ms);
     let max_pairs = config.judge.max_batch_pairs;
     let batcher = Supervisor::start(move |_| JudgeBatcher::new(worker, max_pairs, max_wait));
@@ -130,18 +133,21 @@ pub async fn run(
     let c = clusterer.clone();
     let truncator = Supervisor::start(move |_| Truncator::new(spec, c));
     let down = Downstream { truncator: truncator.clone(), clusterer, voter };
-    let problems: Vec<(ReplayProblem, Option<String>)> = selected
-        .iter()
-        .map(|(pid, traces)| {
-            let replay = ReplayProblem::new(
-                pid.as_str().into(),
-                traces.clone(),
-                config.generator.tokens_per_step,
-                config.generator.decision_delay_steps,
-            );
-            (replay, gold.get(pid.as_str()).map(|g| g.to_string()))
-        })
-        .collect();
+    let g = &config.generator;
+    let deepconf = match g.stop_policy {
+        StopPolicy::None => None,
+        StopPolicy::DeepconfLow => Some(DeepConfParams::low(g.deepconf_window, g.deepconf_warmup)),
+        StopPolicy::DeepconfHigh => Some(DeepConfParams::high(g.deepconf_window, g.deepconf_warmup)),
+    };
+    let mut problems: Vec<(ReplayProblem, Option<String>)> = Vec::with_capacity(selected.len());
+    for (pid, traces) in &selected {
+        let mut replay =
+            ReplayProblem::new(pid.as_str().into(), traces.clone(), g.tokens_per_step, g.decision_delay_steps);
+        if let Some(params) = deepconf {
+            replay = replay.with_deepconf(params).map_err(PipelineError::Generator)?;
+        }
+        problems.push((replay, gold.get(pid.as_str()).map(|g| g.to_string())));
+    }
     let n_problems = problems.len();
     let concurrent = config.generator.concurrent_problems;
     let generator = Generator::new(problems, concurrent, down, error_tx).start();

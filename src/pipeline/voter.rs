@@ -27,6 +27,8 @@ pub struct Voter {
     policy: FinishPolicy,
     top_k: usize,
     prune: bool,
+    /// DeepConf: weight each vote by the trace's lowest group confidence.
+    confidence_weighted: bool,
     problems: HashMap<Arc<str>, ProblemVote>,
     results: tokio::sync::mpsc::UnboundedSender<ProblemResult>,
 }
@@ -34,7 +36,13 @@ pub struct Voter {
 impl Voter {
     /// A voter sending each finished problem's result to `results`.
     pub fn new(policy: FinishPolicy, top_k: usize, prune: bool, results: tokio::sync::mpsc::UnboundedSender<ProblemResult>) -> Self {
-        Self { policy, top_k, prune, problems: HashMap::new(), results }
+        Self { policy, top_k, prune, confidence_weighted: false, problems: HashMap::new(), results }
+    }
+
+    /// Weights votes by confidence (for DeepConf stop policies).
+    pub fn confidence_weighted(mut self, on: bool) -> Self {
+        self.confidence_weighted = on;
+        self
     }
 
     /// Votes a problem once it is clustered and every trace has ended.
@@ -47,13 +55,17 @@ impl Voter {
         let ballots: Vec<Ballot> = p
             .survivors
             .iter()
-            .map(|s| Ballot {
-                answer: p.ended.get(s).and_then(|e| answer::extract(&e.text)).map(|a| Answer::parse(&a)),
-                weight: vote::vote_weight(self.policy, clusters, *s, self.prune),
+            .map(|s| {
+                let ended = p.ended.get(s).filter(|e| e.end != TraceEnd::LowConfidence);
+                let confidence = ended.and_then(|e| e.confidence).filter(|_| self.confidence_weighted);
+                Ballot {
+                    answer: ended.and_then(|e| answer::extract(&e.text)).map(|a| Answer::parse(&a)),
+                    weight: vote::vote_weight(self.policy, clusters, *s, self.prune) * confidence.map_or(1.0, f64::from),
+                }
             })
             .collect();
         let winner = vote::majority(&ballots).and_then(|i| ballots[i].answer.clone());
-        let mut pruned: Vec<u32> = p.ended.values().filter(|e| e.end == TraceEnd::Stopped).map(|e| e.sample).collect();
+        let mut pruned: Vec<u32> = p.ended.values().filter(|e| e.end != TraceEnd::Finished).map(|e| e.sample).collect();
         pruned.sort_unstable();
         let result = ProblemResult {
             pid: pid.to_string(),
