@@ -17,6 +17,8 @@ pub mod deepconf;
 pub mod judge;
 pub mod metrics;
 pub mod pipeline;
+pub mod plot;
 pub mod report;
+pub mod sweep;
 pub mod trace;
 pub mod vote;

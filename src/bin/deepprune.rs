@@ -32,6 +32,23 @@ enum Command {
         #[command(subcommand)]
         command: JudgeCommand,
     },
+    /// Run one pipeline over a grid of settings (see configs/frontier.yaml).
+    Sweep {
+        /// The sweep file.
+        config: PathBuf,
+        /// Extra pipeline overrides for every row: section.key=value (repeatable).
+        #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+        set: Vec<String>,
+        /// Only these judges from the grid (comma-separated), e.g. oracle,lexical.
+        #[arg(long, value_delimiter = ',')]
+        judges: Vec<String>,
+        /// Write here instead of the file's `output`.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// No per-row progress.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -157,6 +174,17 @@ fn main() -> anyhow::Result<()> {
                 println!("pair verdicts:        {:.4} agree over {} pairs ({} we merge, {} we split)", a.pair_agreement, a.pairs, a.pairs_we_merge, a.pairs_we_split);
                 println!("correctness verdicts: {:.4} agree over {} traces ({} we accept, {} we reject)", a.correct_agreement, a.traces, a.traces_we_accept, a.traces_we_reject);
             }
+        }
+        Command::Sweep { config, set, judges, output, quiet } => {
+            let mut cfg = deepprune::sweep::SweepConfig::load(&config)?;
+            if !judges.is_empty() {
+                cfg.grid.judge.retain(|j| judges.contains(j));
+            }
+            if let Some(o) = output {
+                cfg.output = o;
+            }
+            let rows = deepprune::sweep::run(&cfg, &set, !quiet)?;
+            println!("{} rows; table: {}", rows.len(), cfg.output.join("rows.md").display());
         }
         Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json } } => {
             let dev = device(&dev)?;

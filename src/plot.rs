@@ -1,0 +1,89 @@
+//! Plots for the sweep, with `plotters` (PNG and SVG): accuracy against token fraction.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::sweep::Row;
+
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+fn register_font() {
+    // Registering twice is harmless; the bitmap backend needs a font for text.
+    let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+}
+
+/// Writes `frontier.png` and `frontier.svg` in `dir`: one point per row, coloured by judge, and
+/// the cons@k curve.
+pub fn frontier(dir: &Path, rows: &[Row], curve: &[(f64, f64)]) -> Result<(), String> {
+    register_font();
+    let png = dir.join("frontier.png");
+    let svg = dir.join("frontier.svg");
+    draw(BitMapBackend::new(&png, (900, 600)).into_drawing_area(), rows, curve)?;
+    draw(SVGBackend::new(&svg, (900, 600)).into_drawing_area(), rows, curve)
+}
+
+fn draw<DB: DrawingBackend>(area: DrawingArea<DB, plotters::coord::Shift>, rows: &[Row], curve: &[(f64, f64)]) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    area.fill(&WHITE).map_err(e)?;
+    let y_max = rows.iter().map(|r| r.accuracy_ci.1).chain(curve.iter().map(|c| c.1)).fold(0.1f64, f64::max) * 1.1;
+    let mut chart = ChartBuilder::on(&area)
+        .caption("Accuracy vs. tokens (fraction of cons@N)", ("sans-serif", 22))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0f64..1.05f64, 0.0f64..y_max)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("tokens / cons@N tokens")
+        .y_desc("accuracy")
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    chart
+        .draw_series(LineSeries::new(curve.iter().copied(), BLACK.stroke_width(2)))
+        .map_err(e)?
+        .label("cons@k (sampling fewer traces)")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+    let palette = [&RED, &BLUE, &GREEN, &MAGENTA, &CYAN, &BLACK];
+    let mut judges: Vec<String> = rows.iter().map(|r| label(r)).collect();
+    judges.dedup();
+    let mut seen: Vec<String> = Vec::new();
+    for j in judges {
+        if seen.contains(&j) {
+            continue;
+        }
+        seen.push(j.clone());
+        let color = *palette[(seen.len() - 1) % palette.len()];
+        let points: Vec<(f64, f64)> = rows.iter().filter(|r| label(r) == j).map(|r| (r.token_fraction, r.accuracy)).collect();
+        chart
+            .draw_series(points.into_iter().map(|p| Circle::new(p, 5, color.filled())))
+            .map_err(e)?
+            .label(j)
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    area.present().map_err(e)
+}
+
+fn label(r: &Row) -> String {
+    if r.overrides.contains("stop_policy=") {
+        r.overrides.split("stop_policy=").nth(1).unwrap_or("deepconf").split(' ').next().unwrap_or("deepconf").to_string()
+    } else if r.judge == "none" {
+        "cons@N".into()
+    } else if r.upper_bound {
+        "oracle (upper bound)".into()
+    } else {
+        format!("DeepPrune, {} judge", r.judge)
+    }
+}

@@ -1,0 +1,290 @@
+//! `deepprune sweep configs/frontier.yaml`: one pipeline over a grid of settings, one row per
+//! setting, against plain sampling (cons@k for every k) on the same traces.
+//!
+//! Every row is a plain `deepprune-run` of the pipeline with the row's `--set` overrides, so a
+//! row can be reproduced exactly from its `overrides` column.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::PipelineConfig;
+use crate::metrics;
+use crate::pipeline::run::{run_blocking, ReplayData};
+use crate::report::ProblemResult;
+
+/// Why a sweep failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// The sweep file is unusable.
+    #[error("{file}: {message}")]
+    Config {
+        /// The sweep file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A row's pipeline is invalid.
+    #[error("row {row}: {source}")]
+    Pipeline {
+        /// The row's overrides.
+        row: String,
+        /// The config error.
+        source: crate::config::ConfigError,
+    },
+    /// A row's run failed.
+    #[error("row {row}: {source}")]
+    Run {
+        /// The row's overrides.
+        row: String,
+        /// The run error.
+        source: crate::pipeline::PipelineError,
+    },
+    /// Writing results failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// The grid: every combination of judge × τ × prefix length × finishing policy, plus one row
+/// per DeepConf policy (with `judge.kind: none`) and the cons@N row.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Grid {
+    /// Judges (`judge.kind`).
+    pub judge: Vec<String>,
+    /// τ values (`clusterer.tau`).
+    pub tau: Vec<f32>,
+    /// Prefix lengths in tokens (`truncator.count`, token mode).
+    pub prefix: Vec<usize>,
+    /// Finishing policies (`voter.finish`).
+    pub finish: Vec<String>,
+    /// DeepConf policies (`generator.stop_policy`), run without a judge.
+    #[serde(default)]
+    pub deepconf: Vec<String>,
+}
+
+/// A sweep file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// The pipeline every row starts from.
+    pub pipeline: PathBuf,
+    /// Overrides applied to every row before its own (e.g. the judge's path and device).
+    #[serde(default)]
+    pub overrides: Vec<String>,
+    /// The grid.
+    pub grid: Grid,
+    /// Where `rows.csv`, `rows.md`, `cons_k.csv` and the plots go.
+    pub output: PathBuf,
+    /// Generator size in parameters, for judge FLOPs relative to generation FLOPs.
+    #[serde(default = "default_generator_params")]
+    pub generator_params: f64,
+    /// Judge FLOPs per pair for the neural judges (MiniLM at 256 tokens: 6.0e9).
+    #[serde(default = "default_judge_flops_per_pair")]
+    pub judge_flops_per_pair: f64,
+}
+
+/// Qwen2.5-Coder-0.5B-Instruct, the generator of the shared traces.
+fn default_generator_params() -> f64 {
+    0.494e9
+}
+/// MiniLM-L6 over a 256-token pair (see `bench::encoder_flops`).
+fn default_judge_flops_per_pair() -> f64 {
+    6.04e9
+}
+
+impl SweepConfig {
+    /// Reads a sweep file.
+    pub fn load(path: &Path) -> Result<Self, SweepError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SweepError::Config { file: file.clone(), message: format!("cannot read the file: {e}") })?;
+        serde_norway::from_str(&text).map_err(|e| SweepError::Config { file, message: e.to_string() })
+    }
+
+    /// Every row's overrides, in order.
+    pub fn rows(&self) -> Vec<Vec<String>> {
+        let mut rows = vec![vec!["judge.kind=none".to_string()]];
+        for judge in &self.grid.judge {
+            for &prefix in &self.grid.prefix {
+                for &tau in &self.grid.tau {
+                    for finish in &self.grid.finish {
+                        rows.push(vec![
+                            format!("judge.kind={judge}"),
+                            "truncator.mode=tokens".into(),
+                            format!("truncator.count={prefix}"),
+                            format!("clusterer.tau={tau}"),
+                            format!("voter.finish={finish}"),
+                        ]);
+                    }
+                }
+            }
+        }
+        for policy in &self.grid.deepconf {
+            rows.push(vec!["judge.kind=none".into(), format!("generator.stop_policy={policy}")]);
+        }
+        rows
+    }
+}
+
+/// One row of the results table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// The row's overrides, space-separated (reproduce with `deepprune-run P --set ...`).
+    pub overrides: String,
+    /// The judge's name (`none` for cons@N and DeepConf rows).
+    pub judge: String,
+    /// Accuracy over problems.
+    pub accuracy: f64,
+    /// 95% bootstrap interval over problems.
+    pub accuracy_ci: (f64, f64),
+    /// Tokens generated.
+    pub tokens: u64,
+    /// `tokens / cons_n_tokens`.
+    pub token_fraction: f64,
+    /// `1 - token_fraction`.
+    pub token_reduction: f64,
+    /// cons@k accuracy at the same token budget.
+    pub matched_cons_k_accuracy: f64,
+    /// Pairs judged.
+    pub judge_pairs: u64,
+    /// Seconds the judge spent.
+    pub judge_seconds: f64,
+    /// Judge FLOPs / generation FLOPs (2 × generator parameters per generated token).
+    pub judge_flops_ratio: f64,
+    /// True for the oracle: an upper bound.
+    pub upper_bound: bool,
+}
+
+fn row_of(overrides: &[String], results: &[ProblemResult], report: &crate::report::RunReport, cfg: &SweepConfig) -> Row {
+    let per_problem: Vec<f64> = results.iter().map(|r| r.correct.unwrap_or(false) as u8 as f64).collect();
+    let neural = report.judge == "model" || report.judge == "embedding";
+    let judge_flops = if neural { report.judge_pairs as f64 * cfg.judge_flops_per_pair } else { 0.0 };
+    let gen_flops = 2.0 * cfg.generator_params * report.tokens as f64;
+    Row {
+        overrides: overrides.join(" "),
+        judge: report.judge.clone(),
+        accuracy: report.accuracy,
+        accuracy_ci: metrics::bootstrap_mean_ci(&per_problem, 2000, 7),
+        tokens: report.tokens,
+        token_fraction: 1.0 - report.token_reduction,
+        token_reduction: report.token_reduction,
+        matched_cons_k_accuracy: report.matched_cons_k_accuracy,
+        judge_pairs: report.judge_pairs,
+        judge_seconds: report.judge_busy_seconds,
+        judge_flops_ratio: if gen_flops > 0.0 { judge_flops / gen_flops } else { 0.0 },
+        upper_bound: report.oracle_upper_bound,
+    }
+}
+
+/// cons@k for k = 1..=N on the same traces: (token fraction k/N, mean accuracy).
+fn cons_k_curve(results: &[ProblemResult]) -> Vec<(f64, f64)> {
+    let max_n = results.iter().map(|r| r.n_traces).max().unwrap_or(0);
+    let steps = 32usize.min(max_n.max(1));
+    (1..=steps)
+        .map(|i| {
+            let frac = i as f64 / steps as f64;
+            let acc = results
+                .iter()
+                .map(|r| {
+                    r.baseline.as_ref().map_or(0.0, |b| {
+                        metrics::cons_at_fractional_k(&b.groups, b.correct_group, frac * r.n_traces as f64, 400, 17)
+                    })
+                })
+                .sum::<f64>()
+                / results.len().max(1) as f64;
+            (frac, acc)
+        })
+        .collect()
+}
+
+/// Runs every row; writes the table, the cons@k curve and the frontier plot.
+pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool) -> Result<Vec<Row>, SweepError> {
+    let mut rows = Vec::new();
+    let mut curve = Vec::new();
+    let mut data: Option<ReplayData> = None;
+    let all = cfg.rows();
+    for (i, row) in all.iter().enumerate() {
+        let mut overrides = cfg.overrides.clone();
+        overrides.extend(extra.iter().cloned());
+        overrides.extend(row.iter().cloned());
+        overrides.push("output.progress=false".into());
+        let name = row.join(" ");
+        let config = PipelineConfig::load(&cfg.pipeline, &overrides)
+            .map_err(|source| SweepError::Pipeline { row: name.clone(), source })?;
+        if data.is_none() {
+            data = Some(ReplayData::load(&config).map_err(|source| SweepError::Run { row: name.clone(), source })?);
+        }
+        let data = data.as_ref().expect("loaded just above; this is a bug");
+        let (results, report) =
+            run_blocking(&config, data, None).map_err(|source| SweepError::Run { row: name.clone(), source })?;
+        if curve.is_empty() {
+            curve = cons_k_curve(&results);
+        }
+        let r = row_of(row, &results, &report, cfg);
+        if progress {
+            eprintln!(
+                "[{}/{}] {name}: accuracy {:.3}, reduction {:.3}, cons@k at budget {:.3}",
+                i + 1,
+                all.len(),
+                r.accuracy,
+                r.token_reduction,
+                r.matched_cons_k_accuracy
+            );
+        }
+        rows.push(r);
+    }
+    write(cfg, &rows, &curve)?;
+    Ok(rows)
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> SweepError + '_ {
+    move |source| SweepError::Io { path: path.to_path_buf(), source }
+}
+
+fn write(cfg: &SweepConfig, rows: &[Row], curve: &[(f64, f64)]) -> Result<(), SweepError> {
+    let dir = &cfg.output;
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let csv = dir.join("rows.csv");
+    let mut f = std::fs::File::create(&csv).map_err(io(&csv))?;
+    writeln!(f, "overrides,judge,accuracy,ci_low,ci_high,tokens,token_fraction,token_reduction,matched_cons_k_accuracy,judge_pairs,judge_seconds,judge_flops_ratio,upper_bound").map_err(io(&csv))?;
+    for r in rows {
+        writeln!(
+            f,
+            "\"{}\",{},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{},{:.3},{:.5},{}",
+            r.overrides, r.judge, r.accuracy, r.accuracy_ci.0, r.accuracy_ci.1, r.tokens, r.token_fraction,
+            r.token_reduction, r.matched_cons_k_accuracy, r.judge_pairs, r.judge_seconds, r.judge_flops_ratio, r.upper_bound
+        )
+        .map_err(io(&csv))?;
+    }
+    let md = dir.join("rows.md");
+    let mut f = std::fs::File::create(&md).map_err(io(&md))?;
+    writeln!(f, "| setting | judge | accuracy [95% CI] | token reduction | cons@k at budget | judge pairs | judge s | judge/gen FLOPs |").map_err(io(&md))?;
+    writeln!(f, "|---|---|---|---|---|---|---|---|").map_err(io(&md))?;
+    for r in rows {
+        let judge = if r.upper_bound { format!("{} (upper bound)", r.judge) } else { r.judge.clone() };
+        writeln!(
+            f,
+            "| `{}` | {} | {:.3} [{:.3}, {:.3}] | {:.3} | {:.3} | {} | {:.2} | {:.4} |",
+            r.overrides, judge, r.accuracy, r.accuracy_ci.0, r.accuracy_ci.1, r.token_reduction,
+            r.matched_cons_k_accuracy, r.judge_pairs, r.judge_seconds, r.judge_flops_ratio
+        )
+        .map_err(io(&md))?;
+    }
+    let ck = dir.join("cons_k.csv");
+    let mut f = std::fs::File::create(&ck).map_err(io(&ck))?;
+    writeln!(f, "token_fraction,accuracy").map_err(io(&ck))?;
+    for (x, y) in curve {
+        writeln!(f, "{x:.4},{y:.4}").map_err(io(&ck))?;
+    }
+    crate::plot::frontier(dir, rows, curve).map_err(|e| SweepError::Io {
+        path: dir.join("frontier.png"),
+        source: std::io::Error::other(e),
+    })
+}
