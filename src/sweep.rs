@@ -239,8 +239,9 @@ pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool) -> Result<Vec<Ro
             );
         }
         rows.push(r);
+        // Rewrite the table after every row, so a sweep that fails later keeps what it measured.
+        write(cfg, &rows, &curve)?;
     }
-    write(cfg, &rows, &curve)?;
     Ok(rows)
 }
 

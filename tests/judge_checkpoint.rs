@@ -1,0 +1,30 @@
+//! The committed judge checkpoint loads and scores pairs on the CPU.
+
+mod common;
+
+use std::sync::Arc;
+
+use deepprune::config::DeviceKind;
+use deepprune::judge::{backend, PairInput};
+use deepprune::trace::dataset::load_traces;
+use deepprune::trace::truncate::{cut, PrefixMode, TruncationSpec};
+
+#[test]
+fn committed_judge_scores_pairs_on_the_cpu() {
+    let dir = common::root().join("models/judge-minilm");
+    let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8).expect("models/judge-minilm loads");
+    let traces = load_traces(&common::root().join("data/sample/traces.jsonl.gz")).unwrap();
+    let spec = TruncationSpec::new(PrefixMode::Tokens, 64, &[]);
+    let ts = &traces.problems[1].1;
+    let prefixes: Vec<_> = ts.iter().take(4).map(|t| Arc::new(cut(&spec, t).unwrap())).collect();
+    let pairs: Vec<PairInput> =
+        (1..4).map(|i| PairInput { a: prefixes[0].clone(), b: prefixes[i].clone() }).collect();
+    let scores = judge.score(&pairs).unwrap();
+    assert_eq!(scores.len(), 3);
+    assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{scores:?}");
+    // Scoring is a pure function of the pair: the same pairs again, in another batch, agree.
+    let again = judge.score(&pairs[1..]).unwrap();
+    for (a, b) in scores[1..].iter().zip(&again) {
+        assert!((a - b).abs() < 1e-4, "{a} vs {b}");
+    }
+}
