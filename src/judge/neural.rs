@@ -160,7 +160,6 @@ impl<B: Backend> EmbeddingJudge<B> {
                 .map(|p| {
                     self.tokenizer
                         .encode_sentence(&p.text, super::bert::tokenize::SENTENCE_MAX_LEN)
-                        .map(|s| EncodedPair { ids: s.ids, type_ids: s.type_ids })
                         .map_err(|e| JudgeError::Model(e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?;

@@ -214,8 +214,6 @@ fn default_save_precision() -> SavePrecision {
     SavePrecision::F16
 }
 
-const SECTIONS: [&str; 0] = [];
-
 impl TrainConfig {
     /// Reads a training config and applies `key=value` overrides (top-level or `truncator.x`).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, TrainError> {
@@ -224,7 +222,6 @@ impl TrainConfig {
         let text = std::fs::read_to_string(path).map_err(|e| fail(vec![format!("cannot read the file: {e}")]))?;
         let mut doc: serde_norway::Value =
             serde_norway::from_str(&text).map_err(|e| fail(vec![format!("not valid YAML: {e}")]))?;
-        let _ = SECTIONS;
         let mut errors = Vec::new();
         for o in overrides {
             if let Err(e) = crate::config::set_path(&mut doc, o) {
