@@ -37,13 +37,18 @@ impl PairMetrics {
     pub fn of(pairs: &[LabelledPair], scores: &[f32]) -> Self {
         let labels: Vec<bool> = pairs.iter().map(|p| p.same).collect();
         let groups: Vec<usize> = pairs.iter().map(|p| p.problem).collect();
+        Self::from_labels(&labels, &groups, scores)
+    }
+
+    /// Metrics of `scores` given each pair's label and problem index.
+    pub fn from_labels(labels: &[bool], groups: &[usize], scores: &[f32]) -> Self {
         Self {
-            pairs: pairs.len(),
+            pairs: labels.len(),
             base_rate: labels.iter().filter(|&&l| l).count() as f64 / labels.len().max(1) as f64,
-            auroc: metrics::auroc(scores, &labels),
-            auroc_within: metrics::auroc_within(&groups, scores, &labels),
-            tnr_at_fnr_0_2: metrics::tnr_at_fnr(scores, &labels, 0.2),
-            accuracy: metrics::accuracy_at(scores, &labels, 0.5),
+            auroc: metrics::auroc(scores, labels),
+            auroc_within: metrics::auroc_within(groups, scores, labels),
+            tnr_at_fnr_0_2: metrics::tnr_at_fnr(scores, labels, 0.2),
+            accuracy: metrics::accuracy_at(scores, labels, 0.5),
         }
     }
 }

@@ -28,7 +28,6 @@ use super::bert::{
 };
 use super::pairs::{self, LabelledPair};
 use crate::config::{DeviceKind, TruncatorConfig};
-use crate::metrics;
 use crate::trace::dataset::load_traces;
 
 /// Why training failed.
@@ -369,11 +368,8 @@ fn validate<B: Backend>(
 ) -> Result<(Option<f64>, Option<f64>, Option<f64>), TrainError> {
     let scores = super::neural::score_encoded(model, &val.items, buckets, pad, batch, device)
         .map_err(|e| TrainError::Model(e.to_string()))?;
-    Ok((
-        metrics::auroc(&scores, &val.labels),
-        metrics::auroc_within(&val.problems, &scores, &val.labels),
-        metrics::tnr_at_fnr(&scores, &val.labels, 0.2),
-    ))
+    let m = super::eval::PairMetrics::from_labels(&val.labels, &val.problems, &scores);
+    Ok((m.auroc, m.auroc_within, m.tnr_at_fnr_0_2))
 }
 
 /// Trains a judge; returns the per-epoch figures. The best epoch is saved to `config.output`.
