@@ -5,7 +5,7 @@
 # Usage: WAIT=540 scripts/gpu-train.sh [extra --set overrides for deepprune judge train]
 set -u
 mkdir -p /tmp/bin
-for f in .carry/bin/*.gz; do gunzip -c "$f" > "/tmp/bin/$(basename "$f" .gz)"; done
+for f in .carry/bin/*.gz; do n=/tmp/bin/$(basename "$f" .gz); gunzip -c "$f" > "$n.new" && chmod +x "$n.new" && mv -f "$n.new" "$n"; done
 chmod +x /tmp/bin/*
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 export RUST_LOG=${RUST_LOG:-info}

@@ -34,6 +34,40 @@ pub fn auroc(scores: &[f32], labels: &[bool]) -> Option<f64> {
     Some(u / (n_pos as f64 * n_neg as f64))
 }
 
+/// The ROC curve of `scores` for `labels`: (false-positive rate, true-positive rate) points from
+/// (0, 0) to (1, 1), one per distinct score threshold, thinned to about `max_points` by keeping
+/// every step-th point (and always both ends). Empty without both classes.
+pub fn roc_curve(scores: &[f32], labels: &[bool], max_points: usize) -> Vec<(f64, f64)> {
+    let n = scores.len().min(labels.len());
+    let n_pos = labels[..n].iter().filter(|&&l| l).count();
+    let n_neg = n - n_pos;
+    if n_pos == 0 || n_neg == 0 {
+        return Vec::new();
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    // Highest score first: lowering the threshold admits pairs in this order.
+    idx.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut points = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0usize, 0usize);
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j < n && scores[idx[j]] == scores[idx[i]] {
+            if labels[idx[j]] {
+                tp += 1;
+            } else {
+                fp += 1;
+            }
+            j += 1;
+        }
+        points.push((fp as f64 / n_neg as f64, tp as f64 / n_pos as f64));
+        i = j;
+    }
+    let step = points.len().div_ceil(max_points.max(2));
+    let last = points.len() - 1;
+    points.into_iter().enumerate().filter(|&(k, _)| k % step == 0 || k == last).map(|(_, p)| p).collect()
+}
+
 /// AUROC within each group (problem), averaged over groups that have both labels, weighted by
 /// the group's pair count.
 pub fn auroc_within(groups: &[usize], scores: &[f32], labels: &[bool]) -> Option<f64> {
@@ -143,6 +177,26 @@ pub fn bootstrap_mean_ci(values: &[f64], resamples: usize, seed: u64) -> (f64, f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roc_curve_steps_and_area() {
+        // Scores 0.9 (pos), 0.8 (neg), 0.7 (pos), 0.1 (neg).
+        let s = [0.9, 0.8, 0.7, 0.1];
+        let l = [true, false, true, false];
+        let c = roc_curve(&s, &l, 100);
+        assert_eq!(c, vec![(0.0, 0.0), (0.0, 0.5), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)]);
+        // The trapezoid area under the curve equals the rank AUROC.
+        let area: f64 = c.windows(2).map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0).sum();
+        assert!((area - auroc(&s, &l).unwrap()).abs() < 1e-12);
+        assert!(roc_curve(&s, &[true; 4], 10).is_empty());
+        // Thinning keeps both ends.
+        let many: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let labels: Vec<bool> = (0..1000).map(|i| i % 3 == 0).collect();
+        let thin = roc_curve(&many, &labels, 50);
+        assert!(thin.len() <= 52, "{}", thin.len());
+        assert_eq!(thin.first(), Some(&(0.0, 0.0)));
+        assert_eq!(thin.last(), Some(&(1.0, 1.0)));
+    }
 
     #[test]
     fn auroc_known_values() {

@@ -87,3 +87,70 @@ fn label(r: &Row) -> String {
         format!("DeepPrune, {} judge", r.judge)
     }
 }
+
+/// One ROC curve: its legend label and (false-positive rate, true-positive rate) points.
+pub struct RocCurve {
+    /// Legend text, e.g. `model (AUROC 0.61)`.
+    pub label: String,
+    /// Points from (0, 0) to (1, 1).
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Writes `roc.png` and `roc.svg` in `dir`: the judges' ROC curves, the chance diagonal, and the
+/// operating point the issue asks about (FNR = 0.2, i.e. TPR = 0.8) as a horizontal guide.
+pub fn roc(dir: &Path, title: &str, curves: &[RocCurve]) -> Result<(), String> {
+    register_font();
+    let png = dir.join("roc.png");
+    let svg = dir.join("roc.svg");
+    draw_roc(BitMapBackend::new(&png, (700, 650)).into_drawing_area(), title, curves)?;
+    draw_roc(SVGBackend::new(&svg, (700, 650)).into_drawing_area(), title, curves)
+}
+
+fn draw_roc<DB: DrawingBackend>(area: DrawingArea<DB, plotters::coord::Shift>, title: &str, curves: &[RocCurve]) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
+    area.fill(&WHITE).map_err(e)?;
+    let mut chart = ChartBuilder::on(&area)
+        .caption(title, ("sans-serif", 20))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0f64..1.0f64, 0.0f64..1.0f64)
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("false-positive rate (different answers judged same)")
+        .y_desc("true-positive rate")
+        .label_style(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    let grey = RGBColor(150, 150, 150);
+    chart.draw_series(LineSeries::new(vec![(0.0, 0.0), (1.0, 1.0)], grey.stroke_width(1))).map_err(e)?.label("chance").legend(
+        move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey),
+    );
+    chart
+        .draw_series(LineSeries::new(vec![(0.0, 0.8), (1.0, 0.8)], grey.mix(0.6).stroke_width(1)))
+        .map_err(e)?
+        .label("FNR = 0.2")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.mix(0.6)));
+    let palette = [&RED, &BLUE, &GREEN, &MAGENTA, &CYAN, &BLACK];
+    for (i, c) in curves.iter().enumerate() {
+        let color = *palette[i % palette.len()];
+        chart
+            .draw_series(LineSeries::new(c.points.iter().copied(), color.stroke_width(2)))
+            .map_err(e)?
+            .label(c.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(e)?;
+    area.present().map_err(e)
+}

@@ -88,6 +88,10 @@ pub struct SweepConfig {
     /// Judge FLOPs per pair for the neural judges (MiniLM at 256 tokens: 6.0e9).
     #[serde(default = "default_judge_flops_per_pair")]
     pub judge_flops_per_pair: f64,
+    /// `judge.path` per judge kind, e.g. `model: models/judge-minilm` and
+    /// `embedding: models/base/all-minilm-l6-v2`, so one sweep can run both neural judges.
+    #[serde(default)]
+    pub judge_paths: std::collections::BTreeMap<String, String>,
 }
 
 /// Qwen2.5-Coder-0.5B-Instruct, the generator of the shared traces.
@@ -115,13 +119,17 @@ impl SweepConfig {
             for &prefix in &self.grid.prefix {
                 for &tau in &self.grid.tau {
                     for finish in &self.grid.finish {
-                        rows.push(vec![
-                            format!("judge.kind={judge}"),
+                        let mut row = vec![format!("judge.kind={judge}")];
+                        if let Some(path) = self.judge_paths.get(judge) {
+                            row.push(format!("judge.path={path}"));
+                        }
+                        row.extend([
                             "truncator.mode=tokens".into(),
                             format!("truncator.count={prefix}"),
                             format!("clusterer.tau={tau}"),
                             format!("voter.finish={finish}"),
                         ]);
+                        rows.push(row);
                     }
                 }
             }

@@ -25,6 +25,7 @@ fn a_grid_row_equals_a_plain_run() {
         output: out.path().to_path_buf(),
         generator_params: 4.94e8,
         judge_flops_per_pair: 6.04e9,
+        judge_paths: Default::default(),
     };
     let rows = deepprune::sweep::run(&cfg, &[], false).unwrap();
     // cons@N, the one grid point, and the DeepConf row.

@@ -78,6 +78,10 @@ enum BenchCommand {
         /// Print one JSON object per batch size.
         #[arg(long)]
         json: bool,
+        /// Also time the parts of a layer (projections, FFN, attention with and without its
+        /// mask, unfused attention, norms) in isolation, to show where the time goes.
+        #[arg(long)]
+        breakdown: bool,
     },
 }
 
@@ -123,6 +127,9 @@ enum JudgeCommand {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Write every judge's ROC curve here: roc.csv, roc.png, roc.svg.
+        #[arg(long)]
+        roc: Option<PathBuf>,
     },
 }
 
@@ -186,10 +193,10 @@ fn main() -> anyhow::Result<()> {
             let rows = deepprune::sweep::run(&cfg, &set, !quiet)?;
             println!("{} rows; table: {}", rows.len(), cfg.output.join("rows.md").display());
         }
-        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json } } => {
+        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown } } => {
             let dev = device(&dev)?;
             for b in batch {
-                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs)?;
+                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs, breakdown)?;
                 if json {
                     println!("{}", serde_json::to_string(&r)?);
                 } else {
@@ -198,6 +205,10 @@ fn main() -> anyhow::Result<()> {
                         r.device, r.batch, r.max_len, r.pairs_per_sec, r.batch_latency_p50_ms, r.batch_latency_p99_ms,
                         r.time_to_first_result_s, r.achieved_tflops, r.fraction_of_peak, r.peak_tflops
                     );
+                    for part in &r.breakdown {
+                        let rate = part.tflops.map_or(String::new(), |t| format!(", {t:.1} TFLOP/s"));
+                        println!("  {:<62} {:>8.2} ms/batch = {:>5.1}% of the forward pass{rate}", part.part, part.ms_per_batch, 100.0 * part.share_of_forward);
+                    }
                 }
             }
         }
@@ -209,7 +220,7 @@ fn main() -> anyhow::Result<()> {
             println!("trained in {:.1} s; checkpoint: {}", start.elapsed().as_secs_f64(), config.output.display());
         }
         Command::Judge {
-            command: JudgeCommand::Eval { judge, problems, traces, max_pairs, seed, device: dev, base, batch, json },
+            command: JudgeCommand::Eval { judge, problems, traces, max_pairs, seed, device: dev, base, batch, json, roc },
         } => {
             let dev = device(&dev)?;
             let spec = eval::checkpoint_spec(&judge)?;
@@ -222,7 +233,10 @@ fn main() -> anyhow::Result<()> {
             let mut embedding: Option<Box<dyn PairJudge>> =
                 if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch)?) };
             let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });
-            let report = eval::evaluate(model.as_mut(), embedding, &pairs, &spec)?;
+            let (report, scores) = eval::evaluate(model.as_mut(), embedding, &pairs, &spec)?;
+            if let Some(dir) = roc {
+                eval::write_roc(&dir, &pairs, &scores, &report.prefix).map_err(anyhow::Error::msg).context("writing the ROC curves")?;
+            }
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {

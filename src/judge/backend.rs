@@ -73,7 +73,9 @@ pub fn bench_judge(
     batch: usize,
     max_len: usize,
     pairs: usize,
+    breakdown: bool,
 ) -> Result<super::bench::JudgeBench, JudgeError> {
+    #[allow(clippy::too_many_arguments)]
     fn go<B: burn::prelude::Backend>(
         dir: Option<&Path>,
         name: &str,
@@ -81,6 +83,7 @@ pub fn bench_judge(
         max_len: usize,
         pairs: usize,
         peak: usize,
+        breakdown: bool,
     ) -> Result<super::bench::JudgeBench, JudgeError> {
         let device = B::Device::default();
         let (model, config) = match dir {
@@ -90,18 +93,18 @@ pub fn bench_judge(
                 (c.init::<B>(&device), c)
             }
         };
-        Ok(super::bench::run(&model, &config, &device, name, batch, max_len, pairs, peak))
+        Ok(super::bench::run(&model, &config, &device, name, batch, max_len, pairs, peak, breakdown))
     }
     match device {
-        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024),
+        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192)
+                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192, breakdown)
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (dir, batch, max_len, pairs);
+                let _ = (dir, batch, max_len, pairs, breakdown);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }

@@ -40,6 +40,23 @@ pub struct JudgeBench {
     pub peak_tflops: f64,
     /// achieved / peak.
     pub fraction_of_peak: f64,
+    /// Where a forward pass's time goes (with `--breakdown`), per part of one layer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<BreakdownPart>,
+}
+
+/// The time of one kind of operation over a whole forward pass, measured in isolation on the same
+/// shapes (one layer's worth, times the number of layers).
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakdownPart {
+    /// What was timed.
+    pub part: String,
+    /// Milliseconds per batch, all layers.
+    pub ms_per_batch: f64,
+    /// `ms_per_batch` over the measured full forward pass's median batch time.
+    pub share_of_forward: f64,
+    /// Its arithmetic rate, where it does matmul work.
+    pub tflops: Option<f64>,
 }
 
 /// FLOPs of one forward pass of a BERT encoder over `len` tokens (matmuls and attention).
@@ -86,6 +103,112 @@ fn random_input<B: Backend>(batch: usize, len: usize, device: &B::Device) -> Ber
     BertInput { ids, type_ids, attention_mask }
 }
 
+/// Milliseconds per call of `f`, after two untimed calls; each call's result is read back.
+fn time_ms<B: Backend, const D: usize>(reps: usize, f: impl Fn() -> Tensor<B, D>) -> f64 {
+    for _ in 0..2 {
+        let _ = f().into_data();
+    }
+    let start = Instant::now();
+    for _ in 0..reps {
+        // Reading back the whole output keeps the lazy (fused) backend from skipping work.
+        let _ = f().into_data();
+    }
+    start.elapsed().as_secs_f64() * 1e3 / reps as f64
+}
+
+/// Times the parts of one encoder layer in isolation, on the first layer's weights and the
+/// benchmark's shapes, scaled by the number of layers. Each part includes reading its output
+/// back, so small parts are overestimated by one transfer; the sum is a rough guide.
+pub fn breakdown<B: Backend>(
+    model: &CrossEncoder<B>,
+    device: &B::Device,
+    batch: usize,
+    len: usize,
+    forward_ms: f64,
+    reps: usize,
+) -> Vec<BreakdownPart> {
+    use burn::tensor::activation::gelu;
+    use burn::tensor::module::{attention, attention_fallback};
+    use burn::tensor::ops::AttentionModuleOptions;
+
+    let Some(layer) = model.bert.layers.first() else { return Vec::new() };
+    let layers = model.bert.layers.len() as f64;
+    let hidden = model.bert.pooler.weight.dims()[0];
+    let ffn = layer.ffn_in.weight.dims()[1];
+    let heads = layer.attention.num_heads;
+    let head_dim = hidden / heads;
+    let x = Tensor::<B, 3>::random([batch, len, hidden], Distribution::Default, device);
+    let wide = Tensor::<B, 3>::random([batch, len, ffn], Distribution::Default, device);
+    let q = Tensor::<B, 4>::random([batch, heads, len, head_dim], Distribution::Default, device);
+    let k = Tensor::<B, 4>::random([batch, heads, len, head_dim], Distribution::Default, device);
+    let v = Tensor::<B, 4>::random([batch, heads, len, head_dim], Distribution::Default, device);
+    // No position is padded (as in the benchmark's inputs), but the mask is passed as serving does.
+    let mask = Tensor::<B, 2, Int>::ones([batch, len], device)
+        .equal_elem(0)
+        .reshape([batch, 1, 1, len])
+        .expand([batch, heads, len, len]);
+    let tokens = (batch * len) as f64;
+    let (b, l, d, f) = (batch as f64, len as f64, hidden as f64, ffn as f64);
+    let parts: Vec<(&str, f64, Option<f64>)> = vec![
+        (
+            "attention projections (q, k, v, output)",
+            time_ms(reps, || {
+                layer.attention.query.forward(x.clone())
+                    + layer.attention.key.forward(x.clone())
+                    + layer.attention.value.forward(x.clone())
+                    + layer.attention.output.forward(x.clone())
+            }),
+            Some(2.0 * tokens * 4.0 * d * d),
+        ),
+        (
+            "feed-forward matmuls (in + GELU, out)",
+            time_ms(reps, || layer.ffn_out.forward(gelu(layer.ffn_in.forward(x.clone())))),
+            Some(2.0 * tokens * 2.0 * d * f),
+        ),
+        (
+            "attention kernel, key-padding mask",
+            time_ms(reps, || {
+                attention(q.clone(), k.clone(), v.clone(), Some(mask.clone()), None, AttentionModuleOptions::default())
+            }),
+            Some(2.0 * 2.0 * b * l * l * d),
+        ),
+        (
+            "attention kernel, no mask",
+            time_ms(reps, || attention(q.clone(), k.clone(), v.clone(), None, None, AttentionModuleOptions::default())),
+            Some(2.0 * 2.0 * b * l * l * d),
+        ),
+        (
+            "attention unfused (matmul, softmax, matmul), key-padding mask",
+            time_ms(reps, || {
+                attention_fallback(q.clone(), k.clone(), v.clone(), Some(mask.clone()), None, AttentionModuleOptions::default())
+            }),
+            Some(2.0 * 2.0 * b * l * l * d),
+        ),
+        (
+            "2 LayerNorms + residual adds",
+            time_ms(reps, || {
+                let y = layer.attention_norm.forward(x.clone() + x.clone());
+                layer.ffn_norm.forward(y.clone() + x.clone())
+            }),
+            None,
+        ),
+        ("GELU alone on the FFN width", time_ms(reps, || gelu(wide.clone())), None),
+        ("read-back of one layer's output (transfer only)", time_ms(reps, || x.clone()), None),
+    ];
+    parts
+        .into_iter()
+        .map(|(part, ms, flops)| {
+            let all = ms * layers;
+            BreakdownPart {
+                part: part.to_string(),
+                ms_per_batch: all,
+                share_of_forward: if forward_ms > 0.0 { all / forward_ms } else { 0.0 },
+                tflops: flops.map(|fl| fl / (ms / 1e3) / 1e12),
+            }
+        })
+        .collect()
+}
+
 /// Runs the benchmark: one untimed first call (reported as time to first result), `warmup`
 /// more, then batches until `pairs` pairs are scored.
 #[allow(clippy::too_many_arguments)]
@@ -98,6 +221,7 @@ pub fn run<B: Backend>(
     max_len: usize,
     pairs: usize,
     peak_size: usize,
+    with_breakdown: bool,
 ) -> JudgeBench {
     let start = Instant::now();
     let input = random_input::<B>(batch, max_len, device);
@@ -122,6 +246,8 @@ pub fn run<B: Backend>(
     let flops_per_pair = encoder_flops(config, max_len);
     let achieved = flops_per_pair * pairs_per_sec / 1e12;
     let peak = matmul_peak::<B>(device, peak_size, 50);
+    let median = percentile(&latencies, 0.5);
+    let breakdown = if with_breakdown { breakdown(model, device, batch, max_len, median, 10) } else { Vec::new() };
     JudgeBench {
         device: device_name.to_string(),
         batch,
@@ -129,12 +255,13 @@ pub fn run<B: Backend>(
         pairs: done,
         time_to_first_result_s: first,
         pairs_per_sec,
-        batch_latency_p50_ms: percentile(&latencies, 0.5),
+        batch_latency_p50_ms: median,
         batch_latency_p99_ms: percentile(&latencies, 0.99),
         flops_per_pair,
         achieved_tflops: achieved,
         peak_tflops: peak,
         fraction_of_peak: achieved / peak,
+        breakdown,
     }
 }
 

@@ -97,32 +97,77 @@ pub fn score_all(judge: &mut dyn PairJudge, pairs: &[LabelledPair], chunk: usize
     Ok(out)
 }
 
-/// Evaluates `model` and the baselines on the same pairs.
+/// Every judge's score of every pair, in pair order (for ROC curves).
+#[derive(Debug, Clone)]
+pub struct EvalScores {
+    /// The trained judge.
+    pub model: Vec<f32>,
+    /// The lexical baseline.
+    pub lexical: Vec<f32>,
+    /// The embedding baseline, where it ran.
+    pub embedding: Option<Vec<f32>>,
+}
+
+impl EvalScores {
+    /// (name, scores) for each judge that ran.
+    pub fn named(&self) -> Vec<(&'static str, &[f32])> {
+        let mut out = vec![("model", self.model.as_slice()), ("lexical", self.lexical.as_slice())];
+        if let Some(e) = &self.embedding {
+            out.push(("embedding", e.as_slice()));
+        }
+        out
+    }
+}
+
+/// Evaluates `model` and the baselines on the same pairs; returns the metrics and the scores.
 pub fn evaluate(
     model: &mut dyn PairJudge,
     embedding: Option<&mut (dyn PairJudge + '_)>,
     pairs: &[LabelledPair],
     spec: &TruncationSpec,
-) -> Result<EvalReport, JudgeError> {
+) -> Result<(EvalReport, EvalScores), JudgeError> {
     let chunk = 2048;
     let model_scores = score_all(model, pairs, chunk)?;
     let lexical = score_all(&mut super::lexical::LexicalJudge::default(), pairs, chunk)?;
-    let embedding = match embedding {
-        Some(e) => Some(PairMetrics::of(pairs, &score_all(e, pairs, chunk)?)),
+    let embedding_scores = match embedding {
+        Some(e) => Some(score_all(e, pairs, chunk)?),
         None => None,
     };
+    let embedding = embedding_scores.as_ref().map(|s| PairMetrics::of(pairs, s));
     let mode = match spec.mode() {
         crate::trace::truncate::PrefixMode::Tokens => "tokens",
         crate::trace::truncate::PrefixMode::ReasoningWords => "reasoning_words",
     };
-    Ok(EvalReport {
+    let report = EvalReport {
         model: PairMetrics::of(pairs, &model_scores),
         baselines: Baselines { lexical: PairMetrics::of(pairs, &lexical), embedding },
         prefix: format!("{mode}:{}", spec.count()),
-    })
+    };
+    Ok((report, EvalScores { model: model_scores, lexical, embedding: embedding_scores }))
 }
 
 /// Reads the truncation a checkpoint was trained with.
 pub fn checkpoint_spec(dir: &Path) -> Result<TruncationSpec, super::train::TrainError> {
     Ok(super::train::CheckpointMeta::read(dir)?.train.truncator.spec())
+}
+
+/// Writes the ROC curves of every judge in `scores` to `dir`: `roc.csv` (judge, fpr, tpr) and the
+/// plots `roc.png` and `roc.svg`.
+pub fn write_roc(dir: &Path, pairs: &[LabelledPair], scores: &EvalScores, prefix: &str) -> Result<(), String> {
+    use std::fmt::Write as _;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let labels: Vec<bool> = pairs.iter().map(|p| p.same).collect();
+    let mut csv = String::from("judge,fpr,tpr\n");
+    let mut curves = Vec::new();
+    for (name, s) in scores.named() {
+        let points = crate::metrics::roc_curve(s, &labels, 400);
+        for (x, y) in &points {
+            let _ = writeln!(csv, "{name},{x:.6},{y:.6}");
+        }
+        let auroc = crate::metrics::auroc(s, &labels).map_or("n/a".to_string(), |a| format!("{a:.3}"));
+        curves.push(crate::plot::RocCurve { label: format!("{name} (AUROC {auroc})"), points });
+    }
+    let path = dir.join("roc.csv");
+    std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::plot::roc(dir, &format!("Judge ROC, pooled over all pairs ({prefix} prefixes)"), &curves)
 }
