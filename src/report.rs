@@ -113,6 +113,8 @@ pub struct RunReport {
     pub judge_busy_seconds: f64,
     /// Pairs dropped because their caller had gone.
     pub judge_dropped_pairs: u64,
+    /// The judge-batcher's counters: batch sizes, padding, queue waits, deduplicated pairs.
+    pub judge_batcher: crate::pipeline::judge_batcher::BatcherStats,
 }
 
 impl RunReport {
@@ -155,6 +157,7 @@ impl RunReport {
             judge_batches: 0,
             judge_busy_seconds: 0.0,
             judge_dropped_pairs: 0,
+            judge_batcher: Default::default(),
         }
     }
 
@@ -175,6 +178,19 @@ impl RunReport {
             ("pruned traces", self.pruned_traces.to_string()),
             ("judge pairs / batches", format!("{} / {}", self.judge_pairs, self.judge_batches)),
             ("judge busy (s)", format!("{:.3}", self.judge_busy_seconds)),
+            (
+                "judge batch mean / max",
+                format!("{:.1} / {}", self.judge_batcher.mean_batch(), self.judge_batcher.max_batch),
+            ),
+            (
+                "judge queue wait mean / max (ms)",
+                format!(
+                    "{:.2} / {:.2}",
+                    self.judge_batcher.mean_queue_wait_ms(),
+                    1e3 * self.judge_batcher.max_queue_wait_seconds
+                ),
+            ),
+            ("judge padding waste (est.)", format!("{:.3}", self.judge_batcher.padding_waste())),
             ("wall time (s)", format!("{:.2}", self.wall_seconds)),
         ];
         let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);

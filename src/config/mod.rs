@@ -182,10 +182,16 @@ pub struct JudgeConfig {
     /// Most pairs in one batch.
     #[serde(default = "default_max_batch_pairs")]
     pub max_batch_pairs: usize,
+    /// Most padded tokens in one batch (pairs × longest pair, estimated).
+    #[serde(default = "default_max_batch_tokens")]
+    pub max_batch_tokens: usize,
+    /// Most pairs waiting in the batcher at once; callers beyond it wait (backpressure).
+    #[serde(default = "default_max_queue_pairs")]
+    pub max_queue_pairs: usize,
     /// A partial batch is flushed after waiting this long.
     #[serde(default = "default_max_wait_ms")]
     pub max_wait_ms: u64,
-    /// Batches that may wait for the judge worker before the batcher holds back.
+    /// Batches with the judge worker at once; beyond it, waiting pairs merge into fuller batches.
     #[serde(default = "default_judge_queue")]
     pub queue: usize,
 }
@@ -201,6 +207,14 @@ fn default_model_batch() -> usize {
 /// 256 pairs.
 fn default_max_batch_pairs() -> usize {
     256
+}
+/// 128 pairs of 512 tokens.
+fn default_max_batch_tokens() -> usize {
+    65_536
+}
+/// 8,192 pairs.
+fn default_max_queue_pairs() -> usize {
+    8_192
 }
 /// 2 ms.
 fn default_max_wait_ms() -> u64 {
@@ -541,6 +555,12 @@ impl JudgeConfig {
         }
         if j.queue == 0 {
             e.push("judge.queue: expected an integer ≥ 1, got 0".into());
+        }
+        if j.max_batch_tokens == 0 {
+            e.push("judge.max_batch_tokens: expected an integer ≥ 1, got 0".into());
+        }
+        if j.max_queue_pairs == 0 {
+            e.push("judge.max_queue_pairs: expected an integer ≥ 1, got 0".into());
         }
     }
 }

@@ -20,6 +20,9 @@ use std::sync::Arc;
 
 use crate::trace::TracePrefix;
 
+/// The longest pair a BERT-style judge reads, in tokens (its position table's size).
+pub const MAX_PAIR_TOKENS: usize = 512;
+
 /// One comparison: two prefixes of the same problem.
 #[derive(Debug, Clone)]
 pub struct PairInput {

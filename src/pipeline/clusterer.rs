@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::judge_batcher::JudgeBatcher;
-use super::messages::{ClustersFinal, JudgePairs, OpenProblem, PrefixesReady, StepDecisions};
+use super::judge_batcher::BatcherHandle;
+use super::messages::{ClustersFinal, OpenProblem, PrefixesReady, StepDecisions};
 use super::voter::Voter;
 use super::PipelineError;
 use crate::cluster::{ClusterParams, GreedyClustering};
@@ -30,14 +30,14 @@ pub struct Clusterer {
     params: ClusterParams,
     /// False for `judge.kind: none`: every trace founds its own cluster and nothing is pruned.
     prune: bool,
-    batcher: Addr<JudgeBatcher>,
+    batcher: BatcherHandle,
     voter: Addr<Voter>,
     problems: HashMap<Arc<str>, ProblemClusters>,
 }
 
 impl Clusterer {
     /// A clusterer asking `batcher` for similarities and reporting final clusters to `voter`.
-    pub fn new(params: ClusterParams, prune: bool, batcher: Addr<JudgeBatcher>, voter: Addr<Voter>) -> Self {
+    pub fn new(params: ClusterParams, prune: bool, batcher: BatcherHandle, voter: Addr<Voter>) -> Self {
         Self { params, prune, batcher, voter, problems: HashMap::new() }
     }
 }
@@ -66,7 +66,7 @@ async fn assign_all(
     mut state: ProblemClusters,
     prefixes: Vec<Arc<TracePrefix>>,
     prune: bool,
-    batcher: Addr<JudgeBatcher>,
+    batcher: BatcherHandle,
 ) -> (ProblemClusters, Result<StepDecisions, PipelineError>) {
     let mut decisions = StepDecisions::default();
     for prefix in prefixes {
@@ -78,10 +78,9 @@ async fn assign_all(
                 .filter_map(|c| state.prefixes.get(&c.member).map(|m| PairInput { a: prefix.clone(), b: m.clone() }))
                 .collect::<Vec<_>>();
             state.judge_pairs += pairs.len() as u64;
-            match batcher.send(JudgePairs { pairs }).await {
-                Ok(Ok(s)) => similarities = s,
-                Ok(Err(e)) => return (state, Err(e)),
-                Err(e) => return (state, Err(e.into())),
+            match batcher.judge(pairs).await {
+                Ok(s) => similarities = s,
+                Err(e) => return (state, Err(e)),
             }
         }
         let assignment = state.clustering.assign(prefix.sample, &comparisons, &similarities);

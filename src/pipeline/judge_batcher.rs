@@ -1,42 +1,106 @@
 //! The judge-batcher stage: groups pair comparisons from all problems into micro-batches for
 //! the judge worker thread.
 //!
-//! A batch is cut as soon as `max_batch_pairs` pairs wait, or flushed when the oldest waiting
-//! pair has waited `max_wait`. Pairs whose caller has gone away are dropped before they reach
-//! the judge.
+//! - A batch is cut when it would exceed `max_pairs` pairs or `max_tokens` padded tokens, or
+//!   flushed when its oldest pair has waited `max_wait`.
+//! - A pair's padded length is estimated from the generator-token counts of its two prefixes
+//!   plus the three special tokens of `[CLS] a [SEP] b [SEP]`, capped at `max_pair_len`; a batch
+//!   costs its pair count times its longest pair (rows pad to the longest). The neural judges
+//!   re-tokenize with WordPiece, so this is an estimate of their real shapes, not a measurement.
+//! - At most `max_inflight` batches are with the worker at once. While they are, waiting pairs
+//!   stay here and merge into fuller batches: a slow judge gets bigger batches.
+//! - Identical pairs in one batch are scored once.
+//! - A pair whose caller has gone away (its trace was stopped, its problem was abandoned) is
+//!   dropped before it reaches the judge, and counted.
+//! - Callers go through [`BatcherHandle`], whose semaphore bounds the pairs waiting here: a full
+//!   queue makes the caller wait, which is the backpressure.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Semaphore};
 
-use super::messages::JudgePairs;
+use super::messages::{JudgePairs, PairReply};
 use super::PipelineError;
 use crate::judge::worker::JudgeWorker;
 use crate::judge::{JudgeError, PairInput};
 
+/// How the batcher cuts batches.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchPolicy {
+    /// Most pairs in one batch.
+    pub max_pairs: usize,
+    /// Most padded tokens in one batch (pairs × longest pair); a single longer pair still goes.
+    pub max_tokens: usize,
+    /// The judge's longest pair, in tokens; estimates are capped here.
+    pub max_pair_len: usize,
+    /// A partial batch is flushed once its oldest pair has waited this long.
+    pub max_wait: Duration,
+    /// Batches with the worker at once.
+    pub max_inflight: usize,
+}
+
+impl BatchPolicy {
+    /// The estimated padded length of a pair (see the module notes).
+    pub fn pair_tokens(&self, pair: &PairInput) -> usize {
+        (pair.a.tokens + pair.b.tokens + 3).min(self.max_pair_len).max(1)
+    }
+}
+
 struct Waiting {
     pair: PairInput,
+    tokens: usize,
     since: Instant,
-    reply: oneshot::Sender<Result<f32, PipelineError>>,
+    reply: oneshot::Sender<PairReply>,
 }
 
 /// Counters the batcher keeps; read by the run driver for the report.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct BatcherStats {
-    /// Pairs scored by the judge.
+    /// Pairs scored by the judge (after deduplication).
     pub pairs: u64,
     /// Batches sent to the judge.
     pub batches: u64,
     /// Pairs dropped because their caller had gone away.
     pub dropped: u64,
+    /// Pairs answered from an identical pair in the same batch.
+    pub deduplicated: u64,
     /// Total time the judge spent scoring, in seconds.
     pub judge_busy_seconds: f64,
     /// Total time pairs waited in the queue before their batch was cut, in seconds.
     pub queue_wait_seconds: f64,
+    /// Longest time one pair waited in the queue, in seconds.
+    pub max_queue_wait_seconds: f64,
     /// Largest batch sent.
     pub max_batch: usize,
+    /// Estimated tokens of the pairs sent (no padding).
+    pub real_tokens: u64,
+    /// Estimated padded tokens of the batches sent (pairs × longest pair).
+    pub padded_tokens: u64,
+    /// Most pairs waiting here at once.
+    pub max_queue_depth: usize,
+}
+
+impl BatcherStats {
+    /// Mean pairs per batch.
+    pub fn mean_batch(&self) -> f64 {
+        if self.batches == 0 { 0.0 } else { self.pairs as f64 / self.batches as f64 }
+    }
+    /// Share of the padded tokens that were padding.
+    pub fn padding_waste(&self) -> f64 {
+        if self.padded_tokens == 0 { 0.0 } else { 1.0 - self.real_tokens as f64 / self.padded_tokens as f64 }
+    }
+    /// Pairs scored per second of judge time.
+    pub fn pairs_per_judge_second(&self) -> f64 {
+        if self.judge_busy_seconds > 0.0 { self.pairs as f64 / self.judge_busy_seconds } else { 0.0 }
+    }
+    /// Mean time a pair waited before its batch was cut, in milliseconds.
+    pub fn mean_queue_wait_ms(&self) -> f64 {
+        let n = self.pairs + self.deduplicated;
+        if n == 0 { 0.0 } else { 1e3 * self.queue_wait_seconds / n as f64 }
+    }
 }
 
 /// Batcher → itself or the run driver: the counters so far.
@@ -47,64 +111,129 @@ pub struct GetStats;
 /// The judge-batcher actor.
 pub struct JudgeBatcher {
     worker: JudgeWorker,
-    max_pairs: usize,
-    max_wait: Duration,
+    policy: BatchPolicy,
     queue: VecDeque<Waiting>,
+    /// Sum of the queued pairs' token estimates: a lower bound on their padded cost.
+    queued_tokens: usize,
+    inflight: usize,
     timer: Option<SpawnHandle>,
     stats: BatcherStats,
 }
 
 impl JudgeBatcher {
     /// A batcher in front of `worker`.
-    pub fn new(worker: JudgeWorker, max_pairs: usize, max_wait: Duration) -> Self {
-        Self { worker, max_pairs: max_pairs.max(1), max_wait, queue: VecDeque::new(), timer: None, stats: BatcherStats::default() }
+    pub fn new(worker: JudgeWorker, policy: BatchPolicy) -> Self {
+        let policy = BatchPolicy {
+            max_pairs: policy.max_pairs.max(1),
+            max_tokens: policy.max_tokens.max(1),
+            max_pair_len: policy.max_pair_len.max(1),
+            max_inflight: policy.max_inflight.max(1),
+            ..policy
+        };
+        Self {
+            worker,
+            policy,
+            queue: VecDeque::new(),
+            queued_tokens: 0,
+            inflight: 0,
+            timer: None,
+            stats: BatcherStats::default(),
+        }
     }
 
+    fn full_batch_waiting(&self) -> bool {
+        self.queue.len() >= self.policy.max_pairs || self.queued_tokens >= self.policy.max_tokens
+    }
+
+    fn oldest_overdue(&self, now: Instant) -> bool {
+        self.queue.front().is_some_and(|w| now.duration_since(w.since) >= self.policy.max_wait)
+    }
+
+    /// Cuts what is due while the worker has room, then arms the flush timer for the rest.
     fn schedule(&mut self, ctx: &mut Context<Self>) {
-        while self.queue.len() >= self.max_pairs {
+        while self.inflight < self.policy.max_inflight
+            && (self.full_batch_waiting() || self.oldest_overdue(Instant::now()))
+        {
             self.cut(ctx);
         }
-        if self.queue.is_empty() {
-            if let Some(t) = self.timer.take() {
-                ctx.cancel_future(t);
+        if let Some(t) = self.timer.take() {
+            ctx.cancel_future(t);
+        }
+        if let Some(oldest) = self.queue.front() {
+            if self.inflight < self.policy.max_inflight {
+                let due = self.policy.max_wait.saturating_sub(oldest.since.elapsed());
+                self.timer = Some(ctx.run_later(due, |act, ctx| {
+                    act.timer = None;
+                    act.schedule(ctx);
+                }));
             }
-        } else if self.timer.is_none() {
-            self.timer = Some(ctx.run_later(self.max_wait, |act, ctx| {
-                act.timer = None;
-                while !act.queue.is_empty() {
-                    act.cut(ctx);
-                }
-            }));
+            // Otherwise a returning batch calls `schedule` again.
         }
     }
 
-    /// Cuts one batch of up to `max_pairs` live requests and sends it to the worker.
+    /// Cuts one batch from the front of the queue and sends it to the worker.
     fn cut(&mut self, ctx: &mut Context<Self>) {
-        let mut batch = Vec::with_capacity(self.max_pairs.min(self.queue.len()));
         let now = Instant::now();
-        while batch.len() < self.max_pairs {
-            let Some(w) = self.queue.pop_front() else { break };
+        let mut batch: Vec<Waiting> = Vec::new();
+        let mut longest = 0usize;
+        while batch.len() < self.policy.max_pairs {
+            let Some(front) = self.queue.front() else { break };
+            let padded = (batch.len() + 1) * longest.max(front.tokens);
+            if !batch.is_empty() && padded > self.policy.max_tokens {
+                break;
+            }
+            let w = self.queue.pop_front().expect("front() was Some");
+            self.queued_tokens -= w.tokens;
             if w.reply.is_closed() {
                 self.stats.dropped += 1;
                 continue;
             }
-            self.stats.queue_wait_seconds += now.duration_since(w.since).as_secs_f64();
+            let waited = now.duration_since(w.since).as_secs_f64();
+            self.stats.queue_wait_seconds += waited;
+            self.stats.max_queue_wait_seconds = self.stats.max_queue_wait_seconds.max(waited);
+            longest = longest.max(w.tokens);
             batch.push(w);
         }
         if batch.is_empty() {
             return;
         }
+        // Identical pairs (same problem, same two traces, same prefix lengths) are scored once.
+        let mut unique: Vec<PairInput> = Vec::with_capacity(batch.len());
+        let mut slot_of: Vec<usize> = Vec::with_capacity(batch.len());
+        let mut seen: HashMap<(Arc<str>, u32, usize, u32, usize), usize> = HashMap::new();
+        for w in &batch {
+            let (a, b) = (&w.pair.a, &w.pair.b);
+            let key = (a.pid.clone(), a.sample, a.tokens, b.sample, b.tokens);
+            let slot = *seen.entry(key).or_insert_with(|| {
+                unique.push(w.pair.clone());
+                unique.len() - 1
+            });
+            slot_of.push(slot);
+        }
+        let unique_tokens: usize = unique.iter().map(|p| self.policy.pair_tokens(p)).sum();
+        self.stats.deduplicated += (batch.len() - unique.len()) as u64;
         self.stats.batches += 1;
-        self.stats.pairs += batch.len() as u64;
-        self.stats.max_batch = self.stats.max_batch.max(batch.len());
-        let pairs: Vec<PairInput> = batch.iter().map(|w| w.pair.clone()).collect();
+        self.stats.pairs += unique.len() as u64;
+        self.stats.max_batch = self.stats.max_batch.max(unique.len());
+        self.stats.real_tokens += unique_tokens as u64;
+        self.stats.padded_tokens += (unique.len() * longest) as u64;
+        self.inflight += 1;
         let worker = self.worker.clone();
-        ctx.spawn(
-            async move { worker.score(pairs).await }.into_actor(self).map(move |result, act, _| match result {
+        ctx.spawn(async move { worker.score(unique).await }.into_actor(self).map(move |result, act, ctx| {
+            act.inflight -= 1;
+            match result {
                 Ok(scored) => {
                     act.stats.judge_busy_seconds += scored.busy.as_secs_f64();
-                    for (w, s) in batch.into_iter().zip(scored.scores) {
-                        let _ = w.reply.send(Ok(s));
+                    for (w, slot) in batch.into_iter().zip(slot_of) {
+                        let reply = match scored.scores.get(slot) {
+                            Some(&s) => Ok(s),
+                            None => Err(PipelineError::Judge(JudgeError::Model(format!(
+                                "the judge returned {} scores for {} pairs",
+                                scored.scores.len(),
+                                slot + 1
+                            )))),
+                        };
+                        let _ = w.reply.send(reply);
                     }
                 }
                 Err(e) => {
@@ -113,8 +242,9 @@ impl JudgeBatcher {
                         let _ = w.reply.send(Err(PipelineError::Judge(JudgeError::Model(msg.clone()))));
                     }
                 }
-            }),
-        );
+            }
+            act.schedule(ctx);
+        }));
     }
 }
 
@@ -125,7 +255,7 @@ impl Actor for JudgeBatcher {
 impl Supervised for JudgeBatcher {}
 
 impl Handler<JudgePairs> for JudgeBatcher {
-    type Result = ResponseFuture<Result<Vec<f32>, PipelineError>>;
+    type Result = MessageResult<JudgePairs>;
 
     fn handle(&mut self, msg: JudgePairs, ctx: &mut Context<Self>) -> Self::Result {
         let now = Instant::now();
@@ -134,18 +264,15 @@ impl Handler<JudgePairs> for JudgeBatcher {
             .into_iter()
             .map(|pair| {
                 let (reply, rx) = oneshot::channel();
-                self.queue.push_back(Waiting { pair, since: now, reply });
+                let tokens = self.policy.pair_tokens(&pair);
+                self.queued_tokens += tokens;
+                self.queue.push_back(Waiting { pair, tokens, since: now, reply });
                 rx
             })
             .collect();
+        self.stats.max_queue_depth = self.stats.max_queue_depth.max(self.queue.len());
         self.schedule(ctx);
-        Box::pin(async move {
-            let mut scores = Vec::with_capacity(receivers.len());
-            for rx in receivers {
-                scores.push(rx.await.map_err(|_| PipelineError::Judge(JudgeError::WorkerGone))??);
-            }
-            Ok(scores)
-        })
+        MessageResult(receivers)
     }
 }
 
@@ -153,5 +280,50 @@ impl Handler<GetStats> for JudgeBatcher {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.stats.clone())
+    }
+}
+
+/// How callers reach the batcher: its address plus a semaphore of `max_queue_pairs` permits, so
+/// at most that many pairs wait in (or are being scored by) the batcher. A caller that would
+/// exceed it waits for permits before sending: backpressure instead of an unbounded queue.
+#[derive(Clone)]
+pub struct BatcherHandle {
+    addr: Addr<JudgeBatcher>,
+    permits: Arc<Semaphore>,
+    capacity: usize,
+}
+
+impl BatcherHandle {
+    /// A handle admitting at most `max_queue_pairs` pairs at once (at least 1).
+    pub fn new(addr: Addr<JudgeBatcher>, max_queue_pairs: usize) -> Self {
+        let capacity = max_queue_pairs.clamp(1, Semaphore::MAX_PERMITS);
+        Self { addr, permits: Arc::new(Semaphore::new(capacity)), capacity }
+    }
+
+    /// The batcher's address (for its counters).
+    pub fn addr(&self) -> &Addr<JudgeBatcher> {
+        &self.addr
+    }
+
+    /// Pairs admitted now (waiting or being scored).
+    pub fn in_queue(&self) -> usize {
+        self.capacity - self.permits.available_permits()
+    }
+
+    /// Scores `pairs`, waiting first for room in the queue. A request larger than the whole
+    /// queue waits for the queue to empty and then goes alone.
+    pub async fn judge(&self, pairs: Vec<PairInput>) -> Result<Vec<f32>, PipelineError> {
+        let want = u32::try_from(pairs.len().min(self.capacity)).unwrap_or(u32::MAX);
+        let _permits = self
+            .permits
+            .acquire_many(want)
+            .await
+            .map_err(|_| PipelineError::Judge(JudgeError::WorkerGone))?;
+        let receivers = self.addr.send(JudgePairs { pairs }).await?;
+        let mut scores = Vec::with_capacity(receivers.len());
+        for rx in receivers {
+            scores.push(rx.await.map_err(|_| PipelineError::Judge(JudgeError::WorkerGone))??);
+        }
+        Ok(scores)
     }
 }

@@ -68,9 +68,14 @@ pub struct StepDecisions {
     pub survivors: Option<Vec<u32>>,
 }
 
-/// Clusterer → judge-batcher: comparisons for one new prefix.
+/// One pair's score, or why it has none.
+pub type PairReply = Result<f32, PipelineError>;
+
+/// Clusterer → judge-batcher: comparisons for one new prefix. The reply is one receiver per
+/// pair, awaited by the caller: a caller that goes away drops them, and the batcher then drops
+/// its pairs instead of judging them.
 #[derive(Debug, Message)]
-#[rtype(result = "Result<Vec<f32>, PipelineError>")]
+#[rtype(result = "Vec<tokio::sync::oneshot::Receiver<PairReply>>")]
 pub struct JudgePairs {
     /// The pairs, new prefix first.
     pub pairs: Vec<PairInput>,

@@ -8,7 +8,7 @@ use actix::prelude::*;
 
 use super::clusterer::Clusterer;
 use super::generator::{Downstream, Generator, ReplayProblem, Start};
-use super::judge_batcher::{GetStats, JudgeBatcher};
+use super::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
 use super::truncator::{GetWholeTracePrefixes, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
@@ -123,9 +123,14 @@ pub async fn run(
     let confidence_weighted = config.generator.stop_policy != StopPolicy::None;
     let voter =
         Supervisor::start(move |_| Voter::new(policy, top_k, prune, result_tx).confidence_weighted(confidence_weighted));
-    let max_wait = Duration::from_millis(config.judge.max_wait_ms);
-    let max_pairs = config.judge.max_batch_pairs;
-    let batcher = Supervisor::start(move |_| JudgeBatcher::new(worker, max_pairs, max_wait));
+    let policy = BatchPolicy {
+        max_pairs: config.judge.max_batch_pairs,
+        max_tokens: config.judge.max_batch_tokens,
+        max_pair_len: crate::judge::MAX_PAIR_TOKENS,
+        max_wait: Duration::from_millis(config.judge.max_wait_ms),
+        max_inflight: config.judge.queue,
+    };
+    let batcher = BatcherHandle::new(Supervisor::start(move |_| JudgeBatcher::new(worker, policy)), config.judge.max_queue_pairs);
     let params = config.cluster_params();
     let (b, v) = (batcher.clone(), voter.clone());
     let clusterer = Supervisor::start(move |_| Clusterer::new(params, prune, b, v));
@@ -176,12 +181,13 @@ pub async fn run(
     let order: HashMap<&str, usize> = selected.iter().enumerate().map(|(i, (p, _))| (p.as_str(), i)).collect();
     results.sort_by_key(|r| order.get(r.pid.as_str()).copied().unwrap_or(usize::MAX));
 
-    let stats = batcher.send(GetStats).await?;
+    let stats = batcher.addr().send(GetStats).await?;
     let mut report = RunReport::from_results(&results, &judge_name, start.elapsed().as_secs_f64());
     report.whole_trace_prefixes = truncator.send(GetWholeTracePrefixes).await?;
     report.judge_batches = stats.batches;
     report.judge_busy_seconds = stats.judge_busy_seconds;
     report.judge_dropped_pairs = stats.dropped;
+    report.judge_batcher = stats;
     Ok((results, report))
 }
 
