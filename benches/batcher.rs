@@ -63,7 +63,7 @@ fn bench_batcher(c: &mut Criterion) {
             max_wait: Duration::from_millis(2),
             max_inflight: 4,
         };
-        BatcherHandle::new(JudgeBatcher::new(worker, policy).start(), 8192)
+        BatcherHandle::new(JudgeBatcher::new(worker, policy, deepprune::pipeline::faults::Faults::none()).start(), 8192)
     });
     group.bench_function("through_batcher_per_pair", |b| {
         b.iter(|| {

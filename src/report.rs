@@ -115,6 +115,10 @@ pub struct RunReport {
     pub judge_dropped_pairs: u64,
     /// The judge-batcher's counters: batch sizes, padding, queue waits, deduplicated pairs.
     pub judge_batcher: crate::pipeline::judge_batcher::BatcherStats,
+    /// Restarts per stage (non-zero only when a stage failed, e.g. under injected faults).
+    pub restarts: std::collections::BTreeMap<String, u64>,
+    /// Faults injected per stage, and judge batches failed (`faults` section; tests only).
+    pub injected_faults: std::collections::BTreeMap<String, u64>,
 }
 
 impl RunReport {
@@ -158,6 +162,8 @@ impl RunReport {
             judge_busy_seconds: 0.0,
             judge_dropped_pairs: 0,
             judge_batcher: Default::default(),
+            restarts: Default::default(),
+            injected_faults: Default::default(),
         }
     }
 

@@ -56,7 +56,7 @@ fn start(policy: BatchPolicy, max_queue_pairs: usize, delay: Duration) -> (Batch
     let (worker, _thread) =
         JudgeWorker::spawn(move || Ok(Box::new(StubJudge { batches: recorded, delay }) as Box<dyn PairJudge>), policy.max_inflight)
             .expect("stub worker starts");
-    let addr = JudgeBatcher::new(worker, policy).start();
+    let addr = JudgeBatcher::new(worker, policy, deepprune::pipeline::faults::Faults::none()).start();
     (BatcherHandle::new(addr, max_queue_pairs), batches)
 }
 

@@ -322,9 +322,12 @@ pub struct PipelineConfig {
     pub voter: VoterConfig,
     /// Where results go.
     pub output: OutputConfig,
+    /// Fault injection, for tests only; off unless configured.
+    #[serde(default)]
+    pub faults: crate::pipeline::faults::FaultConfig,
 }
 
-const SECTIONS: [&str; 6] = ["generator", "truncator", "judge", "clusterer", "voter", "output"];
+const SECTIONS: [&str; 7] = ["generator", "truncator", "judge", "clusterer", "voter", "output", "faults"];
 
 fn empty_map() -> Value {
     Value::Mapping(Default::default())
@@ -359,19 +362,20 @@ pub fn set_path(doc: &mut Value, assignment: &str) -> Result<(), String> {
         *doc = empty_map();
     }
     let mut node = doc;
-    for key in &keys[..keys.len() - 1] {
+    for (i, key) in keys.iter().enumerate() {
         let Value::Mapping(map) = node else {
-            return Err(format!("--set {path}: `{key}` is not a section"));
+            // `doc` is a mapping, so i ≥ 1 here: the key before holds a plain value.
+            return Err(format!("--set {path}: `{}` holds a value, not a section of keys", keys[..i].join(".")));
         };
+        if i + 1 == keys.len() {
+            map.insert(Value::String((*key).to_string()), value);
+            return Ok(());
+        }
         node = map.entry(Value::String((*key).to_string())).or_insert_with(empty_map);
         if node.is_null() {
             *node = empty_map();
         }
     }
-    let Value::Mapping(map) = node else {
-        return Err(format!("--set {path}: the parent of `{}` is not a section", keys[keys.len() - 1]));
-    };
-    map.insert(Value::String(keys[keys.len() - 1].to_string()), value);
     Ok(())
 }
 
@@ -380,18 +384,51 @@ fn section<T: serde::de::DeserializeOwned>(doc: &Value, name: &str, errors: &mut
         None | Some(Value::Null) => empty_map(),
         Some(v) => v.clone(),
     };
-    match serde_norway::from_value::<T>(v) {
+    match serde_norway::from_value::<T>(v.clone()) {
         Ok(t) => Some(t),
         Err(e) => {
-            errors.push(format!("{name}: {}", describe_serde_error(&e.to_string())));
+            let at = failing_key::<T>(&v).map_or_else(|| name.to_string(), |key| format!("{name}.{key}"));
+            errors.push(format!("{at}: {}", describe_serde_error(&e.to_string())));
             None
         }
     }
 }
 
-/// serde's messages say "unknown field `x`, expected one of ..."; make the key explicit.
+/// The key of a section that a deserialisation error is about. Every field has a default, so
+/// the section is re-read one key at a time: the first key that fails on its own is the one.
+fn failing_key<T: serde::de::DeserializeOwned>(section: &Value) -> Option<String> {
+    let Value::Mapping(map) = section else { return None };
+    map.iter().find_map(|(key, value)| {
+        let mut one = serde_norway::Mapping::new();
+        one.insert(key.clone(), value.clone());
+        serde_norway::from_value::<T>(Value::Mapping(one)).is_err().then(|| match key {
+            Value::String(s) => s.clone(),
+            other => serde_norway::to_string(other).map_or_else(|_| "<non-string key>".into(), |s| s.trim().to_string()),
+        })
+    })
+}
+
+/// serde's messages name Rust types ("invalid type: string \"high\", expected f32"); say what a
+/// YAML author would write instead.
 fn describe_serde_error(msg: &str) -> String {
-    msg.replace("unknown variant", "unknown value").replace("invalid type: ", "wrong type: ")
+    let mut msg = msg
+        .replace("unknown field", "unknown key")
+        .replace("unknown variant", "unknown value")
+        .replace("invalid type: ", "wrong type: ");
+    for (rust, yaml) in [
+        ("expected usize", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        ("expected f32", "expected a number"),
+        ("expected f64", "expected a number"),
+    ] {
+        msg = msg.replace(rust, yaml);
+    }
+    if let Some(at) = msg.find("expected struct ") {
+        let name = at + "expected struct ".len();
+        let end = msg[name..].find(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(msg.len(), |n| name + n);
+        msg.replace_range(at..end, "expected a mapping of keys");
+    }
+    msg
 }
 
 impl PipelineConfig {
@@ -437,6 +474,7 @@ impl PipelineConfig {
         let clusterer = section::<ClustererConfig>(&doc, "clusterer", &mut errors);
         let voter = section::<VoterConfig>(&doc, "voter", &mut errors);
         let output = section::<OutputConfig>(&doc, "output", &mut errors);
+        let faults = section::<crate::pipeline::faults::FaultConfig>(&doc, "faults", &mut errors);
         // Sections that parsed are still checked, so one run reports every error.
         let mut e = Vec::new();
         if let Some(g) = &generator {
@@ -454,10 +492,15 @@ impl PipelineConfig {
         if let Some(v) = &voter {
             v.check(&mut e);
         }
+        if let Some(f) = &faults {
+            f.check(&mut e);
+        }
         errors.extend(e);
-        match (generator, truncator, judge, clusterer, voter, output) {
-            (Some(generator), Some(truncator), Some(judge), Some(clusterer), Some(voter), Some(output)) if errors.is_empty() => {
-                Ok(PipelineConfig { generator, truncator, judge, clusterer, voter, output })
+        match (generator, truncator, judge, clusterer, voter, output, faults) {
+            (Some(generator), Some(truncator), Some(judge), Some(clusterer), Some(voter), Some(output), Some(faults))
+                if errors.is_empty() =>
+            {
+                Ok(PipelineConfig { generator, truncator, judge, clusterer, voter, output, faults })
             }
             _ => Err(fail(errors)),
         }
@@ -471,6 +514,7 @@ impl PipelineConfig {
         self.judge.check(&mut e);
         self.clusterer.check(&mut e);
         self.voter.check(&mut e);
+        self.faults.check(&mut e);
         e
     }
 
@@ -621,8 +665,8 @@ mod tests {
     fn errors_name_the_key_and_what_was_expected() {
         let base = sample_paths();
         let cases: Vec<(String, Vec<&str>, Vec<&str>)> = vec![
-            (format!("{base}clusterer:\n  taux: 0.5\n"), vec![], vec!["clusterer: unknown field `taux`"]),
-            (format!("{base}clusterer:\n  tau: high\n"), vec![], vec!["clusterer: wrong type: string \"high\", expected f32"]),
+            (format!("{base}clusterer:\n  taux: 0.5\n"), vec![], vec!["clusterer.taux: unknown key `taux`, expected one of `tau`, `p`, `k`, `seed`"]),
+            (format!("{base}clusterer:\n  tau: high\n"), vec![], vec!["clusterer.tau: wrong type: string \"high\", expected a number"]),
             (format!("{base}clusterer:\n  tau: 1.5\n"), vec![], vec!["clusterer.tau: expected a number in [0, 1], got 1.5"]),
             (
                 "generator:\n  traces: /nope/t.jsonl\n  problems: /nope/p.jsonl\n".into(),
@@ -632,7 +676,7 @@ mod tests {
             (
                 format!("{base}judge:\n  kind: psychic\nvoter:\n  top_k: 0\nsurprise: 1\n"),
                 vec![],
-                vec!["judge: unknown value `psychic`", "voter.top_k: expected an integer ≥ 1", "unknown section `surprise`"],
+                vec!["judge.kind: unknown value `psychic`", "voter.top_k: expected an integer ≥ 1", "unknown section `surprise`"],
             ),
             (base.clone(), vec!["clusterer.tau=2", "nosuch.key=1", "tau=1"], vec![
                 "clusterer.tau: expected a number in [0, 1], got 2",

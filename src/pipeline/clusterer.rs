@@ -2,12 +2,18 @@
 //!
 //! Prefixes of one problem are assigned strictly in order (each may found a cluster the next one
 //! joins); problems proceed concurrently, so their comparisons share the judge's batches.
+//!
+//! A step works on a copy of its problem's clusters and commits it when the step's decisions
+//! are known. A restart in the middle drops the copy, not the committed clusters; the truncator
+//! delivers the step again. A step delivered again after it was committed is answered with the
+//! decisions it already got.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::faults::{deliver, injected, Faults, Stage};
 use super::judge_batcher::BatcherHandle;
 use super::messages::{ClustersFinal, OpenProblem, PrefixesReady, StepDecisions};
 use super::voter::Voter;
@@ -23,6 +29,8 @@ pub struct ProblemClusters {
     clustering: GreedyClustering,
     prefixes: HashMap<u32, Arc<TracePrefix>>,
     judge_pairs: u64,
+    /// The last committed step and its decisions.
+    last: Option<(u64, StepDecisions)>,
 }
 
 /// The clusterer actor.
@@ -32,13 +40,16 @@ pub struct Clusterer {
     prune: bool,
     batcher: BatcherHandle,
     voter: Addr<Voter>,
+    faults: Arc<Faults>,
     problems: HashMap<Arc<str>, ProblemClusters>,
+    /// Problems whose every trace is clustered: their final step's decisions, for redelivery.
+    finished: HashMap<Arc<str>, (u64, StepDecisions)>,
 }
 
 impl Clusterer {
     /// A clusterer asking `batcher` for similarities and reporting final clusters to `voter`.
-    pub fn new(params: ClusterParams, prune: bool, batcher: BatcherHandle, voter: Addr<Voter>) -> Self {
-        Self { params, prune, batcher, voter, problems: HashMap::new() }
+    pub fn new(params: ClusterParams, prune: bool, batcher: BatcherHandle, voter: Addr<Voter>, faults: Arc<Faults>) -> Self {
+        Self { params, prune, batcher, voter, faults, problems: HashMap::new(), finished: HashMap::new() }
     }
 }
 
@@ -46,18 +57,31 @@ impl Actor for Clusterer {
     type Context = Context<Self>;
 }
 
-impl Supervised for Clusterer {}
+impl Supervised for Clusterer {
+    /// Committed clusters survive; the steps in flight are dropped and delivered again.
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.faults.restarted(Stage::Clusterer);
+    }
+}
 
 impl Handler<OpenProblem> for Clusterer {
-    type Result = ();
-    fn handle(&mut self, msg: OpenProblem, _: &mut Context<Self>) {
-        let state = ProblemClusters {
+    type Result = Result<(), PipelineError>;
+    fn handle(&mut self, msg: OpenProblem, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::Clusterer) {
+            return Err(injected(Stage::Clusterer, mode, ctx));
+        }
+        if self.finished.contains_key(&msg.pid) {
+            return Ok(());
+        }
+        let params = self.params;
+        self.problems.entry(msg.pid.clone()).or_insert_with(|| ProblemClusters {
             n_traces: msg.n_traces,
-            clustering: GreedyClustering::new(self.params, &msg.pid),
+            clustering: GreedyClustering::new(params, &msg.pid),
             prefixes: HashMap::new(),
             judge_pairs: 0,
-        };
-        self.problems.insert(msg.pid, state);
+            last: None,
+        });
+        Ok(())
     }
 }
 
@@ -95,32 +119,55 @@ async fn assign_all(
 impl Handler<PrefixesReady> for Clusterer {
     type Result = ResponseActFuture<Self, Result<StepDecisions, PipelineError>>;
 
-    fn handle(&mut self, msg: PrefixesReady, _: &mut Context<Self>) -> Self::Result {
-        let Some(state) = self.problems.remove(&msg.pid) else {
+    fn handle(&mut self, msg: PrefixesReady, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::Clusterer) {
+            let e = injected(Stage::Clusterer, mode, ctx);
+            return Box::pin(actix::fut::ready(Err(e)));
+        }
+        let step = msg.step;
+        let redelivered = match (self.finished.get(&msg.pid), self.problems.get(&msg.pid)) {
+            (Some((last, decisions)), _) | (None, Some(ProblemClusters { last: Some((last, decisions)), .. }))
+                if *last == step =>
+            {
+                Some(decisions.clone())
+            }
+            _ => None,
+        };
+        if let Some(decisions) = redelivered {
+            return Box::pin(actix::fut::ready(Ok(decisions)));
+        }
+        let Some(state) = self.problems.get(&msg.pid).cloned() else {
             let err = PipelineError::Protocol(format!("clusterer: prefixes for unopened problem {}", msg.pid));
             return Box::pin(actix::fut::ready(Err(err)));
         };
         let pid = msg.pid.clone();
         let voter = self.voter.clone();
-        let fut = assign_all(state, msg.prefixes, self.prune, self.batcher.clone());
-        Box::pin(fut.into_actor(self).then(move |(state, decisions), act, _| {
+        let (prune, batcher) = (self.prune, self.batcher.clone());
+        let decided = async move {
+            let (state, decisions) = assign_all(state, msg.prefixes, prune, batcher).await;
+            let mut decisions = decisions?;
             let complete = state.prefixes.len() >= state.n_traces;
-            let final_msg = complete.then(|| ClustersFinal {
-                pid: pid.clone(),
-                clusters: state.clustering.clusters().to_vec(),
-                judge_pairs: state.judge_pairs,
-            });
-            if !complete {
+            if complete {
+                let msg = ClustersFinal {
+                    pid: pid.clone(),
+                    clusters: state.clustering.clusters().to_vec(),
+                    judge_pairs: state.judge_pairs,
+                };
+                decisions.survivors = Some(deliver(&voter, msg).await?);
+            }
+            Ok((pid, state, decisions))
+        };
+        Box::pin(decided.into_actor(self).map(move |result: Result<_, PipelineError>, act, _| {
+            // Commit: the step's clusters and decisions become the problem's state.
+            let (pid, mut state, decisions) = result?;
+            if state.prefixes.len() >= state.n_traces {
+                act.problems.remove(&pid);
+                act.finished.insert(pid, (step, decisions.clone()));
+            } else {
+                state.last = Some((step, decisions.clone()));
                 act.problems.insert(pid, state);
             }
-            async move {
-                let mut decisions = decisions?;
-                if let Some(msg) = final_msg {
-                    decisions.survivors = Some(voter.send(msg).await?);
-                }
-                Ok(decisions)
-            }
-            .into_actor(act)
+            Ok(decisions)
         }))
     }
 }

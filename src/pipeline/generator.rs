@@ -6,11 +6,12 @@
 //! up to that point. Several problems are replayed at once, so the judge sees mixed batches.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
 
 use super::clusterer::Clusterer;
+use super::faults::{deliver, FaultMode, Faults, Stage};
 use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
 use super::truncator::Truncator;
 use super::voter::Voter;
@@ -216,21 +217,82 @@ pub struct Downstream {
     pub voter: Addr<Voter>,
 }
 
-/// Replays one problem to the end.
-pub async fn drive(mut problem: ReplayProblem, gold: Option<String>, down: Downstream) -> Result<(), PipelineError> {
-    let open = OpenProblem { pid: problem.pid().clone(), n_traces: problem.len(), gold };
-    down.clusterer.send(open.clone()).await?;
-    down.truncator.send(open.clone()).await?;
-    down.voter.send(open).await?;
-    while !problem.done() {
-        let (step, mut ended) = problem.next_step();
-        let decisions = down.truncator.send(step).await??;
-        ended.extend(problem.apply(&decisions));
-        for e in ended {
-            down.voter.send(e).await?;
-        }
+/// One problem being replayed. It is shared by the generator actor and the task driving it, so
+/// a restarted generator resumes each problem where it stood: a step sent but not acknowledged
+/// is sent again (the stages downstream answer a repeated step from what they already did).
+pub struct Driven {
+    problem: ReplayProblem,
+    gold: Option<String>,
+    opened: bool,
+    /// The step sent and not yet acknowledged, with the traces that ended in it.
+    pending: Option<(TokenStep, Vec<TraceEnded>)>,
+    /// Trace ends decided and not yet acknowledged by the voter.
+    outbox: Vec<TraceEnded>,
+}
+
+/// A problem's replay state, shared between the generator and its driving task.
+pub type SharedProblem = Arc<Mutex<Driven>>;
+
+impl Driven {
+    /// A problem not yet started.
+    pub fn new(problem: ReplayProblem, gold: Option<String>) -> SharedProblem {
+        Arc::new(Mutex::new(Self { problem, gold, opened: false, pending: None, outbox: Vec::new() }))
     }
-    down.truncator.send(CloseProblem { pid: problem.pid().clone() }).await?;
+}
+
+fn lock(state: &SharedProblem) -> std::sync::MutexGuard<'_, Driven> {
+    // The state is only touched between awaits, never while a panic could leave it half-done.
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Replays one problem to the end, or until a fault stops the generator.
+pub async fn drive(state: SharedProblem, down: Downstream, faults: Arc<Faults>) -> Result<(), PipelineError> {
+    let (pid, open) = {
+        let s = lock(&state);
+        let open = (!s.opened).then(|| OpenProblem { pid: s.problem.pid().clone(), n_traces: s.problem.len(), gold: s.gold.clone() });
+        (s.problem.pid().clone(), open)
+    };
+    if let Some(open) = open {
+        deliver(&down.clusterer, open.clone()).await?;
+        deliver(&down.truncator, open.clone()).await?;
+        deliver(&down.voter, open).await?;
+        lock(&state).opened = true;
+    }
+    loop {
+        // Trace ends decided by the last acknowledged step go first.
+        let outbox = lock(&state).outbox.clone();
+        for e in outbox {
+            deliver(&down.voter, e).await?;
+        }
+        let (step, ended) = {
+            let mut s = lock(&state);
+            s.outbox.clear();
+            if s.pending.is_none() {
+                if s.problem.done() {
+                    break;
+                }
+                let next = s.problem.next_step();
+                s.pending = Some(next);
+            }
+            s.pending.clone().expect("pending was set above; this is a bug")
+        };
+        match faults.on_message(Stage::Generator) {
+            Some(FaultMode::Stop) => return Err(PipelineError::Restarted { stage: Stage::Generator.name() }),
+            // The source failed this step: it is produced again.
+            Some(FaultMode::Error) => continue,
+            None => {}
+        }
+        if let Some(stall) = faults.generator_stall(step.step) {
+            tokio::time::sleep(stall).await;
+        }
+        let decisions = deliver(&down.truncator, step).await?;
+        let mut s = lock(&state);
+        let mut ended = ended;
+        ended.extend(s.problem.apply(&decisions));
+        s.outbox = ended;
+        s.pending = None;
+    }
+    deliver(&down.truncator, CloseProblem { pid }).await?;
     Ok(())
 }
 
@@ -241,11 +303,13 @@ pub struct Start;
 
 /// The replay generator actor: keeps `concurrent` problems in flight.
 pub struct Generator {
-    pending: VecDeque<(ReplayProblem, Option<String>)>,
-    in_flight: usize,
+    pending: VecDeque<SharedProblem>,
+    /// Problems in flight, by problem id; their tasks are relaunched after a restart.
+    active: Vec<(Arc<str>, SharedProblem)>,
     concurrent: usize,
     down: Downstream,
     errors: tokio::sync::mpsc::UnboundedSender<PipelineError>,
+    faults: Arc<Faults>,
 }
 
 impl Generator {
@@ -255,30 +319,59 @@ impl Generator {
         concurrent: usize,
         down: Downstream,
         errors: tokio::sync::mpsc::UnboundedSender<PipelineError>,
+        faults: Arc<Faults>,
     ) -> Self {
-        Self { pending: problems.into(), in_flight: 0, concurrent: concurrent.max(1), down, errors }
+        Self {
+            pending: problems.into_iter().map(|(p, g)| Driven::new(p, g)).collect(),
+            active: Vec::new(),
+            concurrent: concurrent.max(1),
+            down,
+            errors,
+            faults,
+        }
     }
 
-    fn launch(&mut self, ctx: &mut Context<Self>) {
-        while self.in_flight < self.concurrent {
-            let Some((problem, gold)) = self.pending.pop_front() else { break };
-            self.in_flight += 1;
-            let pid = problem.pid().clone();
-            let span = tracing::info_span!("problem", pid = %pid, stage = "generator");
-            let fut = tracing::Instrument::instrument(drive(problem, gold, self.down.clone()), span);
-            ctx.spawn(fut.into_actor(self).map(|res, act, ctx| {
-                act.in_flight -= 1;
+    fn spawn_drive(&mut self, pid: Arc<str>, state: SharedProblem, ctx: &mut Context<Self>) {
+        let span = tracing::info_span!("problem", pid = %pid, stage = "generator");
+        let fut = tracing::Instrument::instrument(drive(state, self.down.clone(), self.faults.clone()), span);
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Err(PipelineError::Restarted { .. }) => ctx.stop(),
+            res => {
+                act.active.retain(|(p, _)| *p != pid);
                 if let Err(e) = res {
                     let _ = act.errors.send(e);
                 }
                 act.launch(ctx);
-            }));
+            }
+        }));
+    }
+
+    fn launch(&mut self, ctx: &mut Context<Self>) {
+        while self.active.len() < self.concurrent {
+            let Some(state) = self.pending.pop_front() else { break };
+            let pid = lock(&state).problem.pid().clone();
+            self.active.push((pid.clone(), state.clone()));
+            self.spawn_drive(pid, state, ctx);
         }
     }
 }
 
 impl Actor for Generator {
     type Context = Context<Self>;
+
+    /// Also runs after a restart: every problem in flight resumes from its shared state.
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let active = self.active.clone();
+        for (pid, state) in active {
+            self.spawn_drive(pid, state, ctx);
+        }
+    }
+}
+
+impl Supervised for Generator {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.faults.restarted(Stage::Generator);
+    }
 }
 
 impl Handler<Start> for Generator {

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::{oneshot, Semaphore};
 
+use super::faults::{injected, retriable, Faults, Stage};
 use super::messages::{JudgePairs, PairReply};
 use super::PipelineError;
 use crate::judge::worker::JudgeWorker;
@@ -118,11 +119,12 @@ pub struct JudgeBatcher {
     inflight: usize,
     timer: Option<SpawnHandle>,
     stats: BatcherStats,
+    faults: Arc<Faults>,
 }
 
 impl JudgeBatcher {
     /// A batcher in front of `worker`.
-    pub fn new(worker: JudgeWorker, policy: BatchPolicy) -> Self {
+    pub fn new(worker: JudgeWorker, policy: BatchPolicy, faults: Arc<Faults>) -> Self {
         let policy = BatchPolicy {
             max_pairs: policy.max_pairs.max(1),
             max_tokens: policy.max_tokens.max(1),
@@ -138,6 +140,7 @@ impl JudgeBatcher {
             inflight: 0,
             timer: None,
             stats: BatcherStats::default(),
+            faults,
         }
     }
 
@@ -219,7 +222,10 @@ impl JudgeBatcher {
         self.stats.padded_tokens += (unique.len() * longest) as u64;
         self.inflight += 1;
         let worker = self.worker.clone();
-        ctx.spawn(async move { worker.score(unique).await }.into_actor(self).map(move |result, act, ctx| {
+        // Test-only fault: the backend fails this batch.
+        let fail = self.faults.judge_batch_fails();
+        let score = async move { if fail { Err(JudgeError::Injected) } else { worker.score(unique).await } };
+        ctx.spawn(score.into_actor(self).map(move |result, act, ctx| {
             act.inflight -= 1;
             match result {
                 Ok(scored) => {
@@ -236,6 +242,11 @@ impl JudgeBatcher {
                         let _ = w.reply.send(reply);
                     }
                 }
+                Err(JudgeError::Injected) => {
+                    for w in batch {
+                        let _ = w.reply.send(Err(PipelineError::Judge(JudgeError::Injected)));
+                    }
+                }
                 Err(e) => {
                     let msg = e.to_string();
                     for w in batch {
@@ -250,14 +261,30 @@ impl JudgeBatcher {
 
 impl Actor for JudgeBatcher {
     type Context = Context<Self>;
+
+    /// Also runs after a restart: pairs still queued get a batch.
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.schedule(ctx);
+    }
 }
 
-impl Supervised for JudgeBatcher {}
+impl Supervised for JudgeBatcher {
+    /// Batches in flight were dropped with the actor's futures (their callers see the restart
+    /// and send again); the queue of waiting pairs survives.
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.faults.restarted(Stage::JudgeBatcher);
+        self.inflight = 0;
+        self.timer = None;
+    }
+}
 
 impl Handler<JudgePairs> for JudgeBatcher {
     type Result = MessageResult<JudgePairs>;
 
     fn handle(&mut self, msg: JudgePairs, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::JudgeBatcher) {
+            return MessageResult(Err(injected(Stage::JudgeBatcher, mode, ctx)));
+        }
         let now = Instant::now();
         let receivers: Vec<_> = msg
             .pairs
@@ -272,7 +299,7 @@ impl Handler<JudgePairs> for JudgeBatcher {
             .collect();
         self.stats.max_queue_depth = self.stats.max_queue_depth.max(self.queue.len());
         self.schedule(ctx);
-        MessageResult(receivers)
+        MessageResult(Ok(receivers))
     }
 }
 
@@ -311,7 +338,8 @@ impl BatcherHandle {
     }
 
     /// Scores `pairs`, waiting first for room in the queue. A request larger than the whole
-    /// queue waits for the queue to empty and then goes alone.
+    /// queue waits for the queue to empty and then goes alone. A request that fails because
+    /// the batcher restarted or the backend failed retriably is sent again, whole.
     pub async fn judge(&self, pairs: Vec<PairInput>) -> Result<Vec<f32>, PipelineError> {
         let want = u32::try_from(pairs.len().min(self.capacity)).unwrap_or(u32::MAX);
         let _permits = self
@@ -319,10 +347,25 @@ impl BatcherHandle {
             .acquire_many(want)
             .await
             .map_err(|_| PipelineError::Judge(JudgeError::WorkerGone))?;
-        let receivers = self.addr.send(JudgePairs { pairs }).await?;
+        let mut attempt = 0u32;
+        loop {
+            match self.judge_once(pairs.clone()).await {
+                Err(e) if retriable(&e) && attempt < 10_000 => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "judging again");
+                    tokio::time::sleep(Duration::from_micros(50 * u64::from(attempt.min(200)))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn judge_once(&self, pairs: Vec<PairInput>) -> Result<Vec<f32>, PipelineError> {
+        let receivers = self.addr.send(JudgePairs { pairs }).await??;
         let mut scores = Vec::with_capacity(receivers.len());
         for rx in receivers {
-            scores.push(rx.await.map_err(|_| PipelineError::Judge(JudgeError::WorkerGone))??);
+            // A dropped sender means the batcher restarted with this pair's batch in flight.
+            scores.push(rx.await.map_err(|_| PipelineError::Restarted { stage: Stage::JudgeBatcher.name() })??);
         }
         Ok(scores)
     }

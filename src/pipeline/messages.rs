@@ -10,6 +10,9 @@
 //!
 //! The generator waits for each step's reply before the next virtual step of that problem, so
 //! prune decisions land at a deterministic virtual time whatever the real-time scheduling.
+//!
+//! Every data-path message is `Clone` and answers with a `Result`, so a sender can deliver it
+//! again after a stage failed or restarted (see [`super::faults`]); handlers are idempotent.
 
 use std::sync::Arc;
 
@@ -35,7 +38,7 @@ pub struct TokenChunk {
 }
 
 /// Generator → truncator: one virtual step of one problem.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<StepDecisions, PipelineError>")]
 pub struct TokenStep {
     /// Problem id.
@@ -47,7 +50,7 @@ pub struct TokenStep {
 }
 
 /// Truncator → clusterer: prefixes completed this step, in sample order.
-#[derive(Debug, Message)]
+#[derive(Debug, Clone, Message)]
 #[rtype(result = "Result<StepDecisions, PipelineError>")]
 pub struct PrefixesReady {
     /// Problem id.
@@ -74,16 +77,16 @@ pub type PairReply = Result<f32, PipelineError>;
 /// Clusterer → judge-batcher: comparisons for one new prefix. The reply is one receiver per
 /// pair, awaited by the caller: a caller that goes away drops them, and the batcher then drops
 /// its pairs instead of judging them.
-#[derive(Debug, Message)]
-#[rtype(result = "Vec<tokio::sync::oneshot::Receiver<PairReply>>")]
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Vec<tokio::sync::oneshot::Receiver<PairReply>>, PipelineError>")]
 pub struct JudgePairs {
     /// The pairs, new prefix first.
     pub pairs: Vec<PairInput>,
 }
 
-/// Generator → clusterer and voter: a problem starts.
+/// Generator → truncator, clusterer and voter: a problem starts.
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<(), PipelineError>")]
 pub struct OpenProblem {
     /// Problem id.
     pub pid: Arc<str>,
@@ -95,15 +98,15 @@ pub struct OpenProblem {
 
 /// Generator → truncator: every trace of a problem has ended.
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<(), PipelineError>")]
 pub struct CloseProblem {
     /// Problem id.
     pub pid: Arc<str>,
 }
 
 /// Clusterer → voter: the final clusters of a problem; the reply names the survivors.
-#[derive(Debug, Message)]
-#[rtype(result = "Vec<u32>")]
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "Result<Vec<u32>, PipelineError>")]
 pub struct ClustersFinal {
     /// Problem id.
     pub pid: Arc<str>,
@@ -127,7 +130,7 @@ pub enum TraceEnd {
 
 /// Generator → voter: a trace will emit no more tokens.
 #[derive(Debug, Clone, Message)]
-#[rtype(result = "()")]
+#[rtype(result = "Result<(), PipelineError>")]
 pub struct TraceEnded {
     /// Problem id.
     pub pid: Arc<str>,

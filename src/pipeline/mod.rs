@@ -6,9 +6,11 @@
 //! - [`judge_batcher`]: batches pair comparisons for the judge worker thread.
 //! - [`clusterer`]: online greedy clustering; decides which traces to prune.
 //! - [`voter`]: completes the survivors and majority-votes.
+//! - [`faults`]: fault injection (tests only) and redelivery after a stage fails.
 //! - [`run`]: builds the actors from a config, runs to completion, and reports.
 
 pub mod clusterer;
+pub mod faults;
 pub mod generator;
 pub mod judge_batcher;
 pub mod messages;
@@ -27,6 +29,28 @@ pub enum PipelineError {
     /// A stage's mailbox closed (the actor stopped for good).
     #[error("a stage stopped: {0}")]
     Mailbox(#[from] actix::MailboxError),
+    /// An injected fault (tests only): the stage answered with an error. Retried by the sender.
+    #[error("injected fault in the {stage} stage")]
+    Injected {
+        /// The stage.
+        stage: &'static str,
+    },
+    /// The stage stopped (and is restarting) while it held the message. Retried by the sender.
+    #[error("the {stage} stage restarted while handling the message")]
+    Restarted {
+        /// The stage.
+        stage: &'static str,
+    },
+    /// A stage restarted too often: the run stops instead of looping.
+    #[error("the {stage} stage restarted {restarts} times within {window_s} s (faults.max_restarts); stopping the run")]
+    TooManyRestarts {
+        /// The stage.
+        stage: &'static str,
+        /// Restarts within the window.
+        restarts: usize,
+        /// The window, in seconds.
+        window_s: f64,
+    },
     /// A stage received a message it cannot have expected.
     #[error("{0}")]
     Protocol(String),

@@ -8,6 +8,7 @@ use actix::prelude::*;
 
 use super::clusterer::Clusterer;
 use super::generator::{Downstream, Generator, ReplayProblem, Start};
+use super::faults::Faults;
 use super::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
 use super::truncator::{GetWholeTracePrefixes, Truncator};
 use super::voter::Voter;
@@ -119,10 +120,13 @@ pub async fn run(
 
     let (result_tx, mut result_rx) = tokio::sync::mpsc::unbounded_channel();
     let (error_tx, mut error_rx) = tokio::sync::mpsc::unbounded_channel();
+    let faults = Faults::new(config.faults.clone(), error_tx.clone());
     let (policy, top_k) = (config.voter.finish, config.voter.top_k);
     let confidence_weighted = config.generator.stop_policy != StopPolicy::None;
-    let voter =
-        Supervisor::start(move |_| Voter::new(policy, top_k, prune, result_tx).confidence_weighted(confidence_weighted));
+    let f = faults.clone();
+    let voter = Supervisor::start(move |_| {
+        Voter::new(policy, top_k, prune, result_tx, f).confidence_weighted(confidence_weighted)
+    });
     let policy = BatchPolicy {
         max_pairs: config.judge.max_batch_pairs,
         max_tokens: config.judge.max_batch_tokens,
@@ -130,13 +134,15 @@ pub async fn run(
         max_wait: Duration::from_millis(config.judge.max_wait_ms),
         max_inflight: config.judge.queue,
     };
-    let batcher = BatcherHandle::new(Supervisor::start(move |_| JudgeBatcher::new(worker, policy)), config.judge.max_queue_pairs);
+    let f = faults.clone();
+    let batcher =
+        BatcherHandle::new(Supervisor::start(move |_| JudgeBatcher::new(worker, policy, f)), config.judge.max_queue_pairs);
     let params = config.cluster_params();
-    let (b, v) = (batcher.clone(), voter.clone());
-    let clusterer = Supervisor::start(move |_| Clusterer::new(params, prune, b, v));
+    let (b, v, f) = (batcher.clone(), voter.clone(), faults.clone());
+    let clusterer = Supervisor::start(move |_| Clusterer::new(params, prune, b, v, f));
     let spec = config.truncator.spec();
-    let c = clusterer.clone();
-    let truncator = Supervisor::start(move |_| Truncator::new(spec, c));
+    let (c, f) = (clusterer.clone(), faults.clone());
+    let truncator = Supervisor::start(move |_| Truncator::new(spec, c, f));
     let down = Downstream { truncator: truncator.clone(), clusterer, voter };
     let g = &config.generator;
     let deepconf = match g.stop_policy {
@@ -155,7 +161,8 @@ pub async fn run(
     }
     let n_problems = problems.len();
     let concurrent = config.generator.concurrent_problems;
-    let generator = Generator::new(problems, concurrent, down, error_tx).start();
+    let f = faults.clone();
+    let generator = Supervisor::start(move |_| Generator::new(problems, concurrent, down, error_tx, f));
     generator.do_send(Start);
 
     let mut results = Vec::with_capacity(n_problems);
@@ -188,6 +195,8 @@ pub async fn run(
     report.judge_busy_seconds = stats.judge_busy_seconds;
     report.judge_dropped_pairs = stats.dropped;
     report.judge_batcher = stats;
+    report.restarts = faults.restart_counts();
+    report.injected_faults = faults.injected_counts();
     Ok((results, report))
 }
 

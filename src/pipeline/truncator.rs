@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::clusterer::Clusterer;
+use super::faults::{deliver, injected, Faults, Stage};
 use super::messages::{CloseProblem, OpenProblem, PrefixesReady, StepDecisions, TokenStep};
 use super::PipelineError;
 use crate::trace::truncate::{PrefixScanner, TruncationSpec};
@@ -16,12 +17,16 @@ struct ProblemScan {
     n_traces: usize,
     scanners: HashMap<u32, PrefixScanner>,
     done: HashSet<u32>,
+    /// The last step scanned and the prefixes it completed: a step delivered again (after a
+    /// downstream failure) is answered from here instead of feeding its tokens twice.
+    last: Option<(u64, Vec<Arc<TracePrefix>>)>,
 }
 
 /// The truncator actor.
 pub struct Truncator {
     spec: TruncationSpec,
     clusterer: Addr<Clusterer>,
+    faults: Arc<Faults>,
     problems: HashMap<Arc<str>, ProblemScan>,
     /// Traces whose prefix was the whole trace (they ended before the cut point).
     pub whole_trace_prefixes: u64,
@@ -29,15 +34,20 @@ pub struct Truncator {
 
 impl Truncator {
     /// A truncator cutting with `spec`, sending prefixes to `clusterer`.
-    pub fn new(spec: TruncationSpec, clusterer: Addr<Clusterer>) -> Self {
-        Self { spec, clusterer, problems: HashMap::new(), whole_trace_prefixes: 0 }
+    pub fn new(spec: TruncationSpec, clusterer: Addr<Clusterer>, faults: Arc<Faults>) -> Self {
+        Self { spec, clusterer, faults, problems: HashMap::new(), whole_trace_prefixes: 0 }
     }
 
-    /// Feeds a step's chunks; returns the prefixes completed, in sample order.
+    /// Feeds a step's chunks once; returns the prefixes completed, in sample order.
     fn scan(&mut self, step: &TokenStep) -> Result<Vec<Arc<TracePrefix>>, PipelineError> {
         let Some(problem) = self.problems.get_mut(&step.pid) else {
             return Err(PipelineError::Protocol(format!("truncator: tokens for unopened problem {}", step.pid)));
         };
+        if let Some((last, ready)) = &problem.last {
+            if *last == step.step {
+                return Ok(ready.clone());
+            }
+        }
         let mut ready = Vec::new();
         for chunk in &step.chunks {
             if problem.done.contains(&chunk.sample) {
@@ -72,6 +82,7 @@ impl Truncator {
             }
         }
         ready.sort_by_key(|p| p.sample);
+        problem.last = Some((step.step, ready.clone()));
         Ok(ready)
     }
 }
@@ -80,26 +91,44 @@ impl Actor for Truncator {
     type Context = Context<Self>;
 }
 
-impl Supervised for Truncator {}
+impl Supervised for Truncator {
+    /// The scanners are committed state and survive; only the replies owed are lost, and the
+    /// generator delivers those steps again.
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.faults.restarted(Stage::Truncator);
+    }
+}
 
 impl Handler<OpenProblem> for Truncator {
-    type Result = ();
-    fn handle(&mut self, msg: OpenProblem, _: &mut Context<Self>) {
+    type Result = Result<(), PipelineError>;
+    fn handle(&mut self, msg: OpenProblem, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::Truncator) {
+            return Err(injected(Stage::Truncator, mode, ctx));
+        }
         self.problems.entry(msg.pid).or_default().n_traces = msg.n_traces;
+        Ok(())
     }
 }
 
 impl Handler<CloseProblem> for Truncator {
-    type Result = ();
-    fn handle(&mut self, msg: CloseProblem, _: &mut Context<Self>) {
+    type Result = Result<(), PipelineError>;
+    fn handle(&mut self, msg: CloseProblem, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::Truncator) {
+            return Err(injected(Stage::Truncator, mode, ctx));
+        }
         self.problems.remove(&msg.pid);
+        Ok(())
     }
 }
 
 impl Handler<TokenStep> for Truncator {
     type Result = ResponseFuture<Result<StepDecisions, PipelineError>>;
 
-    fn handle(&mut self, step: TokenStep, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, step: TokenStep, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::Truncator) {
+            let e = injected(Stage::Truncator, mode, ctx);
+            return Box::pin(async move { Err(e) });
+        }
         let prefixes = self.scan(&step);
         let clusterer = self.clusterer.clone();
         Box::pin(async move {
@@ -107,7 +136,7 @@ impl Handler<TokenStep> for Truncator {
             if prefixes.is_empty() {
                 return Ok(StepDecisions::default());
             }
-            clusterer.send(PrefixesReady { pid: step.pid, step: step.step, prefixes }).await?
+            deliver(&clusterer, PrefixesReady { pid: step.pid, step: step.step, prefixes }).await
         })
     }
 }

@@ -1,12 +1,14 @@
 //! The voter stage: picks the traces to complete once a problem is clustered, and votes their
 //! answers once they finish.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
 
+use super::faults::{injected, Faults, Stage};
 use super::messages::{ClustersFinal, OpenProblem, TraceEnd, TraceEnded};
+use super::PipelineError;
 use crate::answer::{self, Answer};
 use crate::cluster::Cluster;
 use crate::config::FinishPolicy;
@@ -30,13 +32,31 @@ pub struct Voter {
     /// DeepConf: weight each vote by the trace's lowest group confidence.
     confidence_weighted: bool,
     problems: HashMap<Arc<str>, ProblemVote>,
+    /// Problems already voted: messages about them delivered again are ignored.
+    voted: HashSet<Arc<str>>,
     results: tokio::sync::mpsc::UnboundedSender<ProblemResult>,
+    faults: Arc<Faults>,
 }
 
 impl Voter {
     /// A voter sending each finished problem's result to `results`.
-    pub fn new(policy: FinishPolicy, top_k: usize, prune: bool, results: tokio::sync::mpsc::UnboundedSender<ProblemResult>) -> Self {
-        Self { policy, top_k, prune, confidence_weighted: false, problems: HashMap::new(), results }
+    pub fn new(
+        policy: FinishPolicy,
+        top_k: usize,
+        prune: bool,
+        results: tokio::sync::mpsc::UnboundedSender<ProblemResult>,
+        faults: Arc<Faults>,
+    ) -> Self {
+        Self {
+            policy,
+            top_k,
+            prune,
+            confidence_weighted: false,
+            problems: HashMap::new(),
+            voted: HashSet::new(),
+            results,
+            faults,
+        }
     }
 
     /// Weights votes by confidence (for DeepConf stop policies).
@@ -81,6 +101,7 @@ impl Voter {
         };
         tracing::info!(pid = %pid, stage = "voter", answer = ?result.answer, correct = ?result.correct, tokens = result.tokens, "voted");
         self.problems.remove(pid);
+        self.voted.insert(pid.clone());
         let _ = self.results.send(result);
     }
 }
@@ -89,28 +110,41 @@ impl Actor for Voter {
     type Context = Context<Self>;
 }
 
-impl Supervised for Voter {}
+impl Supervised for Voter {
+    /// The pending traces are committed state and survive; the voter owes no replies in flight.
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        self.faults.restarted(Stage::Voter);
+    }
+}
 
 impl Handler<OpenProblem> for Voter {
-    type Result = ();
-    fn handle(&mut self, msg: OpenProblem, _: &mut Context<Self>) {
-        self.problems.insert(
-            msg.pid,
-            ProblemVote {
-                n_traces: msg.n_traces,
-                gold: msg.gold.map(|g| Answer::parse(&g)),
-                clusters: None,
-                survivors: Vec::new(),
-                judge_pairs: 0,
-                ended: HashMap::new(),
-            },
-        );
+    type Result = Result<(), PipelineError>;
+    fn handle(&mut self, msg: OpenProblem, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::Voter) {
+            return Err(injected(Stage::Voter, mode, ctx));
+        }
+        if self.voted.contains(&msg.pid) {
+            return Ok(());
+        }
+        self.problems.entry(msg.pid).or_insert_with(|| ProblemVote {
+            n_traces: msg.n_traces,
+            gold: msg.gold.map(|g| Answer::parse(&g)),
+            clusters: None,
+            survivors: Vec::new(),
+            judge_pairs: 0,
+            ended: HashMap::new(),
+        });
+        Ok(())
     }
 }
 
 impl Handler<ClustersFinal> for Voter {
-    type Result = MessageResult<ClustersFinal>;
-    fn handle(&mut self, msg: ClustersFinal, _: &mut Context<Self>) -> Self::Result {
+    type Result = Result<Vec<u32>, PipelineError>;
+    fn handle(&mut self, msg: ClustersFinal, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::Voter) {
+            return Err(injected(Stage::Voter, mode, ctx));
+        }
+        // A pure function of the clusters: the same answer however often it is asked.
         let survivors = vote::survivors(self.policy, &msg.clusters, self.top_k, self.prune);
         if let Some(p) = self.problems.get_mut(&msg.pid) {
             p.survivors = survivors.clone();
@@ -118,17 +152,21 @@ impl Handler<ClustersFinal> for Voter {
             p.judge_pairs = msg.judge_pairs;
         }
         self.try_finish(&msg.pid);
-        MessageResult(survivors)
+        Ok(survivors)
     }
 }
 
 impl Handler<TraceEnded> for Voter {
-    type Result = ();
-    fn handle(&mut self, msg: TraceEnded, _: &mut Context<Self>) {
+    type Result = Result<(), PipelineError>;
+    fn handle(&mut self, msg: TraceEnded, ctx: &mut Context<Self>) -> Self::Result {
+        if let Some(mode) = self.faults.on_message(Stage::Voter) {
+            return Err(injected(Stage::Voter, mode, ctx));
+        }
         let pid = msg.pid.clone();
         if let Some(p) = self.problems.get_mut(&pid) {
             p.ended.insert(msg.sample, msg);
         }
         self.try_finish(&pid);
+        Ok(())
     }
 }
