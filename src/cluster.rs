@@ -127,7 +127,10 @@ impl GreedyClustering {
             } else {
                 let mut keyed: Vec<(u64, u32)> =
                     c.members.iter().map(|&m| (mix(self.pid_hash, sample, m), m)).collect();
-                keyed.sort_unstable();
+                // The p smallest keys, in linear time (a cluster can hold hundreds of members).
+                if self.params.p > 0 {
+                    keyed.select_nth_unstable(self.params.p - 1);
+                }
                 let mut chosen: Vec<u32> = keyed[..self.params.p].iter().map(|&(_, m)| m).collect();
                 chosen.sort_unstable();
                 out.extend(chosen.into_iter().map(|m| Comparison { cluster: ci, member: m }));

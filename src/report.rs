@@ -119,6 +119,20 @@ pub struct RunReport {
     pub restarts: std::collections::BTreeMap<String, u64>,
     /// Faults injected per stage, and judge batches failed (`faults` section; tests only).
     pub injected_faults: std::collections::BTreeMap<String, u64>,
+    /// The most messages each stage had waiting or in hand at once.
+    pub max_mailbox_depth: std::collections::BTreeMap<String, u64>,
+    /// Generated tokens per second of wall time (each token is one event through the stages).
+    pub token_events_per_sec: f64,
+    /// Traces per second of wall time.
+    pub traces_per_sec: f64,
+    /// Median time the clusterer took to decide a step's prefixes, excluding the judge's time.
+    pub decision_latency_p50_ms: f64,
+    /// 99th percentile of the same.
+    pub decision_latency_p99_ms: f64,
+    /// Maximum of the same.
+    pub decision_latency_max_ms: f64,
+    /// Peak resident set size of the process (Linux), 0 where unknown.
+    pub peak_rss_bytes: u64,
 }
 
 impl RunReport {
@@ -164,6 +178,13 @@ impl RunReport {
             judge_batcher: Default::default(),
             restarts: Default::default(),
             injected_faults: Default::default(),
+            max_mailbox_depth: Default::default(),
+            token_events_per_sec: 0.0,
+            traces_per_sec: 0.0,
+            decision_latency_p50_ms: 0.0,
+            decision_latency_p99_ms: 0.0,
+            decision_latency_max_ms: 0.0,
+            peak_rss_bytes: 0,
         }
     }
 
@@ -198,6 +219,20 @@ impl RunReport {
             ),
             ("judge padding waste (est.)", format!("{:.3}", self.judge_batcher.padding_waste())),
             ("wall time (s)", format!("{:.2}", self.wall_seconds)),
+            ("token events / s", format!("{:.0}", self.token_events_per_sec)),
+            ("traces / s", format!("{:.0}", self.traces_per_sec)),
+            (
+                "decision latency p50 / p99 / max (ms)",
+                format!(
+                    "{:.3} / {:.3} / {:.3}",
+                    self.decision_latency_p50_ms, self.decision_latency_p99_ms, self.decision_latency_max_ms
+                ),
+            ),
+            ("peak RSS (MiB)", format!("{:.1}", self.peak_rss_bytes as f64 / (1 << 20) as f64)),
+            (
+                "max mailbox depth",
+                self.max_mailbox_depth.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
+            ),
         ];
         let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
         for (k, v) in rows {

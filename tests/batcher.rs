@@ -144,7 +144,9 @@ async fn cancelled_requests_are_dropped_before_the_judge() {
 #[actix::test]
 async fn identical_pairs_in_a_batch_are_scored_once() {
     let (h, batches) = start(policy(16, 1 << 20, 5), 10_000, Duration::ZERO);
-    let scores = h.judge(vec![pair(2, 5, 10), pair(2, 5, 10), pair(5, 2, 10)]).await.expect("scored");
+    // A repeated request sends the same prefixes (shared `Arc`s) again.
+    let twice = pair(2, 5, 10);
+    let scores = h.judge(vec![twice.clone(), twice, pair(5, 2, 10)]).await.expect("scored");
     assert_eq!(scores, vec![2005.0, 2005.0, 5002.0]);
     let judged: Vec<(u32, u32, usize)> = batches.lock().unwrap().iter().flatten().copied().collect();
     assert_eq!(judged.len(), 2, "(2,5) twice is one judgement; (5,2) is another, the judge is not symmetric");

@@ -27,6 +27,9 @@ pub struct ConfigError {
 pub enum GeneratorKind {
     /// Replays a recorded dataset token by token in virtual time.
     Replay,
+    /// Made-up traces with a controllable similarity structure, for load tests
+    /// (`generator.synthetic`).
+    Synthetic,
 }
 
 /// Confidence-based early stopping applied by the generator (DeepConf).
@@ -80,6 +83,9 @@ pub struct GeneratorConfig {
     /// DeepConf's warm-up traces per problem (run in full; they set the threshold).
     #[serde(default = "default_deepconf_warmup")]
     pub deepconf_warmup: usize,
+    /// The synthetic source's settings (for `kind: synthetic`).
+    #[serde(default)]
+    pub synthetic: crate::pipeline::synthetic::SyntheticConfig,
 }
 
 /// 64 tokens: the paper's 2048 would span whole traces here (~380 tokens on average).
@@ -149,6 +155,8 @@ pub enum JudgeKind {
     Model,
     /// No judge: nothing is pruned; plain majority vote over all traces.
     None,
+    /// Scores every pair 0 without looking at it (load tests: the pipeline's own cost).
+    Noop,
 }
 
 /// Where the judge runs.
@@ -540,6 +548,12 @@ impl GeneratorConfig {
                         Some(p) if !p.is_file() => e.push(format!("{key}: file {} does not exist", p.display())),
                         _ => {}
                     }
+                }
+            }
+            GeneratorKind::Synthetic => {
+                g.synthetic.check(e);
+                if g.stop_policy != StopPolicy::None {
+                    e.push("generator.stop_policy: DeepConf needs token confidences, which synthetic traces lack; expected none".into());
                 }
             }
         }

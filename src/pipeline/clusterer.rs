@@ -44,12 +44,36 @@ pub struct Clusterer {
     problems: HashMap<Arc<str>, ProblemClusters>,
     /// Problems whose every trace is clustered: their final step's decisions, for redelivery.
     finished: HashMap<Arc<str>, (u64, StepDecisions)>,
+    /// Per decided prefix (of committed steps): microseconds from taking the prefix up to
+    /// deciding it, minus the time spent waiting for the judge's scores.
+    latencies_us: Vec<u32>,
+}
+
+/// Run driver → clusterer: the decision latencies so far (microseconds, excluding the judge).
+#[derive(Message)]
+#[rtype(result = "Vec<u32>")]
+pub struct GetDecisionLatencies;
+
+impl Handler<GetDecisionLatencies> for Clusterer {
+    type Result = MessageResult<GetDecisionLatencies>;
+    fn handle(&mut self, _: GetDecisionLatencies, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.latencies_us.clone())
+    }
 }
 
 impl Clusterer {
     /// A clusterer asking `batcher` for similarities and reporting final clusters to `voter`.
     pub fn new(params: ClusterParams, prune: bool, batcher: BatcherHandle, voter: Addr<Voter>, faults: Arc<Faults>) -> Self {
-        Self { params, prune, batcher, voter, faults, problems: HashMap::new(), finished: HashMap::new() }
+        Self {
+            params,
+            prune,
+            batcher,
+            voter,
+            faults,
+            problems: HashMap::new(),
+            finished: HashMap::new(),
+            latencies_us: Vec::new(),
+        }
     }
 }
 
@@ -91,9 +115,12 @@ async fn assign_all(
     prefixes: Vec<Arc<TracePrefix>>,
     prune: bool,
     batcher: BatcherHandle,
+    latencies_us: &mut Vec<u32>,
 ) -> (ProblemClusters, Result<StepDecisions, PipelineError>) {
     let mut decisions = StepDecisions::default();
     for prefix in prefixes {
+        let taken_up = std::time::Instant::now();
+        let mut judge_wait = std::time::Duration::ZERO;
         let comparisons = if prune { state.clustering.comparisons(prefix.sample) } else { Vec::new() };
         let mut similarities = Vec::new();
         if !comparisons.is_empty() {
@@ -102,7 +129,10 @@ async fn assign_all(
                 .filter_map(|c| state.prefixes.get(&c.member).map(|m| PairInput { a: prefix.clone(), b: m.clone() }))
                 .collect::<Vec<_>>();
             state.judge_pairs += pairs.len() as u64;
-            match batcher.judge(pairs).await {
+            let asked = std::time::Instant::now();
+            let scored = batcher.judge(pairs).await;
+            judge_wait += asked.elapsed();
+            match scored {
                 Ok(s) => similarities = s,
                 Err(e) => return (state, Err(e)),
             }
@@ -112,6 +142,8 @@ async fn assign_all(
         let sample = prefix.sample;
         state.prefixes.insert(sample, prefix);
         decisions.assignments.push((sample, assignment));
+        let decided_in = taken_up.elapsed().saturating_sub(judge_wait);
+        latencies_us.push(u32::try_from(decided_in.as_micros()).unwrap_or(u32::MAX));
     }
     (state, Ok(decisions))
 }
@@ -141,10 +173,12 @@ impl Handler<PrefixesReady> for Clusterer {
             return Box::pin(actix::fut::ready(Err(err)));
         };
         let pid = msg.pid.clone();
-        let voter = self.voter.clone();
+        let (voter, faults) = (self.voter.clone(), self.faults.clone());
         let (prune, batcher) = (self.prune, self.batcher.clone());
         let decided = async move {
-            let (state, decisions) = assign_all(state, msg.prefixes, prune, batcher).await;
+            let mut latencies = Vec::new();
+            let (state, decisions) = assign_all(state, msg.prefixes, prune, batcher, &mut latencies).await;
+            let decided_in = latencies;
             let mut decisions = decisions?;
             let complete = state.prefixes.len() >= state.n_traces;
             if complete {
@@ -153,13 +187,14 @@ impl Handler<PrefixesReady> for Clusterer {
                     clusters: state.clustering.clusters().to_vec(),
                     judge_pairs: state.judge_pairs,
                 };
-                decisions.survivors = Some(deliver(&voter, msg).await?);
+                decisions.survivors = Some(deliver(&faults, Stage::Voter, &voter, msg).await?);
             }
-            Ok((pid, state, decisions))
+            Ok((pid, state, decisions, decided_in))
         };
         Box::pin(decided.into_actor(self).map(move |result: Result<_, PipelineError>, act, _| {
             // Commit: the step's clusters and decisions become the problem's state.
-            let (pid, mut state, decisions) = result?;
+            let (pid, mut state, decisions, decided_in) = result?;
+            act.latencies_us.extend(decided_in);
             if state.prefixes.len() >= state.n_traces {
                 act.problems.remove(&pid);
                 act.finished.insert(pid, (step, decisions.clone()));

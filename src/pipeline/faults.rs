@@ -92,6 +92,9 @@ pub struct FaultConfig {
     /// The judge backend fails every n-th batch (0 = never).
     #[serde(default)]
     pub judge_fail_every: u64,
+    /// The judge backend takes this much longer per batch (milliseconds; a slow judge).
+    #[serde(default)]
+    pub judge_delay_ms: u64,
     /// The generator's source stalls for this long...
     #[serde(default)]
     pub generator_stall_ms: u64,
@@ -120,6 +123,7 @@ impl Default for FaultConfig {
             every: 0,
             mode: FaultMode::Stop,
             judge_fail_every: 0,
+            judge_delay_ms: 0,
             generator_stall_ms: 0,
             generator_stall_every: 0,
             max_restarts: default_max_restarts(),
@@ -151,6 +155,10 @@ pub struct Faults {
     restarts: [AtomicU64; 5],
     recent: Mutex<[VecDeque<Instant>; 5]>,
     judge_batches: AtomicU64,
+    /// Messages sent to each stage and not yet answered, and the most at once: the depth of
+    /// the stage's mailbox plus what it is working on.
+    pending: [AtomicU64; 5],
+    max_pending: [AtomicU64; 5],
     errors: tokio::sync::mpsc::UnboundedSender<PipelineError>,
 }
 
@@ -164,6 +172,8 @@ impl Faults {
             restarts: Default::default(),
             recent: Mutex::new(Default::default()),
             judge_batches: AtomicU64::new(0),
+            pending: Default::default(),
+            max_pending: Default::default(),
             errors,
         })
     }
@@ -229,6 +239,11 @@ impl Faults {
         Stage::ALL.iter().map(|s| (s.name().to_string(), self.restarts[s.index()].load(Ordering::Relaxed))).collect()
     }
 
+    /// The most messages each stage had waiting or in hand at once.
+    pub fn max_mailbox_depths(&self) -> std::collections::BTreeMap<String, u64> {
+        Stage::ALL.iter().map(|s| (s.name().to_string(), self.max_pending[s.index()].load(Ordering::Relaxed))).collect()
+    }
+
     /// Injected faults per stage so far (judge batch failures under `judge`).
     pub fn injected_counts(&self) -> std::collections::BTreeMap<String, u64> {
         let mut m: std::collections::BTreeMap<String, u64> =
@@ -266,14 +281,28 @@ pub fn retriable(e: &PipelineError) -> bool {
     )
 }
 
-/// Sends `msg` to `addr` and waits for its reply, sending it again after a retriable failure.
-pub async fn deliver<A, M, T>(addr: &Addr<A>, msg: M) -> Result<T, PipelineError>
+/// Counts a message to a stage from send to reply (also when the sending future is dropped).
+struct InFlight<'a>(&'a AtomicU64);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Sends `msg` to `stage` at `addr` and waits for its reply, sending it again after a
+/// retriable failure. Every data-path message goes through here: `send().await` on a bounded
+/// mailbox, never `do_send`.
+pub async fn deliver<A, M, T>(faults: &Faults, stage: Stage, addr: &Addr<A>, msg: M) -> Result<T, PipelineError>
 where
     A: Handler<M>,
     A::Context: ToEnvelope<A, M>,
     M: Message<Result = Result<T, PipelineError>> + Clone + Send + 'static,
     T: Send + 'static,
 {
+    let depth = faults.pending[stage.index()].fetch_add(1, Ordering::Relaxed) + 1;
+    faults.max_pending[stage.index()].fetch_max(depth, Ordering::Relaxed);
+    let _in_flight = InFlight(&faults.pending[stage.index()]);
     let mut attempt = 0u32;
     loop {
         let result = match addr.send(msg.clone()).await {

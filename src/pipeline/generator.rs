@@ -5,7 +5,6 @@
 //! deterministic point: `decision_delay_steps` steps after its prefix completed. Its tokens count
 //! up to that point. Several problems are replayed at once, so the judge sees mixed batches.
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
@@ -253,16 +252,16 @@ pub async fn drive(state: SharedProblem, down: Downstream, faults: Arc<Faults>) 
         (s.problem.pid().clone(), open)
     };
     if let Some(open) = open {
-        deliver(&down.clusterer, open.clone()).await?;
-        deliver(&down.truncator, open.clone()).await?;
-        deliver(&down.voter, open).await?;
+        deliver(&faults, Stage::Clusterer, &down.clusterer, open.clone()).await?;
+        deliver(&faults, Stage::Truncator, &down.truncator, open.clone()).await?;
+        deliver(&faults, Stage::Voter, &down.voter, open).await?;
         lock(&state).opened = true;
     }
     loop {
         // Trace ends decided by the last acknowledged step go first.
         let outbox = lock(&state).outbox.clone();
         for e in outbox {
-            deliver(&down.voter, e).await?;
+            deliver(&faults, Stage::Voter, &down.voter, e).await?;
         }
         let (step, ended) = {
             let mut s = lock(&state);
@@ -285,14 +284,14 @@ pub async fn drive(state: SharedProblem, down: Downstream, faults: Arc<Faults>) 
         if let Some(stall) = faults.generator_stall(step.step) {
             tokio::time::sleep(stall).await;
         }
-        let decisions = deliver(&down.truncator, step).await?;
+        let decisions = deliver(&faults, Stage::Truncator, &down.truncator, step).await?;
         let mut s = lock(&state);
         let mut ended = ended;
         ended.extend(s.problem.apply(&decisions));
         s.outbox = ended;
         s.pending = None;
     }
-    deliver(&down.truncator, CloseProblem { pid }).await?;
+    deliver(&faults, Stage::Truncator, &down.truncator, CloseProblem { pid }).await?;
     Ok(())
 }
 
@@ -301,9 +300,12 @@ pub async fn drive(state: SharedProblem, down: Downstream, faults: Arc<Faults>) 
 #[rtype(result = "()")]
 pub struct Start;
 
+/// Problems for the generator, made as it reaches them (with their gold answers).
+pub type ProblemSource = Box<dyn Iterator<Item = (ReplayProblem, Option<String>)>>;
+
 /// The replay generator actor: keeps `concurrent` problems in flight.
 pub struct Generator {
-    pending: VecDeque<SharedProblem>,
+    source: ProblemSource,
     /// Problems in flight, by problem id; their tasks are relaunched after a restart.
     active: Vec<(Arc<str>, SharedProblem)>,
     concurrent: usize,
@@ -315,14 +317,14 @@ pub struct Generator {
 impl Generator {
     /// A generator over `problems` (with their gold answers).
     pub fn new(
-        problems: Vec<(ReplayProblem, Option<String>)>,
+        source: ProblemSource,
         concurrent: usize,
         down: Downstream,
         errors: tokio::sync::mpsc::UnboundedSender<PipelineError>,
         faults: Arc<Faults>,
     ) -> Self {
         Self {
-            pending: problems.into_iter().map(|(p, g)| Driven::new(p, g)).collect(),
+            source,
             active: Vec::new(),
             concurrent: concurrent.max(1),
             down,
@@ -348,7 +350,8 @@ impl Generator {
 
     fn launch(&mut self, ctx: &mut Context<Self>) {
         while self.active.len() < self.concurrent {
-            let Some(state) = self.pending.pop_front() else { break };
+            let Some((problem, gold)) = self.source.next() else { break };
+            let state = Driven::new(problem, gold);
             let pid = lock(&state).problem.pid().clone();
             self.active.push((pid.clone(), state.clone()));
             self.spawn_drive(pid, state, ctx);

@@ -117,7 +117,8 @@ pub struct JudgeBatcher {
     /// Sum of the queued pairs' token estimates: a lower bound on their padded cost.
     queued_tokens: usize,
     inflight: usize,
-    timer: Option<SpawnHandle>,
+    /// The flush timer and the enqueue time of the pair it is for.
+    timer: Option<(SpawnHandle, Instant)>,
     stats: BatcherStats,
     faults: Arc<Faults>,
 }
@@ -159,18 +160,21 @@ impl JudgeBatcher {
         {
             self.cut(ctx);
         }
-        if let Some(t) = self.timer.take() {
-            ctx.cancel_future(t);
-        }
-        if let Some(oldest) = self.queue.front() {
-            if self.inflight < self.policy.max_inflight {
-                let due = self.policy.max_wait.saturating_sub(oldest.since.elapsed());
-                self.timer = Some(ctx.run_later(due, |act, ctx| {
+        let oldest = self.queue.front().map(|w| w.since).filter(|_| self.inflight < self.policy.max_inflight);
+        // Re-arm only when the oldest waiting pair changed; otherwise a returning batch, or the
+        // armed timer, calls `schedule` again.
+        if self.timer.as_ref().map(|&(_, since)| since) != oldest {
+            if let Some((t, _)) = self.timer.take() {
+                ctx.cancel_future(t);
+            }
+            if let Some(since) = oldest {
+                let due = self.policy.max_wait.saturating_sub(since.elapsed());
+                let handle = ctx.run_later(due, |act, ctx| {
                     act.timer = None;
                     act.schedule(ctx);
-                }));
+                });
+                self.timer = Some((handle, since));
             }
-            // Otherwise a returning batch calls `schedule` again.
         }
     }
 
@@ -200,13 +204,13 @@ impl JudgeBatcher {
         if batch.is_empty() {
             return;
         }
-        // Identical pairs (same problem, same two traces, same prefix lengths) are scored once.
+        // Identical pairs (the same two prefixes, as a repeated request sends them) are scored
+        // once; prefixes are shared `Arc`s, so their addresses identify them.
         let mut unique: Vec<PairInput> = Vec::with_capacity(batch.len());
         let mut slot_of: Vec<usize> = Vec::with_capacity(batch.len());
-        let mut seen: HashMap<(Arc<str>, u32, usize, u32, usize), usize> = HashMap::new();
+        let mut seen: HashMap<(usize, usize), usize> = HashMap::with_capacity(batch.len());
         for w in &batch {
-            let (a, b) = (&w.pair.a, &w.pair.b);
-            let key = (a.pid.clone(), a.sample, a.tokens, b.sample, b.tokens);
+            let key = (Arc::as_ptr(&w.pair.a) as usize, Arc::as_ptr(&w.pair.b) as usize);
             let slot = *seen.entry(key).or_insert_with(|| {
                 unique.push(w.pair.clone());
                 unique.len() - 1

@@ -7,6 +7,7 @@
 //! - [`clusterer`]: online greedy clustering; decides which traces to prune.
 //! - [`voter`]: completes the survivors and majority-votes.
 //! - [`faults`]: fault injection (tests only) and redelivery after a stage fails.
+//! - [`synthetic`]: the synthetic load source.
 //! - [`run`]: builds the actors from a config, runs to completion, and reports.
 
 pub mod clusterer;
@@ -15,6 +16,7 @@ pub mod generator;
 pub mod judge_batcher;
 pub mod messages;
 pub mod run;
+pub mod synthetic;
 pub mod truncator;
 pub mod voter;
 

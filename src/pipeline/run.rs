@@ -1,27 +1,27 @@
 //! Builds the five actors from a pipeline config, replays the data, and collects the report.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::clusterer::Clusterer;
-use super::generator::{Downstream, Generator, ReplayProblem, Start};
+use super::clusterer::{Clusterer, GetDecisionLatencies};
+use super::generator::{Downstream, Generator, ProblemSource, ReplayProblem, Start};
 use super::faults::Faults;
 use super::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
 use super::truncator::{GetWholeTracePrefixes, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
 use crate::answer::Answer;
-use crate::config::{JudgeKind, PipelineConfig, StopPolicy};
+use crate::config::{GeneratorKind, JudgeKind, PipelineConfig, StopPolicy};
 use crate::deepconf::DeepConfParams;
 use crate::judge::backend;
 use crate::judge::lexical::LexicalJudge;
 use crate::judge::oracle::OracleJudge;
 use crate::judge::worker::JudgeWorker;
 use crate::judge::{JudgeError, PairInput, PairJudge};
-use crate::report::{self, ProblemResult, RunReport};
+use crate::report::{self, Baseline, ProblemResult, RunReport};
 use crate::trace::dataset::{load_problems, load_traces, TraceSet};
 use crate::trace::{Problem, Trace};
 
@@ -37,6 +37,10 @@ pub struct ReplayData {
 impl ReplayData {
     /// Loads the generator's `problems` and `traces` files.
     pub fn load(config: &PipelineConfig) -> Result<Self, PipelineError> {
+        if config.generator.kind == GeneratorKind::Synthetic {
+            // The synthetic source makes its problems as it goes.
+            return Ok(Self { problems: Vec::new(), traces: TraceSet::default() });
+        }
         let missing = |key: &str| PipelineError::Generator(format!("generator.{key} is not set"));
         let problems = load_problems(config.generator.problems.as_deref().ok_or_else(|| missing("problems"))?)?;
         let traces = load_traces(config.generator.traces.as_deref().ok_or_else(|| missing("traces"))?)?;
@@ -80,6 +84,7 @@ fn make_judge(config: &PipelineConfig, selected: &[(String, Vec<Arc<Trace>>)]) -
             backend::embedding_judge(&dir, config.judge.device, config.judge.model_batch)?
         }
         JudgeKind::None => Box::new(NoJudge),
+        JudgeKind::Noop => Box::new(NoopJudge),
     })
 }
 
@@ -101,20 +106,131 @@ fn select(config: &PipelineConfig, data: &ReplayData) -> Result<Vec<(String, Vec
     Ok(out)
 }
 
-/// Runs a replay pipeline to completion inside the current actix system.
+/// Judge for `judge.kind: noop`: scores every pair 0 without reading it, so a load test
+/// measures the pipeline rather than a judge.
+struct NoopJudge;
+
+impl PairJudge for NoopJudge {
+    fn name(&self) -> &str {
+        "noop"
+    }
+    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
+        Ok(vec![0.0; pairs.len()])
+    }
+}
+
+/// A judge made slower by a fixed time per batch (`faults.judge_delay_ms`; tests only).
+struct Slowed {
+    inner: Box<dyn PairJudge>,
+    delay: Duration,
+}
+
+impl PairJudge for Slowed {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
+        std::thread::sleep(self.delay);
+        self.inner.score(pairs)
+    }
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`), when known.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn percentile_ms(sorted_us: &[u32], q: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let i = ((q * (sorted_us.len() - 1) as f64).round() as usize).min(sorted_us.len() - 1);
+    f64::from(sorted_us[i]) / 1e3
+}
+
+/// The problems of a run, made one at a time as the generator reaches them, and the cons@N
+/// baseline of each, recorded as it is made.
+struct Sources {
+    source: ProblemSource,
+    n_problems: usize,
+    baselines: Arc<Mutex<HashMap<String, Baseline>>>,
+    /// Replay order, to sort results; synthetic problems sort by id.
+    order: HashMap<String, usize>,
+}
+
+fn sources(config: &PipelineConfig, selected: Vec<(String, Vec<Arc<Trace>>)>, data: &ReplayData) -> Result<Sources, PipelineError> {
+    let g = config.generator.clone();
+    let baselines: Arc<Mutex<HashMap<String, Baseline>>> = Arc::default();
+    let record = baselines.clone();
+    let make = move |pid: &str, traces: Vec<Arc<Trace>>, gold: Option<String>| {
+        if let Some(g) = &gold {
+            let b = report::baseline(&traces, &Answer::parse(g));
+            record.lock().unwrap_or_else(|p| p.into_inner()).insert(pid.to_string(), b);
+        }
+        (ReplayProblem::new(pid.into(), traces, g.tokens_per_step, g.decision_delay_steps), gold)
+    };
+    match config.generator.kind {
+        GeneratorKind::Synthetic => {
+            let syn = config.generator.synthetic.clone();
+            let n_problems = syn.problems;
+            let source = (0..n_problems).map(move |i| {
+                let (traces, gold) = syn.problem(i);
+                make(&syn.pid(i), traces, Some(gold))
+            });
+            Ok(Sources { source: Box::new(source), n_problems, baselines, order: HashMap::new() })
+        }
+        GeneratorKind::Replay => {
+            let gold: HashMap<String, String> =
+                data.problems.iter().filter_map(|p| p.gold.clone().map(|g| (p.pid.clone(), g))).collect();
+            let deepconf = match g.stop_policy {
+                StopPolicy::None => None,
+                StopPolicy::DeepconfLow => Some(DeepConfParams::low(g.deepconf_window, g.deepconf_warmup)),
+                StopPolicy::DeepconfHigh => Some(DeepConfParams::high(g.deepconf_window, g.deepconf_warmup)),
+            };
+            let order = selected.iter().enumerate().map(|(i, (p, _))| (p.clone(), i)).collect();
+            // Replay data is in memory already; DeepConf is applied (and checked) up front.
+            let mut problems = Vec::with_capacity(selected.len());
+            for (pid, traces) in selected {
+                let (mut replay, gold) = make(&pid, traces, gold.get(&pid).cloned());
+                if let Some(params) = deepconf {
+                    replay = replay.with_deepconf(params).map_err(PipelineError::Generator)?;
+                }
+                problems.push((replay, gold));
+            }
+            let n_problems = problems.len();
+            Ok(Sources { source: Box::new(problems.into_iter()), n_problems, baselines, order })
+        }
+    }
+}
+
+/// Runs a pipeline to completion inside the current actix system.
 pub async fn run(
     config: &PipelineConfig,
     data: &ReplayData,
     progress: Option<indicatif::ProgressBar>,
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
     let start = Instant::now();
-    let selected = select(config, data)?;
-    let gold: HashMap<&str, &str> =
-        data.problems.iter().filter_map(|p| p.gold.as_deref().map(|g| (p.pid.as_str(), g))).collect();
+    let selected = match config.generator.kind {
+        GeneratorKind::Replay => select(config, data)?,
+        GeneratorKind::Synthetic => Vec::new(),
+    };
+    if config.generator.kind == GeneratorKind::Synthetic && config.judge.kind == JudgeKind::Oracle {
+        return Err(PipelineError::Generator(
+            "judge.kind oracle reads reference labels from the replay data; the synthetic generator has none".into(),
+        ));
+    }
 
     let judge_config = config.clone();
     let judge_data = selected.clone();
-    let (worker, _worker_thread) = JudgeWorker::spawn(move || make_judge(&judge_config, &judge_data), config.judge.queue)?;
+    let delay = Duration::from_millis(config.faults.judge_delay_ms);
+    let make = move || {
+        let judge = make_judge(&judge_config, &judge_data)?;
+        Ok(if delay.is_zero() { judge } else { Box::new(Slowed { inner: judge, delay }) as Box<dyn PairJudge> })
+    };
+    let (worker, _worker_thread) = JudgeWorker::spawn(make, config.judge.queue)?;
     let judge_name = worker.name().to_string();
     let prune = config.judge.kind != JudgeKind::None;
 
@@ -143,27 +259,12 @@ pub async fn run(
     let spec = config.truncator.spec();
     let (c, f) = (clusterer.clone(), faults.clone());
     let truncator = Supervisor::start(move |_| Truncator::new(spec, c, f));
-    let down = Downstream { truncator: truncator.clone(), clusterer, voter };
-    let g = &config.generator;
-    let deepconf = match g.stop_policy {
-        StopPolicy::None => None,
-        StopPolicy::DeepconfLow => Some(DeepConfParams::low(g.deepconf_window, g.deepconf_warmup)),
-        StopPolicy::DeepconfHigh => Some(DeepConfParams::high(g.deepconf_window, g.deepconf_warmup)),
-    };
-    let mut problems: Vec<(ReplayProblem, Option<String>)> = Vec::with_capacity(selected.len());
-    for (pid, traces) in &selected {
-        let mut replay =
-            ReplayProblem::new(pid.as_str().into(), traces.clone(), g.tokens_per_step, g.decision_delay_steps);
-        if let Some(params) = deepconf {
-            replay = replay.with_deepconf(params).map_err(PipelineError::Generator)?;
-        }
-        problems.push((replay, gold.get(pid.as_str()).map(|g| g.to_string())));
-    }
-    let n_problems = problems.len();
+    let down = Downstream { truncator: truncator.clone(), clusterer: clusterer.clone(), voter };
+    let Sources { source, n_problems, baselines, order } = sources(config, selected, data)?;
     let concurrent = config.generator.concurrent_problems;
     let f = faults.clone();
-    let generator = Supervisor::start(move |_| Generator::new(problems, concurrent, down, error_tx, f));
-    generator.do_send(Start);
+    let generator = Supervisor::start(move |_| Generator::new(source, concurrent, down, error_tx, f));
+    generator.send(Start).await?;
 
     let mut results = Vec::with_capacity(n_problems);
     while results.len() < n_problems {
@@ -177,19 +278,24 @@ pub async fn run(
             Some(e) = error_rx.recv() => return Err(e),
         }
     }
+    let wall = start.elapsed().as_secs_f64();
 
     // Baselines on the same traces, in full: what plain self-consistency would have done.
-    let by_pid: HashMap<&str, &Vec<Arc<Trace>>> = selected.iter().map(|(p, t)| (p.as_str(), t)).collect();
-    for r in &mut results {
-        if let (Some(traces), Some(g)) = (by_pid.get(r.pid.as_str()), gold.get(r.pid.as_str())) {
-            r.baseline = Some(report::baseline(traces, &Answer::parse(g)));
+    {
+        let mut baselines = baselines.lock().unwrap_or_else(|p| p.into_inner());
+        for r in &mut results {
+            r.baseline = baselines.remove(&r.pid);
         }
     }
-    let order: HashMap<&str, usize> = selected.iter().enumerate().map(|(i, (p, _))| (p.as_str(), i)).collect();
-    results.sort_by_key(|r| order.get(r.pid.as_str()).copied().unwrap_or(usize::MAX));
+    results.sort_by(|a, b| {
+        let rank = |r: &ProblemResult| order.get(&r.pid).copied().unwrap_or(usize::MAX);
+        rank(a).cmp(&rank(b)).then_with(|| a.pid.cmp(&b.pid))
+    });
 
     let stats = batcher.addr().send(GetStats).await?;
-    let mut report = RunReport::from_results(&results, &judge_name, start.elapsed().as_secs_f64());
+    let mut latencies = clusterer.send(GetDecisionLatencies).await?;
+    latencies.sort_unstable();
+    let mut report = RunReport::from_results(&results, &judge_name, wall);
     report.whole_trace_prefixes = truncator.send(GetWholeTracePrefixes).await?;
     report.judge_batches = stats.batches;
     report.judge_busy_seconds = stats.judge_busy_seconds;
@@ -197,6 +303,13 @@ pub async fn run(
     report.judge_batcher = stats;
     report.restarts = faults.restart_counts();
     report.injected_faults = faults.injected_counts();
+    report.max_mailbox_depth = faults.max_mailbox_depths();
+    report.token_events_per_sec = report.tokens as f64 / wall.max(1e-9);
+    report.traces_per_sec = report.traces as f64 / wall.max(1e-9);
+    report.decision_latency_p50_ms = percentile_ms(&latencies, 0.5);
+    report.decision_latency_p99_ms = percentile_ms(&latencies, 0.99);
+    report.decision_latency_max_ms = latencies.last().map_or(0.0, |&us| f64::from(us) / 1e3);
+    report.peak_rss_bytes = peak_rss_bytes().unwrap_or(0);
     Ok((results, report))
 }
 

@@ -130,13 +130,13 @@ impl Handler<TokenStep> for Truncator {
             return Box::pin(async move { Err(e) });
         }
         let prefixes = self.scan(&step);
-        let clusterer = self.clusterer.clone();
+        let (clusterer, faults) = (self.clusterer.clone(), self.faults.clone());
         Box::pin(async move {
             let prefixes = prefixes?;
             if prefixes.is_empty() {
                 return Ok(StepDecisions::default());
             }
-            deliver(&clusterer, PrefixesReady { pid: step.pid, step: step.step, prefixes }).await
+            deliver(&faults, Stage::Clusterer, &clusterer, PrefixesReady { pid: step.pid, step: step.step, prefixes }).await
         })
     }
 }
