@@ -7,14 +7,16 @@ use std::sync::Arc;
 use deepprune::config::DeviceKind;
 use deepprune::judge::{backend, PairInput};
 use deepprune::trace::dataset::load_traces;
-use deepprune::trace::truncate::{cut, PrefixMode, TruncationSpec};
+use deepprune::trace::truncate::{cut, PrefixMode};
 
 #[test]
 fn committed_judge_scores_pairs_on_the_cpu() {
     let dir = common::root().join("models/judge-minilm");
     let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8).expect("models/judge-minilm loads");
     let traces = load_traces(&common::root().join("data/sample/traces.jsonl.gz")).unwrap();
-    let spec = TruncationSpec::new(PrefixMode::Tokens, 64, &[]);
+    // Prefixes cut the way the checkpoint was trained (its train.json).
+    let spec = deepprune::judge::eval::checkpoint_spec(&dir).expect("train.json names the truncation");
+    assert_eq!((spec.mode(), spec.count()), (PrefixMode::Tokens, 128));
     let ts = &traces.problems[1].1;
     let prefixes: Vec<_> = ts.iter().take(4).map(|t| Arc::new(cut(&spec, t).unwrap())).collect();
     let pairs: Vec<PairInput> =

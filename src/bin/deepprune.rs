@@ -82,6 +82,10 @@ enum BenchCommand {
         /// mask, unfused attention, norms) in isolation, to show where the time goes.
         #[arg(long)]
         breakdown: bool,
+        /// Attention implementation: fused (Burn's attention kernel) or unfused (matmul,
+        /// softmax, matmul); comma-separated to run both.
+        #[arg(long, value_delimiter = ',', default_value = "unfused")]
+        attention: Vec<String>,
     },
 }
 
@@ -193,10 +197,18 @@ fn main() -> anyhow::Result<()> {
             let rows = deepprune::sweep::run(&cfg, &set, !quiet)?;
             println!("{} rows; table: {}", rows.len(), cfg.output.join("rows.md").display());
         }
-        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown } } => {
+        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown, attention } } => {
             let dev = device(&dev)?;
-            for b in batch {
-                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs, breakdown)?;
+            let fused: Vec<bool> = attention
+                .iter()
+                .map(|a| match a.as_str() {
+                    "fused" => Ok(true),
+                    "unfused" => Ok(false),
+                    other => Err(anyhow::anyhow!("--attention: expected fused or unfused, got {other:?}")),
+                })
+                .collect::<anyhow::Result<_>>()?;
+            for (b, fused) in batch.iter().flat_map(|&b| fused.iter().map(move |&f| (b, f))) {
+                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs, breakdown, fused)?;
                 if json {
                     println!("{}", serde_json::to_string(&r)?);
                 } else {

@@ -503,6 +503,9 @@ impl PipelineConfig {
         if let Some(f) = &faults {
             f.check(&mut e);
         }
+        if let (Some(j), Some(t)) = (&judge, &truncator) {
+            check_judge_prefix(j, t, &mut e);
+        }
         errors.extend(e);
         match (generator, truncator, judge, clusterer, voter, output, faults) {
             (Some(generator), Some(truncator), Some(judge), Some(clusterer), Some(voter), Some(output), Some(faults))
@@ -590,6 +593,40 @@ impl TruncatorConfig {
         if let Some(w) = t.words.iter().find(|w| w.is_empty() || !w.chars().all(|c| c.is_ascii_alphabetic())) {
             e.push(format!("truncator.words: {w:?} is not a word; expected ASCII letters only"));
         }
+    }
+}
+
+/// A trained judge reads prefixes cut one way (its `train.json`); the pipeline must cut them the
+/// same way, or the judge scores inputs unlike anything it was trained on.
+fn check_judge_prefix(judge: &JudgeConfig, truncator: &TruncatorConfig, e: &mut Vec<String>) {
+    if judge.kind != JudgeKind::Model {
+        return;
+    }
+    let Some(dir) = &judge.path else { return };
+    if !dir.join("train.json").is_file() {
+        return; // A checkpoint without train.json is reported when it is loaded.
+    }
+    match crate::judge::train::CheckpointMeta::read(dir) {
+        Ok(meta) => {
+            let (trained, ours) = (meta.train.truncator.spec(), truncator.spec());
+            let name = |s: &TruncationSpec| {
+                let mode = match s.mode() {
+                    PrefixMode::Tokens => "tokens",
+                    PrefixMode::ReasoningWords => "reasoning_words",
+                };
+                format!("mode {mode}, count {}", s.count())
+            };
+            if (trained.mode(), trained.count()) != (ours.mode(), ours.count()) {
+                e.push(format!(
+                    "truncator: judge.path {} was trained on prefixes cut with {}, but this pipeline cuts with {}; \
+                     set truncator.mode and truncator.count to match the checkpoint",
+                    dir.display(),
+                    name(&trained),
+                    name(&ours)
+                ));
+            }
+        }
+        Err(err) => e.push(format!("judge.path: {err}")),
     }
 }
 

@@ -74,6 +74,7 @@ pub fn bench_judge(
     max_len: usize,
     pairs: usize,
     breakdown: bool,
+    fused_attention: bool,
 ) -> Result<super::bench::JudgeBench, JudgeError> {
     #[allow(clippy::too_many_arguments)]
     fn go<B: burn::prelude::Backend>(
@@ -84,6 +85,7 @@ pub fn bench_judge(
         pairs: usize,
         peak: usize,
         breakdown: bool,
+        fused: bool,
     ) -> Result<super::bench::JudgeBench, JudgeError> {
         let device = B::Device::default();
         let (model, config) = match dir {
@@ -93,18 +95,20 @@ pub fn bench_judge(
                 (c.init::<B>(&device), c)
             }
         };
-        Ok(super::bench::run(&model, &config, &device, name, batch, max_len, pairs, peak, breakdown))
+        let model = model.with_fused_attention(fused);
+        let name = format!("{name}, {} attention", if fused { "fused" } else { "unfused" });
+        Ok(super::bench::run(&model, &config, &device, &name, batch, max_len, pairs, peak, breakdown))
     }
     match device {
-        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown),
+        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown, fused_attention),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192, breakdown)
+                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192, breakdown, fused_attention)
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (dir, batch, max_len, pairs, breakdown);
+                let _ = (dir, batch, max_len, pairs, breakdown, fused_attention);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }

@@ -57,6 +57,12 @@ pub enum DatasetError {
         /// What was expected.
         message: String,
     },
+    /// The file holds no JSON object at all (empty, or only blank lines).
+    #[error("{path}: no records; expected one JSON object per line")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
     /// The same key appears twice.
     #[error("{path}:{line}: duplicate {what}")]
     Duplicate {
@@ -93,35 +99,52 @@ impl TraceSet {
     }
 }
 
-fn open(path: &Path) -> Result<Box<dyn BufRead>, DatasetError> {
+/// Opens a file, decompressing it when it starts with the gzip magic bytes; says which.
+fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool), DatasetError> {
     let open_err = |source| DatasetError::Open { path: path.to_path_buf(), source };
     let mut file = File::open(path).map_err(open_err)?;
     let mut magic = [0u8; 2];
     let n = file.read(&mut magic).map_err(open_err)?;
     let file = File::open(path).map_err(open_err)?;
     if n == 2 && magic == [0x1f, 0x8b] {
-        Ok(Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))))
+        Ok((Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file))), true))
     } else {
-        Ok(Box::new(BufReader::new(file)))
+        Ok((Box::new(BufReader::new(file)), false))
     }
 }
 
-/// Calls `f(line_number, object)` for each non-blank line of a JSONL file.
+/// Calls `f(line_number, object)` for each non-blank line of a JSONL file; a file with no
+/// object at all is an error.
 fn for_each_object(
     path: &Path,
     mut f: impl FnMut(usize, &Map<String, Value>) -> Result<(), DatasetError>,
 ) -> Result<(), DatasetError> {
-    let reader = open(path)?;
+    let (reader, gzip) = open(path)?;
+    let mut records = 0usize;
     for (i, line) in reader.lines().enumerate() {
         let line_no = i + 1;
-        let line = line.map_err(|source| DatasetError::Read { path: path.to_path_buf(), line: line_no, source })?;
+        let line = line.map_err(|source| {
+            let source = match (gzip, source.kind()) {
+                (true, std::io::ErrorKind::UnexpectedEof) => {
+                    std::io::Error::new(source.kind(), format!("gzip data ends early (truncated file?): {source}"))
+                }
+                (true, kind) => std::io::Error::new(kind, format!("corrupt gzip data: {source}")),
+                (false, _) => source,
+            };
+            DatasetError::Read { path: path.to_path_buf(), line: line_no, source }
+        })?;
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(&line).map_err(|e| DatasetError::Json {
-            path: path.to_path_buf(),
-            line: line_no,
-            message: e.to_string(),
+        records += 1;
+        let value: Value = serde_json::from_str(&line).map_err(|e| {
+            // serde_json counts lines within this one line; only its column is worth saying.
+            let message = e.to_string();
+            let message = match message.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())) {
+                Some(m) => format!("{m} at column {}", e.column()),
+                None => message,
+            };
+            DatasetError::Json { path: path.to_path_buf(), line: line_no, message }
         })?;
         let Value::Object(obj) = value else {
             return Err(DatasetError::Json {
@@ -131,6 +154,9 @@ fn for_each_object(
             });
         };
         f(line_no, &obj)?;
+    }
+    if records == 0 {
+        return Err(DatasetError::Empty { path: path.to_path_buf() });
     }
     Ok(())
 }
@@ -190,12 +216,13 @@ impl Fields<'_> {
     }
 
     fn opt_base64(&self, field: &'static str) -> Result<Option<Vec<u8>>, DatasetError> {
-        match self.opt_string(field)? {
+        match self.present(field) {
             None => Ok(None),
-            Some(s) => base64::engine::general_purpose::STANDARD
+            Some(Value::String(s)) => base64::engine::general_purpose::STANDARD
                 .decode(s.as_bytes())
                 .map(Some)
                 .map_err(|e| self.err(field, format!("expected base64: {e}"))),
+            Some(other) => Err(self.err(field, format!("expected a base64 string, found {}", kind(other)))),
         }
     }
 }
@@ -211,7 +238,8 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Loads `problems.jsonl`: `pid` and `question` are required, `gold`, `source`, `split` optional.
+/// Loads `problems.jsonl`: `pid` is required; `question` (empty when left out), `gold` (the
+/// problem is ungraded without it), `source` and `split` are optional.
 pub fn load_problems(path: &Path) -> Result<Vec<Problem>, DatasetError> {
     let mut problems = Vec::new();
     let mut seen = HashSet::new();

@@ -16,7 +16,7 @@ use burn::nn::{
 };
 use burn::tensor::activation::{gelu, sigmoid};
 use burn::tensor::backend::Backend;
-use burn::tensor::module::attention;
+use burn::tensor::module::{attention, attention_fallback};
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Int, Tensor};
 use serde::Deserialize;
@@ -179,6 +179,7 @@ impl BertConfig {
                     value: linear(self.hidden_size, self.hidden_size),
                     output: linear(self.hidden_size, self.hidden_size),
                     num_heads: self.num_heads,
+                    fused: false,
                 },
                 attention_norm: norm(),
                 ffn_in: linear(self.hidden_size, self.intermediate_size),
@@ -245,6 +246,10 @@ pub struct BertSelfAttention<B: Backend> {
     pub output: Linear<B>,
     /// Number of heads.
     pub num_heads: usize,
+    /// Burn's fused attention kernel (true), or the plain matmul–softmax–matmul composition
+    /// (false, the default). Same result. In burn 0.21 the composition is faster: on an H100,
+    /// 512-token pairs in bf16, 2,920 against 2,044 pairs/s at batch 128 (docs/judge.md).
+    pub fused: bool,
 }
 
 /// One post-norm transformer layer.
@@ -323,14 +328,12 @@ impl<B: Backend> BertSelfAttention<B> {
         let q = heads(self.query.forward(x.clone()));
         let k = heads(self.key.forward(x.clone()));
         let v = heads(self.value.forward(x));
-        let context = attention(
-            q,
-            k,
-            v,
-            Some(padding),
-            None,
-            AttentionModuleOptions::default(),
-        );
+        let options = AttentionModuleOptions::default();
+        let context = if self.fused {
+            attention(q, k, v, Some(padding), None, options)
+        } else {
+            attention_fallback(q, k, v, Some(padding), None, options)
+        };
         let context = context.swap_dims(1, 2).reshape([batch, seq_len, hidden]);
         self.output.forward(context)
     }
@@ -450,6 +453,14 @@ pub struct CrossEncoder<B: Backend> {
 }
 
 impl<B: Backend> CrossEncoder<B> {
+    /// Uses the fused attention kernel (`true`) or the unfused composition (`false`, the default).
+    pub fn with_fused_attention(mut self, fused: bool) -> Self {
+        for layer in &mut self.bert.layers {
+            layer.attention.fused = fused;
+        }
+        self
+    }
+
     fn logits(&self, input: &BertInput<B>, mode: Mode) -> Tensor<B, 1> {
         let [batch, _] = input.ids.dims();
         let pooled = self.bert.pool(self.bert.run(input, mode));
