@@ -3,6 +3,7 @@
 //! clusterer's comparisons and assignment, and the voter's answer extraction and majority.
 
 
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use deepprune::answer::{self, Answer};
 use deepprune::cluster::{ClusterParams, GreedyClustering};
 use deepprune::pipeline::generator::ReplayProblem;
