@@ -10,20 +10,9 @@ use std::time::Duration;
 use actix::prelude::*;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use deepprune::judge::worker::JudgeWorker;
-use deepprune::judge::{JudgeError, PairInput, PairJudge};
+use deepprune::judge::{NoopJudge, PairInput, PairJudge};
 use deepprune::pipeline::judge_batcher::{BatchPolicy, BatcherHandle, JudgeBatcher};
 use deepprune::trace::TracePrefix;
-
-struct NoOp;
-
-impl PairJudge for NoOp {
-    fn name(&self) -> &str {
-        "no-op"
-    }
-    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
-        Ok(vec![0.0; pairs.len()])
-    }
-}
 
 const CALLERS: u32 = 64;
 const REQUESTS: u32 = 20;
@@ -55,7 +44,7 @@ fn bench_batcher(c: &mut Criterion) {
 
     let system = actix::System::new();
     let handle = system.block_on(async {
-        let (worker, _) = JudgeWorker::spawn(|| Ok(Box::new(NoOp) as Box<dyn PairJudge>), 4).expect("worker");
+        let (worker, _) = JudgeWorker::spawn(|| Ok(Box::new(NoopJudge) as Box<dyn PairJudge>), 4).expect("worker");
         let policy = BatchPolicy {
             max_pairs: 256,
             max_tokens: 1 << 20,
@@ -87,7 +76,7 @@ fn bench_batcher(c: &mut Criterion) {
 
     let flat: Vec<PairInput> = work.iter().flatten().flatten().cloned().collect();
     group.bench_function("direct_no_op_judge_per_pair", |b| {
-        let mut judge = NoOp;
+        let mut judge = NoopJudge;
         b.iter(|| {
             for chunk in flat.chunks(256) {
                 std::hint::black_box(judge.score(chunk).expect("scored"));

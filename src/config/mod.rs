@@ -526,6 +526,7 @@ impl PipelineConfig {
         self.clusterer.check(&mut e);
         self.voter.check(&mut e);
         self.faults.check(&mut e);
+        check_judge_prefix(&self.judge, &self.truncator, &mut e);
         e
     }
 

@@ -59,3 +59,16 @@ pub trait PairJudge: Send {
     /// One score in [0, 1] per pair: the judged probability that the final answers are equal.
     fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError>;
 }
+
+/// Scores every pair 0 without reading it (`judge.kind: noop`), so a load test or a benchmark
+/// measures the pipeline rather than a judge.
+pub struct NoopJudge;
+
+impl PairJudge for NoopJudge {
+    fn name(&self) -> &str {
+        "noop"
+    }
+    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
+        Ok(vec![0.0; pairs.len()])
+    }
+}

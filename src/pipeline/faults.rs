@@ -303,18 +303,30 @@ where
     let depth = faults.pending[stage.index()].fetch_add(1, Ordering::Relaxed) + 1;
     faults.max_pending[stage.index()].fetch_max(depth, Ordering::Relaxed);
     let _in_flight = InFlight(&faults.pending[stage.index()]);
-    let mut attempt = 0u32;
-    loop {
-        let result = match addr.send(msg.clone()).await {
+    retrying(|| async {
+        match addr.send(msg.clone()).await {
             Ok(r) => r,
             Err(e) => Err(PipelineError::Mailbox(e)),
-        };
-        match result {
-            Err(e) if retriable(&e) && attempt < MAX_ATTEMPTS => {
-                attempt += 1;
-                tracing::debug!(error = %e, attempt, "redelivering");
-                // A restarting actor needs a moment; back off a little more each time.
-                tokio::time::sleep(Duration::from_micros(50 * u64::from(attempt.min(200)))).await;
+        }
+    })
+    .await
+}
+
+/// Runs `attempt` until it succeeds or fails for good, again after each retriable failure
+/// (with a short, growing back-off: a restarting actor needs a moment), at most
+/// `MAX_ATTEMPTS` times.
+pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, PipelineError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, PipelineError>>,
+{
+    let mut tries = 0u32;
+    loop {
+        match attempt().await {
+            Err(e) if retriable(&e) && tries < MAX_ATTEMPTS => {
+                tries += 1;
+                tracing::debug!(error = %e, attempt = tries, "retrying");
+                tokio::time::sleep(Duration::from_micros(50 * u64::from(tries.min(200)))).await;
             }
             other => return other,
         }

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::{oneshot, Semaphore};
 
-use super::faults::{injected, retriable, Faults, Stage};
+use super::faults::{injected, retrying, Faults, Stage};
 use super::messages::{JudgePairs, PairReply};
 use super::PipelineError;
 use crate::judge::worker::JudgeWorker;
@@ -351,17 +351,7 @@ impl BatcherHandle {
             .acquire_many(want)
             .await
             .map_err(|_| PipelineError::Judge(JudgeError::WorkerGone))?;
-        let mut attempt = 0u32;
-        loop {
-            match self.judge_once(pairs.clone()).await {
-                Err(e) if retriable(&e) && attempt < 10_000 => {
-                    attempt += 1;
-                    tracing::debug!(error = %e, attempt, "judging again");
-                    tokio::time::sleep(Duration::from_micros(50 * u64::from(attempt.min(200)))).await;
-                }
-                other => return other,
-            }
-        }
+        retrying(|| self.judge_once(pairs.clone())).await
     }
 
     async fn judge_once(&self, pairs: Vec<PairInput>) -> Result<Vec<f32>, PipelineError> {

@@ -84,7 +84,7 @@ fn make_judge(config: &PipelineConfig, selected: &[(String, Vec<Arc<Trace>>)]) -
             backend::embedding_judge(&dir, config.judge.device, config.judge.model_batch)?
         }
         JudgeKind::None => Box::new(NoJudge),
-        JudgeKind::Noop => Box::new(NoopJudge),
+        JudgeKind::Noop => Box::new(crate::judge::NoopJudge),
     })
 }
 
@@ -104,19 +104,6 @@ fn select(config: &PipelineConfig, data: &ReplayData) -> Result<Vec<(String, Vec
         out.push((pid.clone(), traces));
     }
     Ok(out)
-}
-
-/// Judge for `judge.kind: noop`: scores every pair 0 without reading it, so a load test
-/// measures the pipeline rather than a judge.
-struct NoopJudge;
-
-impl PairJudge for NoopJudge {
-    fn name(&self) -> &str {
-        "noop"
-    }
-    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
-        Ok(vec![0.0; pairs.len()])
-    }
 }
 
 /// A judge made slower by a fixed time per batch (`faults.judge_delay_ms`; tests only).
