@@ -94,8 +94,9 @@ start() {
     build
     local port="${1:-$(free_port)}"
     local logf="$CACHE/server-$port.log"
-    # 4 slots: requests beyond that queue in the server. --metrics serves the token counters.
-    "$(server_bin)" --model "$MODEL" --host 127.0.0.1 --port "$port" --parallel 4 \
+    # 8 slots of 1,024 tokens: requests beyond that queue in the server. --metrics serves the
+    # token counters.
+    "$(server_bin)" --model "$MODEL" --host 127.0.0.1 --port "$port" --parallel 8 \
         --ctx-size 8192 --metrics --no-webui >"$logf" 2>&1 &
     local pid=$!
     for _ in $(seq 1 600); do

@@ -133,6 +133,9 @@ pub struct RunReport {
     pub decision_latency_max_ms: f64,
     /// Peak resident set size of the process (Linux), 0 where unknown.
     pub peak_rss_bytes: u64,
+    /// What a live run did on the servers (live runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::pipeline::live::LiveReport>,
 }
 
 impl RunReport {
@@ -185,6 +188,7 @@ impl RunReport {
             decision_latency_p99_ms: 0.0,
             decision_latency_max_ms: 0.0,
             peak_rss_bytes: 0,
+            live: None,
         }
     }
 
@@ -192,16 +196,19 @@ impl RunReport {
     pub fn table(&self) -> String {
         let mut s = String::new();
         let judge = if self.oracle_upper_bound { format!("{} (UPPER BOUND: reads reference labels)", self.judge) } else { self.judge.clone() };
+        // A live run has no complete traces to compute cons@N on: it is another run (judge none).
+        let na = "n/a (no complete traces to vote on: run with judge.kind=none)".to_string();
+        let baseline = |v: String| if self.cons_n_tokens > 0 { v } else { na.clone() };
         let rows: Vec<(&str, String)> = vec![
             ("judge", judge),
             ("problems / traces", format!("{} / {}", self.problems, self.traces)),
             ("accuracy (this run)", format!("{:.3}", self.accuracy)),
-            ("cons@N accuracy", format!("{:.3}", self.cons_n_accuracy)),
-            ("cons@k accuracy at this budget", format!("{:.3}", self.matched_cons_k_accuracy)),
-            ("pass@1", format!("{:.3}", self.pass_at_1)),
+            ("cons@N accuracy", baseline(format!("{:.3}", self.cons_n_accuracy))),
+            ("cons@k accuracy at this budget", baseline(format!("{:.3}", self.matched_cons_k_accuracy))),
+            ("pass@1", baseline(format!("{:.3}", self.pass_at_1))),
             ("tokens (this run)", self.tokens.to_string()),
-            ("tokens (cons@N)", self.cons_n_tokens.to_string()),
-            ("token reduction", format!("{:.3}", self.token_reduction)),
+            ("tokens (cons@N)", baseline(self.cons_n_tokens.to_string())),
+            ("token reduction", baseline(format!("{:.3}", self.token_reduction))),
             ("pruned traces", self.pruned_traces.to_string()),
             ("judge pairs / batches", format!("{} / {}", self.judge_pairs, self.judge_batches)),
             ("judge busy (s)", format!("{:.3}", self.judge_busy_seconds)),
@@ -234,6 +241,18 @@ impl RunReport {
                 self.max_mailbox_depth.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             ),
         ];
+        let mut rows = rows;
+        if let Some(l) = &self.live {
+            let opt = |v: Option<f64>| v.map_or_else(|| "n/a (no /metrics)".to_string(), |v| format!("{v:.0}"));
+            rows.extend([
+                ("live traces finished / pruned / failed", format!("{} / {} / {}", l.finished, l.pruned, l.failed)),
+                ("live requests / retries / continuations", format!("{} / {} / {}", l.requests, l.retries, l.continuations)),
+                ("live cancels", l.cancels.to_string()),
+                ("live tokens billed / streamed", format!("{} / {}", l.billed_tokens, l.streamed_tokens)),
+                ("server tokens (/metrics)", opt(l.server_generated_tokens)),
+                ("server tokens after cancel", opt(l.tokens_after_cancel)),
+            ]);
+        }
         let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
         for (k, v) in rows {
             s.push_str(&format!("{k:<width$}  {v}\n"));

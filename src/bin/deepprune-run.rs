@@ -31,7 +31,12 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let config = PipelineConfig::load(&args.pipeline, &args.set)?;
     let data = ReplayData::load(&config).context("loading the generator's data")?;
-    let n = data.traces.problems.len().min(config.generator.max_problems.unwrap_or(usize::MAX));
+    let n = match config.generator.kind {
+        deepprune::config::GeneratorKind::Replay => data.traces.problems.len(),
+        deepprune::config::GeneratorKind::Openai => data.problems.len(),
+        deepprune::config::GeneratorKind::Synthetic => config.generator.synthetic.problems,
+    }
+    .min(config.generator.max_problems.unwrap_or(usize::MAX));
     let progress = (config.output.progress && !args.quiet).then(|| {
         let pb = indicatif::ProgressBar::new(n as u64);
         pb.set_style(

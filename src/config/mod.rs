@@ -30,6 +30,9 @@ pub enum GeneratorKind {
     /// Made-up traces with a controllable similarity structure, for load tests
     /// (`generator.synthetic`).
     Synthetic,
+    /// Live traces from OpenAI-compatible servers (`generator.openai`), for the questions of
+    /// `generator.problems`.
+    Openai,
 }
 
 /// Confidence-based early stopping applied by the generator (DeepConf).
@@ -86,6 +89,9 @@ pub struct GeneratorConfig {
     /// The synthetic source's settings (for `kind: synthetic`).
     #[serde(default)]
     pub synthetic: crate::pipeline::synthetic::SyntheticConfig,
+    /// The live generator's servers, prompt and sampling (for `kind: openai`).
+    #[serde(default)]
+    pub openai: crate::pipeline::openai::OpenAiConfig,
 }
 
 /// 64 tokens: the paper's 2048 would span whole traces here (~380 tokens on average).
@@ -305,6 +311,10 @@ pub struct OutputConfig {
     /// Show a progress bar on stderr.
     #[serde(default = "default_true")]
     pub progress: bool,
+    /// A live run writes its traces here, in the dataset format (`problems.jsonl` and
+    /// `traces.jsonl`), to replay later or to train the judge on.
+    #[serde(default)]
+    pub record: Option<PathBuf>,
 }
 
 /// `out/run`.
@@ -506,6 +516,9 @@ impl PipelineConfig {
         if let (Some(j), Some(t)) = (&judge, &truncator) {
             check_judge_prefix(j, t, &mut e);
         }
+        if let (Some(g), Some(f)) = (&generator, &faults) {
+            check_live_faults(g, f, &mut e);
+        }
         errors.extend(e);
         match (generator, truncator, judge, clusterer, voter, output, faults) {
             (Some(generator), Some(truncator), Some(judge), Some(clusterer), Some(voter), Some(output), Some(faults))
@@ -527,6 +540,7 @@ impl PipelineConfig {
         self.voter.check(&mut e);
         self.faults.check(&mut e);
         check_judge_prefix(&self.judge, &self.truncator, &mut e);
+        check_live_faults(&self.generator, &self.faults, &mut e);
         e
     }
 
@@ -552,6 +566,17 @@ impl GeneratorConfig {
                         Some(p) if !p.is_file() => e.push(format!("{key}: file {} does not exist", p.display())),
                         _ => {}
                     }
+                }
+            }
+            GeneratorKind::Openai => {
+                g.openai.check(e);
+                match &g.problems {
+                    None => e.push("generator.problems: required for the openai generator; expected a problems.jsonl path".into()),
+                    Some(p) if !p.is_file() => e.push(format!("generator.problems: file {} does not exist", p.display())),
+                    _ => {}
+                }
+                if g.stop_policy != StopPolicy::None {
+                    e.push("generator.stop_policy: DeepConf stopping is replay-only for now (live runs record `conf` but do not stop on it); expected none".into());
                 }
             }
             GeneratorKind::Synthetic => {
@@ -594,6 +619,20 @@ impl TruncatorConfig {
         if let Some(w) = t.words.iter().find(|w| w.is_empty() || !w.chars().all(|c| c.is_ascii_alphabetic())) {
             e.push(format!("truncator.words: {w:?} is not a word; expected ASCII letters only"));
         }
+    }
+}
+
+/// The live generator's faults are real (servers, networks): the injected generator faults
+/// and stalls apply to the replay and synthetic sources only.
+fn check_live_faults(g: &GeneratorConfig, f: &crate::pipeline::faults::FaultConfig, e: &mut Vec<String>) {
+    if g.kind != GeneratorKind::Openai {
+        return;
+    }
+    if f.stage == Some(crate::pipeline::faults::Stage::Generator) {
+        e.push("faults.stage: generator faults are injected into replayed sources only; with the openai generator, fault the server or the network (see tests/live_llama.rs)".into());
+    }
+    if f.generator_stall_every > 0 {
+        e.push("faults.generator_stall_every: applies to replayed sources only, not the openai generator".into());
     }
 }
 

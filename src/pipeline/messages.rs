@@ -126,6 +126,8 @@ pub enum TraceEnd {
     Stopped,
     /// DeepConf stopped it: its confidence fell below the threshold. It abstains from the vote.
     LowConfidence,
+    /// Live generation failed for it (see the report's `live` section). It abstains.
+    Failed,
 }
 
 /// Generator → voter: a trace will emit no more tokens.

@@ -8,13 +8,16 @@
 //! - [`voter`]: completes the survivors and majority-votes.
 //! - [`faults`]: fault injection (tests only) and redelivery after a stage fails.
 //! - [`synthetic`]: the synthetic load source.
+//! - [`live`], [`openai`]: the live generator, streaming from OpenAI-compatible servers.
 //! - [`run`]: builds the actors from a config, runs to completion, and reports.
 
 pub mod clusterer;
 pub mod faults;
 pub mod generator;
 pub mod judge_batcher;
+pub mod live;
 pub mod messages;
+pub mod openai;
 pub mod run;
 pub mod synthetic;
 pub mod truncator;

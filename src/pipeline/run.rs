@@ -10,6 +10,7 @@ use super::clusterer::{Clusterer, GetDecisionLatencies};
 use super::generator::{Downstream, Generator, ProblemSource, ReplayProblem, Start};
 use super::faults::Faults;
 use super::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
+use super::live::{self, LiveGenerator};
 use super::truncator::{GetWholeTracePrefixes, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
@@ -43,6 +44,10 @@ impl ReplayData {
         }
         let missing = |key: &str| PipelineError::Generator(format!("generator.{key} is not set"));
         let problems = load_problems(config.generator.problems.as_deref().ok_or_else(|| missing("problems"))?)?;
+        if config.generator.kind == GeneratorKind::Openai {
+            // A live run generates its traces.
+            return Ok(Self { problems, traces: TraceSet::default() });
+        }
         let traces = load_traces(config.generator.traces.as_deref().ok_or_else(|| missing("traces"))?)?;
         Ok(Self { problems, traces })
     }
@@ -160,6 +165,7 @@ fn sources(config: &PipelineConfig, selected: Vec<(String, Vec<Arc<Trace>>)>, da
         (ReplayProblem::new(pid.into(), traces, g.tokens_per_step, g.decision_delay_steps), gold)
     };
     match config.generator.kind {
+        GeneratorKind::Openai => unreachable!("live runs do not replay; run() starts the live generator instead"),
         GeneratorKind::Synthetic => {
             let syn = config.generator.synthetic.clone();
             let n_problems = syn.problems;
@@ -202,11 +208,11 @@ pub async fn run(
     let start = Instant::now();
     let selected = match config.generator.kind {
         GeneratorKind::Replay => select(config, data)?,
-        GeneratorKind::Synthetic => Vec::new(),
+        GeneratorKind::Synthetic | GeneratorKind::Openai => Vec::new(),
     };
-    if config.generator.kind == GeneratorKind::Synthetic && config.judge.kind == JudgeKind::Oracle {
+    if config.generator.kind != GeneratorKind::Replay && config.judge.kind == JudgeKind::Oracle {
         return Err(PipelineError::Generator(
-            "judge.kind oracle reads reference labels from the replay data; the synthetic generator has none".into(),
+            "judge.kind oracle reads reference labels from the replay data; the synthetic and openai generators have none".into(),
         ));
     }
 
@@ -247,11 +253,29 @@ pub async fn run(
     let (c, f) = (clusterer.clone(), faults.clone());
     let truncator = Supervisor::start(move |_| Truncator::new(spec, c, f));
     let down = Downstream { truncator: truncator.clone(), clusterer: clusterer.clone(), voter };
-    let Sources { source, n_problems, baselines, order } = sources(config, selected, data)?;
     let concurrent = config.generator.concurrent_problems;
     let f = faults.clone();
-    let generator = Supervisor::start(move |_| Generator::new(source, concurrent, down, error_tx, f));
-    generator.send(Start).await?;
+    let mut live = None;
+    let Sources { n_problems, baselines, order, .. } = if config.generator.kind == GeneratorKind::Openai {
+        let problems = live::live_problems(&data.problems, config.generator.max_problems);
+        let order = problems.iter().enumerate().map(|(i, p)| (p.pid.to_string(), i)).collect();
+        let n_problems = problems.len();
+        let ctx = live::LiveContext::new(
+            config.generator.openai.clone(),
+            config.output.record.as_deref(),
+            config.generator.deepconf_window,
+        )?;
+        let before = ctx.server_tokens().await;
+        live = Some((ctx.clone(), before));
+        let generator = LiveGenerator::new(problems, concurrent, ctx, down, error_tx, f).start();
+        generator.send(live::StartLive).await?;
+        Sources { source: Box::new(std::iter::empty()), n_problems, baselines: Arc::default(), order }
+    } else {
+        let Sources { source, n_problems, baselines, order } = sources(config, selected, data)?;
+        let generator = Supervisor::start(move |_| Generator::new(source, concurrent, down, error_tx, f));
+        generator.send(Start).await?;
+        Sources { source: Box::new(std::iter::empty()), n_problems, baselines, order }
+    };
 
     let mut results = Vec::with_capacity(n_problems);
     while results.len() < n_problems {
@@ -297,6 +321,10 @@ pub async fn run(
     report.decision_latency_p99_ms = percentile_ms(&latencies, 0.99);
     report.decision_latency_max_ms = latencies.last().map_or(0.0, |&us| f64::from(us) / 1e3);
     report.peak_rss_bytes = peak_rss_bytes().unwrap_or(0);
+    if let Some((ctx, before)) = live {
+        let after = ctx.server_tokens().await;
+        report.live = Some(ctx.report(before, after));
+    }
     Ok((results, report))
 }
 

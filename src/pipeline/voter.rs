@@ -76,7 +76,7 @@ impl Voter {
             .survivors
             .iter()
             .map(|s| {
-                let ended = p.ended.get(s).filter(|e| e.end != TraceEnd::LowConfidence);
+                let ended = p.ended.get(s).filter(|e| !matches!(e.end, TraceEnd::LowConfidence | TraceEnd::Failed));
                 let confidence = ended.and_then(|e| e.confidence).filter(|_| self.confidence_weighted);
                 Ballot {
                     answer: ended.and_then(|e| answer::extract(&e.text)).map(|a| Answer::parse(&a)),
@@ -85,7 +85,7 @@ impl Voter {
             })
             .collect();
         let winner = vote::majority(&ballots).and_then(|i| ballots[i].answer.clone());
-        let mut pruned: Vec<u32> = p.ended.values().filter(|e| e.end != TraceEnd::Finished).map(|e| e.sample).collect();
+        let mut pruned: Vec<u32> = p.ended.values().filter(|e| matches!(e.end, TraceEnd::Stopped | TraceEnd::LowConfidence)).map(|e| e.sample).collect();
         pruned.sort_unstable();
         let result = ProblemResult {
             pid: pid.to_string(),

@@ -1,0 +1,897 @@
+//! The live generator: real traces from OpenAI-compatible servers, with pruned traces really
+//! cancelled.
+//!
+//! Each problem is driven by one task. It starts one request per trace ([`run_trace`]); the
+//! requests stream tokens back over a channel. Tokens that arrive within `step_ms` form one
+//! pipeline step, sent to the truncator like a replay step; the reply's prune decisions cancel
+//! the pruned requests at once (the stream is dropped, which closes the connection; with
+//! `cancel: abort_request` SGLang's `/abort_request` is called too). A pruned trace that the
+//! voter later picks to complete is resumed as a continuation, and the traces it does not pick
+//! end as pruned. Every trace ends as finished, pruned or failed, with its reason, in
+//! [`LiveReport`].
+//!
+//! Token counts: a request's `usage.completion_tokens` where the server reports it, otherwise
+//! the tokens streamed. Without log-probabilities an SSE event counts as one token (llama.cpp,
+//! vLLM and SGLang send one token per event unless they batch).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::faults::{deliver, Faults, Stage};
+use super::generator::Downstream;
+use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
+use super::openai::{self, CancelMode, Delta, Dispatcher, OnBrokenStream, OpenAiConfig, SseLines};
+use super::PipelineError;
+use crate::answer::{self, Answer};
+
+/// A problem to generate traces for.
+#[derive(Debug, Clone)]
+pub struct LiveProblem {
+    /// Problem id.
+    pub pid: Arc<str>,
+    /// The question.
+    pub question: Arc<str>,
+    /// The reference answer, for grading.
+    pub gold: Option<String>,
+}
+
+/// How a live trace ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It ran to its end (the model stopped, or `max_tokens`).
+    Finished,
+    /// It was stopped: pruned by the judge, or not picked by the voter to complete.
+    Pruned,
+    /// Its requests failed (retries used up, a broken stream with `on_broken_stream: fail`, or a
+    /// client error from the server).
+    Failed,
+}
+
+/// One trace's account.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceRecord {
+    /// Problem id.
+    pub pid: String,
+    /// Sample index.
+    pub sample: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why, in words.
+    pub reason: String,
+    /// Tokens billed: each request's `usage` where reported, else the tokens streamed.
+    pub tokens: u64,
+    /// Tokens received over the stream.
+    pub streamed_tokens: u64,
+    /// HTTP requests sent for it.
+    pub requests: u32,
+    /// Of which retries.
+    pub retries: u32,
+    /// Of which continuations (resumes after a broken stream or a pause).
+    pub continuations: u32,
+    /// Why the last retry was needed, if there was one.
+    pub last_retry: Option<String>,
+}
+
+/// What a live run did on the servers: the `live` section of `report.json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LiveReport {
+    /// Traces in all.
+    pub traces: u64,
+    /// Traces that ran to their end.
+    pub finished: u64,
+    /// Traces stopped by pruning.
+    pub pruned: u64,
+    /// Traces that failed.
+    pub failed: u64,
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Retries (connect errors, 5xx, 429, timeouts, broken streams).
+    pub retries: u64,
+    /// Continuations sent (prefix resent after a broken stream or a pause).
+    pub continuations: u64,
+    /// Requests cancelled by a prune decision.
+    pub cancels: u64,
+    /// Tokens billed, summed over traces.
+    pub billed_tokens: u64,
+    /// Tokens received over the streams.
+    pub streamed_tokens: u64,
+    /// Tokens the servers generated during the run, from their `/metrics` counters, when they
+    /// serve them (counters reset if a server restarts; other clients' tokens count too).
+    pub server_generated_tokens: Option<f64>,
+    /// `server_generated_tokens - streamed_tokens`: what cancelled requests still generated
+    /// after deepprune stopped reading them.
+    pub tokens_after_cancel: Option<f64>,
+    /// Every trace, by problem and sample.
+    pub trace_records: Vec<TraceRecord>,
+}
+
+/// What the live generator shares across problems: the HTTP client, the dispatcher, the
+/// counters and the record being written.
+pub struct LiveContext {
+    config: OpenAiConfig,
+    client: reqwest::Client,
+    dispatcher: Arc<Dispatcher>,
+    records: Mutex<Vec<TraceRecord>>,
+    requests: AtomicU64,
+    cancels: AtomicU64,
+    recorder: Option<Mutex<Recorder>>,
+    deepconf_window: usize,
+}
+
+impl LiveContext {
+    /// A context for `config`, recording traces to the directory `record` if given.
+    pub fn new(config: OpenAiConfig, record: Option<&Path>, deepconf_window: usize) -> Result<Arc<Self>, PipelineError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| PipelineError::Generator(format!("cannot make an HTTP client: {e}")))?;
+        let dispatcher = Dispatcher::new(config.base_urls.clone(), config.max_concurrency_per_endpoint);
+        let recorder = record.map(Recorder::create).transpose()?.map(Mutex::new);
+        Ok(Arc::new(Self {
+            config,
+            client,
+            dispatcher,
+            records: Mutex::new(Vec::new()),
+            requests: AtomicU64::new(0),
+            cancels: AtomicU64::new(0),
+            recorder,
+            deepconf_window,
+        }))
+    }
+
+    /// The servers' generated-token counters now (see [`openai::server_generated_tokens`]).
+    pub async fn server_tokens(&self) -> Option<f64> {
+        openai::server_generated_tokens(&self.client, self.dispatcher.urls()).await
+    }
+
+    /// The report, given the servers' token counters before and after the run.
+    pub fn report(&self, before: Option<f64>, after: Option<f64>) -> LiveReport {
+        let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        records.sort_by(|a, b| a.pid.cmp(&b.pid).then(a.sample.cmp(&b.sample)));
+        let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count() as u64;
+        let streamed: u64 = records.iter().map(|r| r.streamed_tokens).sum();
+        let server = before.zip(after).map(|(b, a)| a - b);
+        LiveReport {
+            traces: records.len() as u64,
+            finished: count(Outcome::Finished),
+            pruned: count(Outcome::Pruned),
+            failed: count(Outcome::Failed),
+            requests: self.requests.load(Ordering::Relaxed),
+            retries: records.iter().map(|r| u64::from(r.retries)).sum(),
+            continuations: records.iter().map(|r| u64::from(r.continuations)).sum(),
+            cancels: self.cancels.load(Ordering::Relaxed),
+            billed_tokens: records.iter().map(|r| r.tokens).sum(),
+            streamed_tokens: streamed,
+            server_generated_tokens: server,
+            tokens_after_cancel: server.map(|s| s - streamed as f64),
+            trace_records: records,
+        }
+    }
+}
+
+/// What a request task tells its problem's driver.
+#[derive(Debug)]
+enum Event {
+    /// A request was sent.
+    Sent { base_url: String, rid: String, continuation: bool },
+    /// New tokens.
+    Delta(Delta),
+    /// A request ended (normally or not); its usage, when reported.
+    RequestDone { usage: Option<u64> },
+    /// A request failed and will be retried.
+    Retry { reason: String },
+    /// The trace ended: its finish reason, or why it failed.
+    End(Result<String, String>),
+}
+
+/// A message from trace `sample`'s task number `epoch` (events of cancelled tasks are dropped).
+#[derive(Debug)]
+struct Msg {
+    sample: u32,
+    epoch: u32,
+    event: Event,
+}
+
+/// One request task's start: where the trace stands.
+struct Job {
+    ctx: Arc<LiveContext>,
+    question: Arc<str>,
+    rid: String,
+    sample: u32,
+    epoch: u32,
+    generated: String,
+    tokens: u64,
+    retries: u32,
+    tx: mpsc::UnboundedSender<Msg>,
+}
+
+/// Why one request did not finish the trace.
+enum RequestError {
+    /// Worth retrying: connect error, timeout, 5xx, 429, broken stream.
+    Retriable(String),
+    /// Not worth retrying: the server refused the request (4xx).
+    Fatal(String),
+}
+
+/// Generates one trace (or its continuation) until it ends, retrying as configured.
+async fn run_trace(job: Job) {
+    let Job { ctx, question, rid, sample, epoch, mut generated, mut tokens, mut retries, tx } = job;
+    let send = |event| {
+        let _ = tx.send(Msg { sample, epoch, event });
+    };
+    let cfg = &ctx.config;
+    let mut attempt = 0u32;
+    loop {
+        let remaining = u64::from(cfg.max_tokens).saturating_sub(tokens);
+        if remaining == 0 {
+            send(Event::End(Ok("length".into())));
+            return;
+        }
+        let slot = ctx.dispatcher.acquire().await;
+        let rid = format!("{rid}-{epoch}-{attempt}");
+        attempt += 1;
+        let body = cfg.request_body(&question, sample, &generated, remaining as u32, &rid);
+        send(Event::Sent { base_url: slot.base_url().to_string(), rid, continuation: !generated.is_empty() });
+        ctx.requests.fetch_add(1, Ordering::Relaxed);
+        let before = tokens;
+        let result = request(&ctx, slot.base_url(), &body, &mut generated, &mut tokens, &send).await;
+        drop(slot);
+        let error = match result {
+            Ok((finish, usage)) => {
+                send(Event::RequestDone { usage });
+                send(Event::End(Ok(finish)));
+                return;
+            }
+            Err(e) => {
+                send(Event::RequestDone { usage: None });
+                e
+            }
+        };
+        let reason = match error {
+            RequestError::Fatal(reason) => {
+                send(Event::End(Err(reason)));
+                return;
+            }
+            RequestError::Retriable(reason) => reason,
+        };
+        if tokens > before && cfg.on_broken_stream == OnBrokenStream::Fail {
+            send(Event::End(Err(format!("stream broke after {tokens} tokens (on_broken_stream: fail): {reason}"))));
+            return;
+        }
+        if retries >= cfg.max_retries {
+            send(Event::End(Err(format!("gave up after {retries} retries (max_retries): {reason}"))));
+            return;
+        }
+        retries += 1;
+        tracing::debug!(sample, retries, %reason, "retrying a live request");
+        send(Event::Retry { reason });
+        tokio::time::sleep(cfg.backoff(retries, rand::random::<f64>())).await;
+    }
+}
+
+/// Sends one streaming request; appends what it streams to `generated` and `tokens`. Returns
+/// the finish reason and the reported usage.
+async fn request(
+    ctx: &LiveContext,
+    base_url: &str,
+    body: &serde_json::Value,
+    generated: &mut String,
+    tokens: &mut u64,
+    send: &impl Fn(Event),
+) -> Result<(String, Option<u64>), RequestError> {
+    let cfg = &ctx.config;
+    let url = format!("{base_url}{}", cfg.path());
+    let mut req = ctx.client.post(&url).json(body).timeout(Duration::from_secs_f64(cfg.request_timeout_s));
+    if let Some(key) = &cfg.api_key {
+        req = req.bearer_auth(key);
+    }
+    let resp = req.send().await.map_err(|e| RequestError::Retriable(format!("{url}: {}", error_chain(&e))))?;
+    let status = resp.status();
+    if !status.is_success() {
+        let text = resp.text().await.unwrap_or_default();
+        let reason = format!("{url}: HTTP {status}: {}", text.chars().take(200).collect::<String>());
+        return Err(if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+            RequestError::Retriable(reason)
+        } else {
+            RequestError::Fatal(reason)
+        });
+    }
+    let mut stream = resp.bytes_stream();
+    let mut sse = SseLines::default();
+    let (mut finish, mut usage) = (None, None);
+    let streamed_before = *tokens;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            RequestError::Retriable(format!("{url}: stream broke after {} tokens: {}", *tokens - streamed_before, error_chain(&e)))
+        })?;
+        for data in sse.push(&chunk) {
+            if data == "[DONE]" {
+                return finish.map(|f| (f, usage)).ok_or_else(|| {
+                    RequestError::Retriable(format!("{url}: stream ended with [DONE] but no finish_reason"))
+                });
+            }
+            let event = openai::parse_event(&data).map_err(|e| RequestError::Retriable(format!("{url}: {e}")))?;
+            if let Some(d) = event.delta {
+                generated.push_str(&d.text);
+                *tokens += d.token_lens.len() as u64;
+                send(Event::Delta(d));
+            }
+            finish = event.finish_reason.or(finish);
+            usage = event.completion_tokens.or(usage);
+        }
+    }
+    finish.map(|f| (f, usage)).ok_or_else(|| {
+        RequestError::Retriable(format!("{url}: stream closed after {} tokens before the trace finished", *tokens - streamed_before))
+    })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Running,
+    /// Cancelled by a prune decision; resumed if the voter picks it.
+    Paused,
+    Ended,
+}
+
+/// A trace as its problem's driver sees it.
+struct LiveTrace {
+    sample: u32,
+    text: String,
+    token_lens: Vec<usize>,
+    conf: Vec<f32>,
+    status: Status,
+    epoch: u32,
+    task: Option<tokio::task::JoinHandle<()>>,
+    /// The request in flight: endpoint and `rid`.
+    current: Option<(String, String)>,
+    /// Tokens streamed by the request in flight.
+    req_streamed: u64,
+    billed: u64,
+    requests: u32,
+    retries: u32,
+    continuations: u32,
+    last_retry: Option<String>,
+    outcome: Option<(Outcome, String)>,
+    finish: Option<String>,
+    /// Streamed since the last step.
+    new_bytes: Vec<u8>,
+    new_lens: Vec<u16>,
+    ended_now: bool,
+}
+
+impl LiveTrace {
+    fn streamed(&self) -> u64 {
+        self.token_lens.len() as u64
+    }
+}
+
+impl Drop for LiveTrace {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// One problem's live generation, from the first request to the last trace's end.
+struct ProblemDriver {
+    problem: LiveProblem,
+    ctx: Arc<LiveContext>,
+    traces: Vec<LiveTrace>,
+    tx: mpsc::UnboundedSender<Msg>,
+    survivors_known: bool,
+    step: u64,
+}
+
+impl ProblemDriver {
+    fn spawn(&mut self, i: usize) {
+        let t = &mut self.traces[i];
+        t.epoch += 1;
+        t.status = Status::Running;
+        let job = Job {
+            ctx: self.ctx.clone(),
+            question: self.problem.question.clone(),
+            rid: format!("{}-{}", self.problem.pid, t.sample),
+            sample: t.sample,
+            epoch: t.epoch,
+            generated: t.text.clone(),
+            tokens: t.streamed(),
+            retries: t.retries,
+            tx: self.tx.clone(),
+        };
+        t.task = Some(tokio::spawn(run_trace(job)));
+    }
+
+    /// Stops trace `i`'s request now: drops its stream (the server sees the disconnect) and,
+    /// with `cancel: abort_request`, asks the server to abort it.
+    fn cancel(&mut self, i: usize) {
+        let t = &mut self.traces[i];
+        let Some(task) = t.task.take() else { return };
+        task.abort();
+        self.ctx.cancels.fetch_add(1, Ordering::Relaxed);
+        t.billed += t.req_streamed;
+        t.req_streamed = 0;
+        if let (CancelMode::AbortRequest, Some((base, rid))) = (self.ctx.config.cancel, t.current.take()) {
+            let client = self.ctx.client.clone();
+            tokio::spawn(async move {
+                let r = client.post(format!("{base}/abort_request")).json(&serde_json::json!({ "rid": rid })).send().await;
+                if let Err(e) = r {
+                    tracing::warn!(%rid, error = %e, "POST /abort_request failed");
+                }
+            });
+        }
+    }
+
+    fn end(&mut self, i: usize, outcome: Outcome, reason: String) {
+        let t = &mut self.traces[i];
+        t.status = Status::Ended;
+        t.ended_now = true;
+        t.outcome = Some((outcome, reason));
+    }
+
+    /// Applies one task message; stale ones (from a cancelled task) are dropped.
+    fn apply_event(&mut self, msg: Msg) {
+        let Some(i) = self.traces.iter().position(|t| t.sample == msg.sample) else { return };
+        if self.traces[i].epoch != msg.epoch || self.traces[i].status != Status::Running {
+            return;
+        }
+        let t = &mut self.traces[i];
+        match msg.event {
+            Event::Sent { base_url, rid, continuation } => {
+                t.current = Some((base_url, rid));
+                t.requests += 1;
+                t.continuations += u32::from(continuation);
+            }
+            Event::Delta(d) => {
+                t.text.push_str(&d.text);
+                t.new_bytes.extend_from_slice(d.text.as_bytes());
+                t.req_streamed += d.token_lens.len() as u64;
+                if d.conf.len() == d.token_lens.len() {
+                    t.conf.extend(&d.conf);
+                }
+                for l in d.token_lens {
+                    t.new_lens.push(l.min(usize::from(u16::MAX)) as u16);
+                    t.token_lens.push(l);
+                }
+            }
+            Event::RequestDone { usage } => {
+                t.billed += usage.unwrap_or(t.req_streamed);
+                t.req_streamed = 0;
+                t.current = None;
+            }
+            Event::Retry { reason } => {
+                t.retries += 1;
+                t.last_retry = Some(reason);
+            }
+            Event::End(Ok(finish)) => {
+                t.task = None;
+                t.finish = Some(finish.clone());
+                self.end(i, Outcome::Finished, format!("finish_reason {finish}"));
+            }
+            Event::End(Err(reason)) => {
+                t.task = None;
+                self.end(i, Outcome::Failed, reason);
+            }
+        }
+    }
+
+    /// The step made of what arrived since the last one, if anything did.
+    fn take_step(&mut self) -> Option<TokenStep> {
+        let mut chunks = Vec::new();
+        for t in &mut self.traces {
+            if t.new_bytes.is_empty() && t.new_lens.is_empty() && !t.ended_now {
+                continue;
+            }
+            chunks.push(TokenChunk {
+                sample: t.sample,
+                bytes: std::mem::take(&mut t.new_bytes),
+                token_lens: std::mem::take(&mut t.new_lens),
+                ended: t.ended_now && t.outcome.as_ref().is_some_and(|(o, _)| *o != Outcome::Pruned),
+            });
+        }
+        if chunks.is_empty() {
+            return None;
+        }
+        self.step += 1;
+        Some(TokenStep { pid: self.problem.pid.clone(), step: self.step, chunks })
+    }
+
+    /// Applies a step's decisions: cancels the pruned traces; once the survivors are known,
+    /// resumes the paused survivors and ends the rest as pruned.
+    fn apply(&mut self, decisions: &StepDecisions) {
+        for (sample, assignment) in &decisions.assignments {
+            if !assignment.prunes() || self.survivors_known {
+                continue;
+            }
+            let Some(i) = self.traces.iter().position(|t| t.sample == *sample) else { continue };
+            if self.traces[i].status == Status::Running {
+                self.cancel(i);
+                let t = &mut self.traces[i];
+                t.status = Status::Paused;
+                t.outcome = Some((Outcome::Pruned, format!("pruned by the judge: {assignment:?}")));
+            }
+        }
+        if let Some(survivors) = &decisions.survivors {
+            self.survivors_known = true;
+            for i in 0..self.traces.len() {
+                let keep = survivors.contains(&self.traces[i].sample);
+                match self.traces[i].status {
+                    Status::Paused if keep => {
+                        self.traces[i].outcome = None;
+                        self.spawn(i);
+                    }
+                    Status::Paused => {
+                        let reason = self.traces[i].outcome.take().map_or_else(String::new, |(_, r)| r);
+                        self.end(i, Outcome::Pruned, reason);
+                    }
+                    Status::Running if !keep => {
+                        self.cancel(i);
+                        self.end(i, Outcome::Pruned, "not among the traces the voter completes".into());
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The voter's messages for traces that ended since the last step, and their records.
+    fn take_ended(&mut self) -> Vec<TraceEnded> {
+        let pid = self.problem.pid.clone();
+        let window = self.ctx.deepconf_window;
+        let mut out = Vec::new();
+        for t in &mut self.traces {
+            if !t.ended_now {
+                continue;
+            }
+            t.ended_now = false;
+            let Some((outcome, reason)) = t.outcome.clone() else { continue };
+            let end = match outcome {
+                Outcome::Finished => TraceEnd::Finished,
+                Outcome::Pruned => TraceEnd::Stopped,
+                Outcome::Failed => TraceEnd::Failed,
+            };
+            let streamed = t.streamed();
+            // A failed or pruned request's last usage never arrives: count what streamed.
+            let tokens = t.billed + t.req_streamed;
+            self.ctx.records.lock().unwrap_or_else(|p| p.into_inner()).push(TraceRecord {
+                pid: pid.to_string(),
+                sample: t.sample,
+                outcome,
+                reason,
+                tokens,
+                streamed_tokens: streamed,
+                requests: t.requests,
+                retries: t.retries,
+                continuations: t.continuations,
+                last_retry: t.last_retry.clone(),
+            });
+            out.push(TraceEnded {
+                pid: pid.clone(),
+                sample: t.sample,
+                tokens,
+                text: t.text.as_str().into(),
+                end,
+                confidence: (t.conf.len() == t.token_lens.len())
+                    .then(|| crate::deepconf::lowest_group_confidence(&t.conf, window))
+                    .flatten(),
+            });
+        }
+        out
+    }
+}
+
+/// Generates one problem's traces live until every one has ended.
+async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, faults: Arc<Faults>) -> Result<(), PipelineError> {
+    let n = ctx.config.traces_per_problem;
+    let pid = problem.pid.clone();
+    let open = OpenProblem { pid: pid.clone(), n_traces: n, gold: problem.gold.clone() };
+    deliver(&faults, Stage::Clusterer, &down.clusterer, open.clone()).await?;
+    deliver(&faults, Stage::Truncator, &down.truncator, open.clone()).await?;
+    deliver(&faults, Stage::Voter, &down.voter, open).await?;
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let traces = (0..n as u32)
+        .map(|sample| LiveTrace {
+            sample,
+            text: String::new(),
+            token_lens: Vec::new(),
+            conf: Vec::new(),
+            status: Status::Running,
+            epoch: 0,
+            task: None,
+            current: None,
+            req_streamed: 0,
+            billed: 0,
+            requests: 0,
+            retries: 0,
+            continuations: 0,
+            last_retry: None,
+            outcome: None,
+            finish: None,
+            new_bytes: Vec::new(),
+            new_lens: Vec::new(),
+            ended_now: false,
+        })
+        .collect();
+    let mut d = ProblemDriver { problem, ctx: ctx.clone(), traces, tx, survivors_known: false, step: 0 };
+    for i in 0..n {
+        d.spawn(i);
+    }
+    let step_time = Duration::from_millis(ctx.config.step_ms);
+    while d.traces.iter().any(|t| t.status != Status::Ended) {
+        if !d.traces.iter().any(|t| t.status == Status::Running) {
+            return Err(PipelineError::Protocol(format!(
+                "problem {pid}: every trace is paused but the voter has not named the survivors"
+            )));
+        }
+        let first = rx.recv().await.expect("the driver holds a sender; this is a bug");
+        d.apply_event(first);
+        let deadline = tokio::time::Instant::now() + step_time;
+        while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+            d.apply_event(msg);
+        }
+        let Some(step) = d.take_step() else { continue };
+        let decisions = deliver(&faults, Stage::Truncator, &down.truncator, step).await?;
+        d.apply(&decisions);
+        for e in d.take_ended() {
+            deliver(&faults, Stage::Voter, &down.voter, e).await?;
+        }
+    }
+    deliver(&faults, Stage::Truncator, &down.truncator, CloseProblem { pid: pid.clone() }).await?;
+    if let Some(recorder) = &ctx.recorder {
+        let mut r = recorder.lock().unwrap_or_else(|p| p.into_inner());
+        r.write(&d.problem, &d.traces)?;
+    }
+    Ok(())
+}
+
+/// Writes live traces in the dataset format (`../shared/data/README.md`): a directory with
+/// `problems.jsonl` and `traces.jsonl`. Finished traces carry `finish`, their extracted
+/// `answer`, an `answer_class` (equal classes for answers this crate judges equivalent, -1 for
+/// none) and `correct`; pruned and failed traces hold their partial text with those fields
+/// null, and every line says its `outcome`.
+pub struct Recorder {
+    dir: PathBuf,
+    problems: std::io::BufWriter<std::fs::File>,
+    traces: std::io::BufWriter<std::fs::File>,
+}
+
+impl Recorder {
+    /// Creates (or truncates) the record directory's files.
+    pub fn create(dir: &Path) -> Result<Self, PipelineError> {
+        let io = |path: PathBuf| move |source| PipelineError::Output { path, source };
+        std::fs::create_dir_all(dir).map_err(io(dir.to_path_buf()))?;
+        let open = |name: &str| {
+            let path = dir.join(name);
+            std::fs::File::create(&path).map(std::io::BufWriter::new).map_err(io(path))
+        };
+        Ok(Self { dir: dir.to_path_buf(), problems: open("problems.jsonl")?, traces: open("traces.jsonl")? })
+    }
+
+    fn write(&mut self, problem: &LiveProblem, traces: &[LiveTrace]) -> Result<(), PipelineError> {
+        use base64::Engine;
+        use std::io::Write;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let gold = problem.gold.as_deref().map(Answer::parse);
+        let mut classes: Vec<Answer> = Vec::new();
+        let mut lines = Vec::new();
+        for t in traces {
+            let finished = t.outcome.as_ref().is_some_and(|(o, _)| *o == Outcome::Finished);
+            let extracted = finished.then(|| answer::extract(&t.text)).flatten();
+            let class = finished.then(|| match &extracted {
+                None => -1,
+                Some(a) => {
+                    let a = Answer::parse(a);
+                    let c = classes.iter().position(|c| c.equivalent(&a)).unwrap_or_else(|| {
+                        classes.push(a);
+                        classes.len() - 1
+                    });
+                    c as i64
+                }
+            });
+            let correct = match (&gold, &extracted, finished) {
+                (Some(g), Some(a), true) => Some(Answer::parse(a).equivalent(g)),
+                (Some(_), None, true) => Some(false),
+                _ => None,
+            };
+            let lens = dataset_token_lens(&t.token_lens, t.text.len());
+            let conf: Option<Vec<u8>> = (t.conf.len() == t.token_lens.len() && lens.len() == t.token_lens.len())
+                .then(|| t.conf.iter().map(|c| (c * 10.0).round().clamp(0.0, 255.0) as u8).collect());
+            let finish = match (finished, t.finish.as_deref()) {
+                (true, Some("length")) => Some("length"),
+                (true, _) => Some("stop"),
+                _ => None,
+            };
+            lines.push(serde_json::json!({
+                "pid": problem.pid.as_ref(),
+                "sample": t.sample,
+                "text": t.text,
+                "n_tokens": lens.len(),
+                "finish": finish,
+                "tok_bytes": b64.encode(&lens),
+                "conf": conf.map(|c| b64.encode(c)),
+                "answer": extracted,
+                "answer_class": class,
+                "correct": correct,
+                "outcome": t.outcome.as_ref().map(|(o, _)| *o),
+            }));
+        }
+        let io = |path: PathBuf| move |source| PipelineError::Output { path, source };
+        let problem_line = serde_json::json!({ "pid": problem.pid.as_ref(), "question": problem.question.as_ref(), "gold": problem.gold });
+        writeln!(self.problems, "{problem_line}").and_then(|_| self.problems.flush()).map_err(io(self.dir.join("problems.jsonl")))?;
+        for line in lines {
+            writeln!(self.traces, "{line}").map_err(io(self.dir.join("traces.jsonl")))?;
+        }
+        self.traces.flush().map_err(io(self.dir.join("traces.jsonl")))
+    }
+}
+
+/// Token byte lengths as the dataset stores them: one byte each, 1 to 255, summing to the text.
+/// Tokens of 0 bytes merge into the next; longer than 255 split; if the lengths do not add up
+/// to the text, the remainder is one more token.
+fn dataset_token_lens(lens: &[usize], text_len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lens.len());
+    let mut carry = 0usize;
+    let mut total = 0usize;
+    let push = |mut l: usize, out: &mut Vec<u8>| {
+        while l > 0 {
+            let b = l.min(255);
+            out.push(b as u8);
+            l -= b;
+        }
+    };
+    for &l in lens {
+        carry += l;
+        if carry > 0 && total + carry <= text_len {
+            total += carry;
+            push(carry, &mut out);
+            carry = 0;
+        }
+    }
+    push(text_len - total, &mut out);
+    out
+}
+
+/// Generator → itself: start generating.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StartLive;
+
+/// The live generator actor: keeps `concurrent` problems in flight, each driven by its own task
+/// (they run on after a restart of the actor).
+pub struct LiveGenerator {
+    problems: std::vec::IntoIter<LiveProblem>,
+    active: usize,
+    concurrent: usize,
+    ctx: Arc<LiveContext>,
+    down: Downstream,
+    errors: mpsc::UnboundedSender<PipelineError>,
+    faults: Arc<Faults>,
+    done: mpsc::UnboundedSender<()>,
+    done_rx: Option<mpsc::UnboundedReceiver<()>>,
+}
+
+impl LiveGenerator {
+    /// A generator over `problems`.
+    pub fn new(
+        problems: Vec<LiveProblem>,
+        concurrent: usize,
+        ctx: Arc<LiveContext>,
+        down: Downstream,
+        errors: mpsc::UnboundedSender<PipelineError>,
+        faults: Arc<Faults>,
+    ) -> Self {
+        let (done, done_rx) = mpsc::unbounded_channel();
+        Self {
+            problems: problems.into_iter(),
+            active: 0,
+            concurrent: concurrent.max(1),
+            ctx,
+            down,
+            errors,
+            faults,
+            done,
+            done_rx: Some(done_rx),
+        }
+    }
+
+    fn launch(&mut self) {
+        while self.active < self.concurrent {
+            let Some(problem) = self.problems.next() else { break };
+            self.active += 1;
+            let span = tracing::info_span!("problem", pid = %problem.pid, stage = "generator");
+            let (ctx, down, faults, errors, done) =
+                (self.ctx.clone(), self.down.clone(), self.faults.clone(), self.errors.clone(), self.done.clone());
+            let started = Instant::now();
+            actix::spawn(tracing::Instrument::instrument(
+                async move {
+                    let pid = problem.pid.clone();
+                    if let Err(e) = drive(problem, ctx, down, faults).await {
+                        let _ = errors.send(e);
+                    }
+                    tracing::debug!(%pid, seconds = started.elapsed().as_secs_f64(), "problem generated");
+                    let _ = done.send(());
+                },
+                span,
+            ));
+        }
+    }
+}
+
+impl Actor for LiveGenerator {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if let Some(rx) = self.done_rx.take() {
+            ctx.add_stream(tokio_stream_of(rx));
+        }
+    }
+}
+
+fn tokio_stream_of(mut rx: mpsc::UnboundedReceiver<()>) -> impl futures_util::Stream<Item = ()> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+impl StreamHandler<()> for LiveGenerator {
+    fn handle(&mut self, _: (), _: &mut Context<Self>) {
+        self.active -= 1;
+        self.launch();
+    }
+
+    fn finished(&mut self, _: &mut Context<Self>) {}
+}
+
+impl Handler<StartLive> for LiveGenerator {
+    type Result = ();
+    fn handle(&mut self, _: StartLive, _: &mut Context<Self>) {
+        self.launch();
+    }
+}
+
+/// Reads the problems of a live run: `problems.jsonl`, limited to `max_problems`.
+pub fn live_problems(problems: &[crate::trace::Problem], max: Option<usize>) -> Vec<LiveProblem> {
+    problems
+        .iter()
+        .take(max.unwrap_or(usize::MAX))
+        .map(|p| LiveProblem { pid: p.pid.as_str().into(), question: p.question.as_str().into(), gold: p.gold.clone() })
+        .collect()
+}
+
+/// The run's outcome per problem, for tests: `(pid, sample) → outcome`.
+pub fn outcomes(report: &LiveReport) -> HashMap<(String, u32), Outcome> {
+    report.trace_records.iter().map(|r| ((r.pid.clone(), r.sample), r.outcome)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dataset_lens_fit_the_text() {
+        assert_eq!(dataset_token_lens(&[2, 0, 3], 5), vec![2, 3]);
+        assert_eq!(dataset_token_lens(&[300], 300), vec![255, 45]);
+        assert_eq!(dataset_token_lens(&[2, 2], 6), vec![2, 2, 2]);
+        assert_eq!(dataset_token_lens(&[4, 4], 6), vec![4, 2]);
+        assert_eq!(dataset_token_lens(&[], 0), Vec::<u8>::new());
+    }
+}

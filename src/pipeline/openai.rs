@@ -1,0 +1,593 @@
+//! The OpenAI-compatible HTTP side of the live generator: the `generator.openai` config, request
+//! bodies, the SSE stream parser, retry back-off, and least-loaded dispatch over endpoints.
+//!
+//! One request per trace (`n = 1`), so one trace can be cancelled alone; the shared prompt is
+//! left to the server's prefix cache. Works with vLLM, SGLang and llama.cpp's `llama-server`.
+//! [`super::live`] drives the requests.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Which endpoint of the API is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// `POST /v1/completions` with the prompt made from `prompt_template`.
+    Completions,
+    /// `POST /v1/chat/completions` with system and user messages.
+    Chat,
+}
+
+/// What to do when a stream breaks in the middle of a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBrokenStream {
+    /// Send the prompt plus what was generated as a continuation, and go on.
+    Resume,
+    /// End the trace as failed, with the reason in the report.
+    Fail,
+}
+
+/// How a pruned trace's request is cancelled on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelMode {
+    /// Drop the stream (close the connection): vLLM and llama.cpp abort the request.
+    Disconnect,
+    /// Also `POST /abort_request` with the request's `rid` (SGLang).
+    AbortRequest,
+}
+
+/// The `generator.openai` section: the servers, the prompt and the sampling parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAiConfig {
+    /// Server base URLs, e.g. `http://127.0.0.1:8000` (the `/v1/...` paths are appended).
+    /// Requests go to the least loaded one.
+    #[serde(default)]
+    pub base_urls: Vec<String>,
+    /// The `model` field of each request.
+    #[serde(default = "default_model")]
+    pub model: String,
+    /// `completions` or `chat`.
+    #[serde(default = "default_api")]
+    pub api: Api,
+    /// Sent as `Authorization: Bearer ...` when set.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Traces sampled per problem (N).
+    #[serde(default = "default_traces_per_problem")]
+    pub traces_per_problem: usize,
+    /// The system message.
+    #[serde(default = "default_system")]
+    pub system: String,
+    /// For `api: completions`: the prompt, with `{system}` and `{question}` filled in. The
+    /// default is ChatML (Qwen, SmolLM).
+    #[serde(default = "default_prompt_template")]
+    pub prompt_template: String,
+    /// Sampling temperature.
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
+    /// Nucleus sampling.
+    #[serde(default)]
+    pub top_p: Option<f32>,
+    /// Top-k sampling (vLLM, SGLang and llama.cpp accept it; OpenAI itself does not).
+    #[serde(default)]
+    pub top_k: Option<u32>,
+    /// Most new tokens per trace.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// Trace `i` is sampled with seed `seed + i`; none leaves sampling unseeded.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Stop strings.
+    #[serde(default)]
+    pub stop: Vec<String>,
+    /// Ask for this many top log-probabilities per token (0: none), for DeepConf confidence.
+    #[serde(default)]
+    pub logprobs: u32,
+    /// Most requests in flight per endpoint.
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency_per_endpoint: usize,
+    /// Time limit of one request, stream included, in seconds.
+    #[serde(default = "default_request_timeout_s")]
+    pub request_timeout_s: f64,
+    /// Retries of one trace's requests (connect errors, 5xx, 429, broken streams) before it
+    /// fails.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// First back-off, in ms; it doubles per retry (with full jitter) up to `backoff_max_ms`.
+    #[serde(default = "default_backoff_base_ms")]
+    pub backoff_base_ms: u64,
+    /// Longest back-off, in ms.
+    #[serde(default = "default_backoff_max_ms")]
+    pub backoff_max_ms: u64,
+    /// `resume` or `fail`.
+    #[serde(default = "default_on_broken_stream")]
+    pub on_broken_stream: OnBrokenStream,
+    /// `disconnect` or `abort_request`.
+    #[serde(default = "default_cancel")]
+    pub cancel: CancelMode,
+    /// Tokens arriving within this many ms form one pipeline step.
+    #[serde(default = "default_step_ms")]
+    pub step_ms: u64,
+}
+
+fn default_model() -> String {
+    "default".into()
+}
+fn default_api() -> Api {
+    Api::Completions
+}
+fn default_traces_per_problem() -> usize {
+    16
+}
+fn default_system() -> String {
+    "Please reason step by step, and put your final answer within \\boxed{}.".into()
+}
+fn default_prompt_template() -> String {
+    "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n".into()
+}
+fn default_temperature() -> f32 {
+    0.7
+}
+fn default_max_tokens() -> u32 {
+    768
+}
+fn default_max_concurrency() -> usize {
+    64
+}
+fn default_request_timeout_s() -> f64 {
+    600.0
+}
+fn default_max_retries() -> u32 {
+    8
+}
+fn default_backoff_base_ms() -> u64 {
+    200
+}
+fn default_backoff_max_ms() -> u64 {
+    5000
+}
+fn default_on_broken_stream() -> OnBrokenStream {
+    OnBrokenStream::Resume
+}
+fn default_cancel() -> CancelMode {
+    CancelMode::Disconnect
+}
+fn default_step_ms() -> u64 {
+    20
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        serde_norway::from_str("{}").expect("every field has a default; this is a bug")
+    }
+}
+
+impl OpenAiConfig {
+    /// Semantic checks, each error naming its key.
+    pub fn check(&self, e: &mut Vec<String>) {
+        if self.base_urls.is_empty() {
+            e.push("generator.openai.base_urls: expected at least one server URL, e.g. http://127.0.0.1:8000".into());
+        }
+        for u in &self.base_urls {
+            if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() <= "https://".len() {
+                e.push(format!("generator.openai.base_urls: {u:?} is not an http:// or https:// URL"));
+            }
+        }
+        if self.traces_per_problem == 0 {
+            e.push("generator.openai.traces_per_problem: expected an integer ≥ 1, got 0".into());
+        }
+        if !(0.0..=2.0).contains(&self.temperature) {
+            e.push(format!("generator.openai.temperature: expected 0 to 2, got {}", self.temperature));
+        }
+        if let Some(p) = self.top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
+            e.push(format!("generator.openai.top_p: expected a value in (0, 1], got {p}"));
+        }
+        if self.max_tokens == 0 {
+            e.push("generator.openai.max_tokens: expected an integer ≥ 1, got 0".into());
+        }
+        if self.logprobs > 20 {
+            e.push(format!("generator.openai.logprobs: expected 0 to 20, got {}", self.logprobs));
+        }
+        if self.max_concurrency_per_endpoint == 0 {
+            e.push("generator.openai.max_concurrency_per_endpoint: expected an integer ≥ 1, got 0".into());
+        }
+        if !(self.request_timeout_s > 0.0 && self.request_timeout_s.is_finite()) {
+            e.push(format!("generator.openai.request_timeout_s: expected a positive number of seconds, got {}", self.request_timeout_s));
+        }
+        if self.backoff_max_ms < self.backoff_base_ms {
+            e.push("generator.openai.backoff_max_ms: expected at least backoff_base_ms".into());
+        }
+        if self.api == Api::Completions && !self.prompt_template.contains("{question}") {
+            e.push("generator.openai.prompt_template: expected a `{question}` placeholder".into());
+        }
+    }
+
+    /// The request of trace `sample` of a problem, continuing after `generated` (empty for a
+    /// fresh trace), with `remaining` tokens left.
+    pub fn request_body(&self, question: &str, sample: u32, generated: &str, remaining: u32, rid: &str) -> Value {
+        let mut body = json!({
+            "model": self.model,
+            "stream": true,
+            "stream_options": { "include_usage": true },
+            "n": 1,
+            "temperature": self.temperature,
+            "max_tokens": remaining,
+        });
+        let o = body.as_object_mut().expect("a JSON object; this is a bug");
+        match self.api {
+            Api::Completions => {
+                let prompt = self.prompt_template.replace("{system}", &self.system).replace("{question}", question);
+                o.insert("prompt".into(), json!(prompt + generated));
+                if self.logprobs > 0 {
+                    o.insert("logprobs".into(), json!(self.logprobs));
+                }
+            }
+            Api::Chat => {
+                let mut messages = vec![json!({"role": "system", "content": self.system}), json!({"role": "user", "content": question})];
+                if !generated.is_empty() {
+                    // Prefill: the server continues the assistant's partial message.
+                    messages.push(json!({"role": "assistant", "content": generated}));
+                    o.insert("continue_final_message".into(), json!(true));
+                    o.insert("add_generation_prompt".into(), json!(false));
+                }
+                o.insert("messages".into(), Value::Array(messages));
+                if self.logprobs > 0 {
+                    o.insert("logprobs".into(), json!(true));
+                    o.insert("top_logprobs".into(), json!(self.logprobs));
+                }
+            }
+        }
+        if let Some(p) = self.top_p {
+            o.insert("top_p".into(), json!(p));
+        }
+        if let Some(k) = self.top_k {
+            o.insert("top_k".into(), json!(k));
+        }
+        if let Some(s) = self.seed {
+            o.insert("seed".into(), json!(s.wrapping_add(u64::from(sample))));
+        }
+        if !self.stop.is_empty() {
+            o.insert("stop".into(), json!(self.stop));
+        }
+        if self.cancel == CancelMode::AbortRequest {
+            o.insert("rid".into(), json!(rid));
+        }
+        body
+    }
+
+    /// The request path for the configured API.
+    pub fn path(&self) -> &'static str {
+        match self.api {
+            Api::Completions => "/v1/completions",
+            Api::Chat => "/v1/chat/completions",
+        }
+    }
+
+    /// The back-off before retry number `attempt` (1-based): full jitter over an exponentially
+    /// growing cap. `unit` is a uniform draw in [0, 1).
+    pub fn backoff(&self, attempt: u32, unit: f64) -> Duration {
+        let cap = self.backoff_base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(20)).min(self.backoff_max_ms);
+        Duration::from_micros((cap as f64 * 1000.0 * unit.clamp(0.0, 1.0)) as u64)
+    }
+}
+
+/// New tokens from one SSE event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Delta {
+    /// The text.
+    pub text: String,
+    /// Byte length of each token, when the server says where tokens end (log-probabilities);
+    /// otherwise the event's text counts as one token.
+    pub token_lens: Vec<usize>,
+    /// DeepConf confidence `-mean(top-k logprobs)` of each token, when log-probabilities came.
+    pub conf: Vec<f32>,
+}
+
+/// One parsed SSE `data:` payload.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    /// New text, if any.
+    pub delta: Option<Delta>,
+    /// `finish_reason`, once the trace ended.
+    pub finish_reason: Option<String>,
+    /// `usage.completion_tokens`, when the server reports usage.
+    pub completion_tokens: Option<u64>,
+}
+
+/// Parses one SSE data payload of a completions or chat-completions stream. `[DONE]` is handled
+/// by the caller. An `error` object is returned as an error.
+pub fn parse_event(data: &str) -> Result<Event, String> {
+    let v: Value = serde_json::from_str(data).map_err(|e| format!("a stream event is not JSON ({e}): {}", clip(data)))?;
+    if let Some(err) = v.get("error") {
+        return Err(format!("the server sent an error: {}", clip(&err.to_string())));
+    }
+    let mut event = Event {
+        completion_tokens: v.pointer("/usage/completion_tokens").and_then(Value::as_u64),
+        ..Event::default()
+    };
+    let Some(choice) = v.get("choices").and_then(|c| c.get(0)) else { return Ok(event) };
+    event.finish_reason = choice.get("finish_reason").and_then(Value::as_str).map(str::to_string);
+    let text = choice
+        .get("text")
+        .and_then(Value::as_str)
+        .or_else(|| choice.pointer("/delta/content").and_then(Value::as_str))
+        .unwrap_or("");
+    let (token_lens, conf) = tokens_of(choice.get("logprobs").unwrap_or(&Value::Null));
+    if !text.is_empty() || !token_lens.is_empty() {
+        // Where the log-probabilities' tokens do not add up to the text, they are not used.
+        let fits = token_lens.iter().sum::<usize>() == text.len();
+        let (token_lens, conf) = if fits { (token_lens, conf) } else { (vec![text.len()], Vec::new()) };
+        event.delta = Some(Delta { text: text.to_string(), token_lens, conf });
+    }
+    Ok(event)
+}
+
+/// Token byte lengths and confidences from a `logprobs` object, in either the completions form
+/// (`tokens`, `top_logprobs` as maps) or the chat form (`content: [{token, bytes, top_logprobs}]`).
+fn tokens_of(logprobs: &Value) -> (Vec<usize>, Vec<f32>) {
+    let confidence = |lps: Vec<f64>| -> Option<f32> {
+        (!lps.is_empty()).then(|| (-lps.iter().sum::<f64>() / lps.len() as f64) as f32)
+    };
+    let mut lens = Vec::new();
+    let mut conf = Vec::new();
+    if let Some(content) = logprobs.get("content").and_then(Value::as_array) {
+        for t in content {
+            let len = match t.get("bytes").and_then(Value::as_array) {
+                Some(b) => b.len(),
+                None => t.get("token").and_then(Value::as_str).map_or(0, str::len),
+            };
+            lens.push(len);
+            let top: Vec<f64> = t
+                .get("top_logprobs")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(|x| x.get("logprob").and_then(Value::as_f64)).collect())
+                .unwrap_or_default();
+            conf.extend(confidence(top));
+        }
+    } else if let Some(tokens) = logprobs.get("tokens").and_then(Value::as_array) {
+        lens = tokens.iter().map(|t| t.as_str().map_or(0, str::len)).collect();
+        if let Some(top) = logprobs.get("top_logprobs").and_then(Value::as_array) {
+            for m in top {
+                let lps: Vec<f64> = m.as_object().map(|m| m.values().filter_map(Value::as_f64).collect()).unwrap_or_default();
+                conf.extend(confidence(lps));
+            }
+        }
+    }
+    if conf.len() != lens.len() {
+        conf.clear();
+    }
+    (lens, conf)
+}
+
+fn clip(s: &str) -> String {
+    let mut end = s.len().min(200);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// Splits an SSE byte stream into `data:` payloads as bytes arrive.
+#[derive(Debug, Default)]
+pub struct SseLines {
+    buf: Vec<u8>,
+}
+
+impl SseLines {
+    /// Adds bytes; returns the complete `data:` payloads they finished.
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
+        self.buf.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        while let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=nl).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\r', '\n']);
+            if let Some(data) = line.strip_prefix("data:") {
+                out.push(data.trim_start().to_string());
+            }
+        }
+        out
+    }
+}
+
+/// Least-loaded dispatch over endpoints, at most `cap` requests in flight on each.
+pub struct Dispatcher {
+    urls: Vec<String>,
+    cap: usize,
+    in_flight: Mutex<Vec<usize>>,
+    /// One permit per free slot over all endpoints.
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// A request slot on one endpoint; freed on drop.
+pub struct Slot {
+    dispatcher: Arc<Dispatcher>,
+    index: usize,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Slot {
+    /// The endpoint's base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.dispatcher.urls[self.index].trim_end_matches('/')
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.dispatcher.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        counts[self.index] -= 1;
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher over `urls`.
+    pub fn new(urls: Vec<String>, cap: usize) -> Arc<Self> {
+        let slots = Arc::new(tokio::sync::Semaphore::new(urls.len() * cap));
+        Arc::new(Self { in_flight: Mutex::new(vec![0; urls.len()]), urls, cap, slots })
+    }
+
+    /// Waits for a free slot and takes it on the least loaded endpoint.
+    pub async fn acquire(self: &Arc<Self>) -> Slot {
+        let permit = self.slots.clone().acquire_owned().await.expect("the semaphore is never closed; this is a bug");
+        let mut counts = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        // A permit means some endpoint is below its cap: permits = free slots over all.
+        let index = (0..counts.len())
+            .filter(|&i| counts[i] < self.cap)
+            .min_by_key(|&i| counts[i])
+            .expect("a permit guarantees a free slot; this is a bug");
+        counts[index] += 1;
+        drop(counts);
+        Slot { dispatcher: self.clone(), index, _permit: permit }
+    }
+
+    /// Requests in flight per endpoint.
+    pub fn in_flight(&self) -> Vec<usize> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The endpoints.
+    pub fn urls(&self) -> &[String] {
+        &self.urls
+    }
+}
+
+/// Server-side generated-token counters from Prometheus `/metrics` (llama.cpp, vLLM, SGLang),
+/// summed over every endpoint that serves one; `None` when none does.
+pub async fn server_generated_tokens(client: &reqwest::Client, urls: &[String]) -> Option<f64> {
+    const COUNTERS: [&str; 3] = ["llamacpp:tokens_predicted_total", "vllm:generation_tokens_total", "sglang:generation_tokens_total"];
+    let mut total = None;
+    for url in urls {
+        let Ok(resp) = client.get(format!("{}/metrics", url.trim_end_matches('/'))).send().await else { continue };
+        let Ok(text) = resp.text().await else { continue };
+        if let Some(v) = parse_counter(&text, &COUNTERS) {
+            *total.get_or_insert(0.0) += v;
+        }
+    }
+    total
+}
+
+/// The sum of the samples of the first of `names` found in a Prometheus text exposition.
+pub fn parse_counter(text: &str, names: &[&str]) -> Option<f64> {
+    for name in names {
+        let mut sum = None;
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let Some(rest) = line.strip_prefix(name) else { continue };
+            if !(rest.starts_with(' ') || rest.starts_with('{')) {
+                continue;
+            }
+            if let Some(v) = rest.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) {
+                *sum.get_or_insert(0.0) += v;
+            }
+        }
+        if sum.is_some() {
+            return sum;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completions_body_carries_sampling_and_continuation() {
+        let c = OpenAiConfig {
+            top_k: Some(40),
+            seed: Some(7),
+            stop: vec!["</s>".into()],
+            logprobs: 5,
+            prompt_template: "Q: {question}\nA:".into(),
+            ..OpenAiConfig::default()
+        };
+        let b = c.request_body("1+1?", 3, " It is", 100, "r");
+        assert_eq!(b["prompt"], "Q: 1+1?\nA: It is");
+        assert_eq!((b["seed"].as_u64(), b["top_k"].as_u64(), b["max_tokens"].as_u64()), (Some(10), Some(40), Some(100)));
+        assert_eq!((b["n"].as_u64(), b["logprobs"].as_u64(), b["stream"].as_bool()), (Some(1), Some(5), Some(true)));
+        assert!(b.get("rid").is_none());
+    }
+
+    #[test]
+    fn chat_continuation_prefills_the_assistant() {
+        let c = OpenAiConfig { api: Api::Chat, cancel: CancelMode::AbortRequest, ..OpenAiConfig::default() };
+        let b = c.request_body("q", 0, "so far", 5, "p-0-1");
+        let m = b["messages"].as_array().unwrap();
+        assert_eq!((m.len(), m[2]["role"].as_str(), m[2]["content"].as_str()), (3, Some("assistant"), Some("so far")));
+        assert_eq!(b["continue_final_message"], true);
+        assert_eq!(b["rid"], "p-0-1");
+        assert_eq!(c.request_body("q", 0, "", 5, "r")["messages"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn parses_completion_and_chat_events_with_logprobs() {
+        let e = parse_event(r#"{"choices":[{"text":"ab c","finish_reason":null,"logprobs":{"tokens":["ab"," c"],"top_logprobs":[{"ab":-1.0,"x":-3.0},{" c":-0.5}]}}]}"#).unwrap();
+        assert_eq!(e.delta, Some(Delta { text: "ab c".into(), token_lens: vec![2, 2], conf: vec![2.0, 0.5] }));
+        let e = parse_event(r#"{"choices":[{"delta":{"content":"hé"},"logprobs":{"content":[{"token":"hé","bytes":[104,195,169],"top_logprobs":[{"logprob":-2.0}]}]}}]}"#).unwrap();
+        assert_eq!(e.delta.unwrap().token_lens, vec![3]);
+        let e = parse_event(r#"{"choices":[{"text":"","finish_reason":"stop"}],"usage":{"completion_tokens":12}}"#).unwrap();
+        assert_eq!((e.delta, e.finish_reason.as_deref(), e.completion_tokens), (None, Some("stop"), Some(12)));
+        // Without logprobs an event is one token; mismatched logprobs are dropped.
+        let e = parse_event(r#"{"choices":[{"text":"xyz","logprobs":{"tokens":["x"]}}]}"#).unwrap();
+        assert_eq!(e.delta.unwrap().token_lens, vec![3]);
+        assert!(parse_event(r#"{"error":{"message":"boom"}}"#).unwrap_err().contains("boom"));
+        assert!(parse_event("not json").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn sse_lines_split_across_chunks() {
+        let mut s = SseLines::default();
+        assert!(s.push(b"data: {\"a\"").is_empty());
+        assert_eq!(s.push(b":1}\r\n\r\n: comment\ndata: [DONE]\n"), vec!["{\"a\":1}".to_string(), "[DONE]".to_string()]);
+    }
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter() {
+        let c = OpenAiConfig { backoff_base_ms: 100, backoff_max_ms: 1000, ..OpenAiConfig::default() };
+        assert_eq!(c.backoff(1, 0.5), Duration::from_millis(50));
+        assert_eq!(c.backoff(3, 0.999_999).as_millis(), 399);
+        assert_eq!(c.backoff(30, 1.0), Duration::from_millis(1000));
+        assert_eq!(c.backoff(2, 0.0), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn dispatch_goes_to_the_least_loaded_and_respects_the_cap() {
+        let d = Dispatcher::new(vec!["http://a".into(), "http://b".into()], 2);
+        let s1 = d.acquire().await;
+        let s2 = d.acquire().await;
+        assert_ne!(s1.base_url(), s2.base_url());
+        let _s3 = d.acquire().await;
+        let _s4 = d.acquire().await;
+        assert_eq!(d.in_flight(), vec![2, 2]);
+        let waiting = tokio::time::timeout(Duration::from_millis(50), d.acquire()).await;
+        assert!(waiting.is_err(), "a fifth request must wait for a slot");
+        let freed = s1.base_url().to_string();
+        drop(s1);
+        assert_eq!(d.acquire().await.base_url(), freed);
+    }
+
+    #[test]
+    fn counters_sum_labelled_series() {
+        let text = "# TYPE x counter\nllamacpp:tokens_predicted_total 42\nvllm:generation_tokens_total{model=\"a\"} 5\nvllm:generation_tokens_total{model=\"b\"} 7\n";
+        assert_eq!(parse_counter(text, &["llamacpp:tokens_predicted_total"]), Some(42.0));
+        assert_eq!(parse_counter(text, &["nope", "vllm:generation_tokens_total"]), Some(12.0));
+        assert_eq!(parse_counter(text, &["nope"]), None);
+    }
+
+    #[test]
+    fn validation_names_keys() {
+        let c = OpenAiConfig { base_urls: vec!["localhost:80".into()], max_tokens: 0, top_p: Some(1.5), ..OpenAiConfig::default() };
+        let mut e = Vec::new();
+        c.check(&mut e);
+        let all = e.join("\n");
+        for key in ["base_urls: \"localhost:80\"", "max_tokens", "top_p"] {
+            assert!(all.contains(key), "{key} missing from {all}");
+        }
+    }
+}
