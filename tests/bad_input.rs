@@ -118,6 +118,42 @@ fn malformed_pipelines_are_errors_naming_file_and_key() {
         ("YAML bad indentation", format!("{g}clusterer:\n  tau: 0.5\n   p: 3\n"), vec![], vec!["not valid YAML", "line 6"]),
         ("duplicate key", format!("{g}clusterer:\n  tau: 0.5\n  tau: 0.6\n"), vec![], vec!["not valid YAML", "duplicate", "line 5"]),
         ("unknown anchor", format!("{g}clusterer: *nope\n"), vec![], vec!["not valid YAML", "unknown anchor", "line 4"]),
+        (
+            "openai without servers",
+            format!("generator:\n  kind: openai\n  problems: {}\n", root().join("data/live/problems.jsonl").display()),
+            vec![],
+            vec!["generator.openai.base_urls: expected at least one server URL"],
+        ),
+        (
+            "openai bad settings",
+            format!(
+                "generator:\n  kind: openai\n  problems: {}\n  openai:\n    base_urls: [localhost:8000]\n    max_tokens: 0\n    api: grpc\n",
+                root().join("data/live/problems.jsonl").display()
+            ),
+            vec![],
+            vec!["generator.openai.api: unknown value `grpc`"],
+        ),
+        (
+            "openai bad URL and zero max_tokens",
+            format!(
+                "generator:\n  kind: openai\n  problems: {}\n  openai:\n    base_urls: [localhost:8000]\n    max_tokens: 0\n",
+                root().join("data/live/problems.jsonl").display()
+            ),
+            vec![],
+            vec!["generator.openai.base_urls: \"localhost:8000\" is not an http:// or https:// URL", "generator.openai.max_tokens: expected an integer ≥ 1, got 0"],
+        ),
+        (
+            "openai without problems",
+            "generator:\n  kind: openai\n  openai:\n    base_urls: [http://127.0.0.1:1]\n".into(),
+            vec![],
+            vec!["generator.problems: required for the openai generator"],
+        ),
+        (
+            "openai unknown key",
+            format!("{g}  openai:\n    temprature: 0.5\n"),
+            vec![],
+            vec!["generator.openai.temprature: unknown key `temprature`"],
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (i, (row, yaml, overrides, wanted)) in rows.iter().enumerate() {

@@ -114,11 +114,16 @@ fn pruned_requests_stop_early_on_the_server() {
     // The server's own counter: pruned requests stopped generating.
     let (before, after) = (unpruned.server_generated_tokens.unwrap(), pruned.server_generated_tokens.unwrap());
     assert!(after < before, "server tokens with pruning {after} ≥ without {before}");
-    // Without pruning the server generated what we streamed (usage agrees too).
-    assert_eq!(before as u64, unpruned.streamed_tokens);
-    assert_eq!(unpruned.billed_tokens, unpruned.streamed_tokens);
-    // What cancelled requests still generated after the decision, as the server counts it.
-    assert!(pruned.tokens_after_cancel.unwrap() >= 0.0);
+    // Without pruning the server generated what we streamed, plus at most one end-of-turn token
+    // per trace (it is counted but not streamed); each request's usage agrees with the counter.
+    let unstreamed = before as u64 - unpruned.streamed_tokens;
+    assert!(unstreamed <= 16, "the server generated {unstreamed} tokens more than were streamed");
+    assert_eq!(unpruned.billed_tokens, before as u64);
+    assert_eq!(unpruned.tokens_after_cancel, Some(0.0));
+    // What cancelled requests still generated after the decision, as the server counts it: a
+    // few tokens per cancel at most.
+    let late = pruned.tokens_after_cancel.expect("the counters are known");
+    assert!(late <= 8.0 * pruned.cancels as f64, "{late} tokens after {} cancels", pruned.cancels);
 }
 
 #[test]

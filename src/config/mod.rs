@@ -412,18 +412,37 @@ fn section<T: serde::de::DeserializeOwned>(doc: &Value, name: &str, errors: &mut
     }
 }
 
-/// The key of a section that a deserialisation error is about. Every field has a default, so
-/// the section is re-read one key at a time: the first key that fails on its own is the one.
+/// The key of a section that a deserialisation error is about, dotted down to nested keys
+/// (`openai.api`). Every field has a default, so the section is re-read one key at a time: the
+/// first key that fails on its own is the one, and within it the first sub-key, and so on.
 fn failing_key<T: serde::de::DeserializeOwned>(section: &Value) -> Option<String> {
-    let Value::Mapping(map) = section else { return None };
-    map.iter().find_map(|(key, value)| {
-        let mut one = serde_norway::Mapping::new();
-        one.insert(key.clone(), value.clone());
-        serde_norway::from_value::<T>(Value::Mapping(one)).is_err().then(|| match key {
-            Value::String(s) => s.clone(),
-            other => serde_norway::to_string(other).map_or_else(|_| "<non-string key>".into(), |s| s.trim().to_string()),
+    /// `{k1: {k2: ... leaf}}` for the path `[k1, k2, ...]`.
+    fn nest(path: &[Value], leaf: &Value) -> Value {
+        path.iter().rev().fold(leaf.clone(), |inner, key| {
+            let mut one = serde_norway::Mapping::new();
+            one.insert(key.clone(), inner);
+            Value::Mapping(one)
         })
-    })
+    }
+    fn search<T: serde::de::DeserializeOwned>(path: &[Value], value: &Value) -> Option<Vec<Value>> {
+        let Value::Mapping(map) = value else { return None };
+        map.iter().find_map(|(key, inner)| {
+            let mut p = path.to_vec();
+            p.push(key.clone());
+            if serde_norway::from_value::<T>(nest(&p, inner)).is_ok() {
+                return None;
+            }
+            // Descend only where a mapping is what the key takes (a nested section).
+            let nested = serde_norway::from_value::<T>(nest(&p, &empty_map())).is_ok();
+            Some(if nested { search::<T>(&p, inner).unwrap_or(p) } else { p })
+        })
+    }
+    let path = search::<T>(&[], section)?;
+    let name = |key: &Value| match key {
+        Value::String(s) => s.clone(),
+        other => serde_norway::to_string(other).map_or_else(|_| "<non-string key>".into(), |s| s.trim().to_string()),
+    };
+    Some(path.iter().map(name).collect::<Vec<_>>().join("."))
 }
 
 /// serde's messages name Rust types ("invalid type: string \"high\", expected f32"); say what a

@@ -107,8 +107,9 @@ pub struct LiveReport {
     /// Tokens the servers generated during the run, from their `/metrics` counters, when they
     /// serve them (counters reset if a server restarts; other clients' tokens count too).
     pub server_generated_tokens: Option<f64>,
-    /// `server_generated_tokens - streamed_tokens`: what cancelled requests still generated
-    /// after deepprune stopped reading them.
+    /// `server_generated_tokens - billed_tokens`: what cancelled requests still generated after
+    /// deepprune stopped reading them (a cancelled request is billed what it streamed). `None`
+    /// when the counters are unknown or went backwards (a server restarted).
     pub tokens_after_cancel: Option<f64>,
     /// Every trace, by problem and sample.
     pub trace_records: Vec<TraceRecord>,
@@ -159,6 +160,7 @@ impl LiveContext {
         records.sort_by(|a, b| a.pid.cmp(&b.pid).then(a.sample.cmp(&b.sample)));
         let count = |o: Outcome| records.iter().filter(|r| r.outcome == o).count() as u64;
         let streamed: u64 = records.iter().map(|r| r.streamed_tokens).sum();
+        let billed: u64 = records.iter().map(|r| r.tokens).sum();
         let server = before.zip(after).map(|(b, a)| a - b);
         LiveReport {
             traces: records.len() as u64,
@@ -169,10 +171,10 @@ impl LiveContext {
             retries: records.iter().map(|r| u64::from(r.retries)).sum(),
             continuations: records.iter().map(|r| u64::from(r.continuations)).sum(),
             cancels: self.cancels.load(Ordering::Relaxed),
-            billed_tokens: records.iter().map(|r| r.tokens).sum(),
+            billed_tokens: billed,
             streamed_tokens: streamed,
             server_generated_tokens: server,
-            tokens_after_cancel: server.map(|s| s - streamed as f64),
+            tokens_after_cancel: server.map(|s| s - billed as f64).filter(|t| *t >= 0.0),
             trace_records: records,
         }
     }

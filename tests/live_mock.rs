@@ -1,0 +1,233 @@
+//! The live generator against a scripted OpenAI-compatible server (in this process, on
+//! loopback): cancellation by disconnect and by SGLang's `/abort_request`, the chat API, 429
+//! retries, a 400 failing its trace, and `output.record` written in the dataset format. Runs
+//! everywhere; `tests/live_llama.rs` does the same against a real llama.cpp server.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use deepprune::config::PipelineConfig;
+use deepprune::pipeline::live::{LiveReport, Outcome};
+use deepprune::pipeline::run::{run_blocking, ReplayData};
+
+/// Every trace says the same thing, one word per token, so the lexical judge prunes.
+const WORDS: [&str; 12] = ["First", " add", " the", " two", " numbers.", " Then", " check", " it.", " So", " the", " answer", " is"];
+const ANSWER: &str = " \\boxed{4}";
+
+#[derive(Default)]
+struct Seen {
+    /// rid → (tokens sent, finished the stream).
+    requests: HashMap<String, (usize, bool)>,
+    bodies: Vec<serde_json::Value>,
+    aborted: Vec<String>,
+    tokens_sent: usize,
+    /// Answer the first request of each trace with this status (429, 400), once.
+    fail_first_with: Option<u16>,
+    failed_traces: HashSet<String>,
+}
+
+fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let target = line.split_whitespace().nth(1)?.to_string();
+    let mut length = 0;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        if h == "\r\n" || h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some((target, body))
+}
+
+fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
+    let Some((target, body)) = read_request(&mut stream) else { return };
+    let reply = |stream: &mut TcpStream, status: &str, body: &str| {
+        let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    };
+    match target.as_str() {
+        "/metrics" => {
+            let n = seen.lock().unwrap().tokens_sent;
+            reply(&mut stream, "200 OK", &format!("# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{{model=\"m\"}} {n}\n"));
+        }
+        "/abort_request" => {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            seen.lock().unwrap().aborted.push(v["rid"].as_str().unwrap().to_string());
+            reply(&mut stream, "200 OK", "{}");
+        }
+        "/v1/completions" | "/v1/chat/completions" => {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let chat = target.contains("chat");
+            let rid = v["rid"].as_str().map_or_else(|| format!("seed-{}", v["seed"]), str::to_string);
+            let trace = rid.rsplitn(3, '-').nth(2).unwrap_or(&rid).to_string();
+            let max_tokens = v["max_tokens"].as_u64().unwrap() as usize;
+            let already: String = if chat {
+                v["messages"].as_array().unwrap().get(2).map_or("", |m| m["content"].as_str().unwrap()).to_string()
+            } else {
+                v["prompt"].as_str().unwrap().split("<|im_start|>assistant\n").nth(1).unwrap_or("").to_string()
+            };
+            {
+                let mut s = seen.lock().unwrap();
+                s.bodies.push(v.clone());
+                if let Some(code) = s.fail_first_with {
+                    if s.failed_traces.insert(trace) {
+                        drop(s);
+                        let status = if code == 429 { "429 Too Many Requests" } else { "400 Bad Request" };
+                        return reply(&mut stream, status, "{\"error\":{\"message\":\"scripted\"}}");
+                    }
+                }
+            }
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+            let mut tokens: Vec<String> = WORDS.iter().map(|w| w.to_string()).collect();
+            tokens.push(ANSWER.into());
+            // A continuation goes on from where the text stood.
+            let mut done_text = String::new();
+            let mut start = 0;
+            while start < tokens.len() && done_text.len() < already.len() {
+                done_text.push_str(&tokens[start]);
+                start += 1;
+            }
+            let event = |text: &str, finish: Option<&str>| {
+                let choice = if chat {
+                    serde_json::json!({"index": 0, "delta": {"content": text}, "finish_reason": finish})
+                } else {
+                    serde_json::json!({"index": 0, "text": text, "finish_reason": finish})
+                };
+                format!("data: {}\n\n", serde_json::json!({"choices": [choice]}))
+            };
+            let mut sent = 0;
+            for t in tokens.iter().skip(start).take(max_tokens) {
+                std::thread::sleep(Duration::from_millis(15));
+                if stream.write_all(event(t, None).as_bytes()).and_then(|_| stream.flush()).is_err() {
+                    break; // the client went away: the request is cancelled
+                }
+                sent += 1;
+                let mut s = seen.lock().unwrap();
+                s.tokens_sent += 1;
+                s.requests.entry(rid.clone()).or_default().0 = sent;
+            }
+            let finished = sent == tokens.len() - start;
+            if finished {
+                let usage = serde_json::json!({"choices": [], "usage": {"completion_tokens": sent}});
+                let _ = write!(stream, "{}data: {usage}\n\ndata: [DONE]\n\n", event("", Some("stop")));
+                seen.lock().unwrap().requests.entry(rid).or_default().1 = true;
+            }
+        }
+        _ => reply(&mut stream, "404 Not Found", ""),
+    }
+}
+
+fn mock_server(fail_first_with: Option<u16>) -> (String, Arc<Mutex<Seen>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Seen { fail_first_with, ..Seen::default() }));
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let s = s.clone();
+            std::thread::spawn(move || serve(conn, s));
+        }
+    });
+    (url, seen)
+}
+
+fn run(url: &str, dir: &Path, extra: &[&str]) -> (LiveReport, deepprune::report::RunReport) {
+    let problems = dir.join("problems.jsonl");
+    std::fs::write(&problems, "{\"pid\": \"two-plus-two\", \"question\": \"What is 2 + 2?\", \"gold\": \"4\"}\n").unwrap();
+    let yaml = format!(
+        "generator:\n  kind: openai\n  problems: {}\n  openai:\n    base_urls: [{url}]\n    traces_per_problem: 6\n    seed: 0\n    backoff_base_ms: 5\n    step_ms: 5\n\
+         truncator:\n  mode: tokens\n  count: 4\njudge:\n  kind: lexical\nclusterer:\n  tau: 0.5\nvoter:\n  finish: largest_cluster\n  top_k: 1\n\
+         output:\n  dir: {}\n  progress: false\n",
+        problems.display(),
+        dir.join("out").display()
+    );
+    let overrides: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let config = PipelineConfig::from_yaml(&yaml, "mock.yaml", &overrides).unwrap();
+    let data = ReplayData::load(&config).unwrap();
+    let (results, report) = run_blocking(&config, &data, None).unwrap();
+    assert_eq!(results.len(), 1);
+    (report.live.clone().unwrap(), report)
+}
+
+#[test]
+fn pruned_requests_are_disconnected_and_aborted_by_rid() {
+    let (url, seen) = mock_server(None);
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("record");
+    let (live, report) =
+        run(&url, dir.path(), &["generator.openai.cancel=abort_request", &format!("output.record={}", record.display())]);
+    assert_eq!((live.traces, live.failed), (6, 0), "{live:#?}");
+    assert_eq!(live.finished, 1, "the voter completes one trace; the judge prunes the copies: {live:#?}");
+    assert!(live.pruned == 5 && live.cancels >= 5, "{live:#?}");
+    // Give the abort calls (sent in the background) a moment to land.
+    std::thread::sleep(Duration::from_millis(300));
+    let s = seen.lock().unwrap();
+    // Each cancel reached the server twice: as a disconnect and as /abort_request {rid}.
+    let cut: HashSet<&String> = s.requests.iter().filter(|(_, (_, done))| !done).map(|(rid, _)| rid).collect();
+    let aborted: HashSet<&String> = s.aborted.iter().collect();
+    assert_eq!(cut.len() as u64, live.cancels, "requests the server saw cut short: {cut:?}");
+    assert_eq!(aborted, cut);
+    // The server's /metrics counter is read; what it sent beyond what was billed went out after
+    // a cancel (a write succeeds until the server sees the disconnect).
+    assert_eq!(live.server_generated_tokens, Some(s.tokens_sent as f64));
+    assert!(s.tokens_sent as u64 >= live.streamed_tokens);
+    assert_eq!(live.tokens_after_cancel, Some((s.tokens_sent as u64 - live.billed_tokens) as f64));
+    assert!(s.bodies.iter().all(|b| b["n"] == 1 && b["stream"] == true && b["rid"].is_string()));
+    let seeds: HashSet<u64> = s.bodies.iter().map(|b| b["seed"].as_u64().unwrap()).collect();
+    assert_eq!(seeds, (0..6).collect());
+    drop(s);
+    assert_eq!((report.accuracy, report.pruned_traces), (1.0, 5));
+
+    // The record replays: the dataset loader reads it, with labels on the finished trace.
+    let traces = deepprune::trace::dataset::load_traces(&record.join("traces.jsonl")).unwrap();
+    let traces = traces.get("two-plus-two").unwrap();
+    assert_eq!(traces.len(), 6);
+    let done: Vec<_> = traces.iter().filter(|t| t.finish.is_some()).collect();
+    assert_eq!(done.len(), 1);
+    assert_eq!((done[0].answer.as_deref(), done[0].answer_class, done[0].correct), (Some("4"), Some(0), Some(true)));
+    assert!(done[0].text.ends_with(ANSWER));
+    assert!(traces.iter().filter(|t| t.finish.is_none()).all(|t| t.answer_class.is_none() && t.n_tokens().unwrap() >= 4));
+    let problems = deepprune::trace::dataset::load_problems(&record.join("problems.jsonl")).unwrap();
+    assert_eq!(problems[0].gold.as_deref(), Some("4"));
+}
+
+#[test]
+fn chat_api_and_429s_are_retried_without_losing_a_trace() {
+    let (url, seen) = mock_server(Some(429));
+    let dir = tempfile::tempdir().unwrap();
+    let (live, _) = run(&url, dir.path(), &["generator.openai.api=chat", "judge.kind=none"]);
+    assert_eq!((live.traces, live.finished, live.failed), (6, 6, 0), "{live:#?}");
+    assert_eq!(live.retries, 6, "one 429 per trace, each retried: {live:#?}");
+    assert!(live.trace_records.iter().all(|r| r.last_retry.as_deref().is_some_and(|m| m.contains("429"))));
+    let s = seen.lock().unwrap();
+    assert!(s.bodies.iter().all(|b| b["messages"].as_array().is_some_and(|m| m.len() == 2)));
+    // Usage is what is billed when reported.
+    assert_eq!(live.billed_tokens, 6 * (WORDS.len() as u64 + 1));
+}
+
+#[test]
+fn a_client_error_fails_the_trace_with_its_reason() {
+    let (url, _) = mock_server(Some(400));
+    let dir = tempfile::tempdir().unwrap();
+    let (live, report) = run(&url, dir.path(), &["judge.kind=none"]);
+    assert_eq!((live.traces, live.failed, live.retries), (6, 6, 0), "{live:#?}");
+    for r in &live.trace_records {
+        assert_eq!(r.outcome, Outcome::Failed);
+        assert!(r.reason.contains("HTTP 400") && r.reason.contains("scripted"), "{r:?}");
+    }
+    // Failed traces do not vote.
+    assert_eq!(report.accuracy, 0.0);
+}
