@@ -233,3 +233,37 @@ fn retries_500s_and_broken_streams_through_a_fault_proxy() {
         assert!(r.reason.contains("on_broken_stream: fail"), "{r:?}");
     }
 }
+
+#[test]
+fn logprobs_give_confidences_and_deepconf_stops_live() {
+    if !enabled() {
+        return;
+    }
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let server = Server::start(None);
+    let record = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &format!("http://127.0.0.1:{}", server.port),
+        &[
+            "judge.kind=none",
+            "generator.openai.logprobs=5",
+            "generator.stop_policy=deepconf-low",
+            "generator.deepconf_warmup=2",
+            "generator.deepconf_window=16",
+            &format!("output.record={}", record.path().display()),
+        ],
+    );
+    let live = run(&cfg);
+    eprintln!("{live:#?}");
+    assert_accounted(&live, 16);
+    let stopped = live.trace_records.iter().filter(|r| r.reason.starts_with("DeepConf")).count();
+    assert!(stopped > 0, "DeepConf-low stopped nothing: {live:#?}");
+    // The record holds a confidence per token, from the server's log-probabilities.
+    let traces = deepprune::trace::dataset::load_traces(&record.path().join("traces.jsonl")).unwrap();
+    assert_eq!(traces.len(), 2);
+    for (_, ts) in &traces.problems {
+        for t in ts {
+            assert_eq!(t.conf.as_ref().map(Vec::len), t.n_tokens(), "{}", t.name());
+        }
+    }
+}

@@ -100,18 +100,27 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
                 done_text.push_str(&tokens[start]);
                 start += 1;
             }
-            let event = |text: &str, finish: Option<&str>| {
-                let choice = if chat {
+            // With logprobs: samples 0 and 1 are confident (C = 5) and fast; later even samples
+            // turn uncertain (C = 1) from their 4th token; later odd ones stay confident.
+            let sample = v["seed"].as_u64().unwrap_or(0);
+            let logprobs = v["logprobs"].as_u64().is_some();
+            let pace = if logprobs && sample < 2 { 2 } else { 15 };
+            let event = |text: &str, finish: Option<&str>, k: usize| {
+                let mut choice = if chat {
                     serde_json::json!({"index": 0, "delta": {"content": text}, "finish_reason": finish})
                 } else {
                     serde_json::json!({"index": 0, "text": text, "finish_reason": finish})
                 };
+                if logprobs && !text.is_empty() {
+                    let c = if sample >= 2 && sample % 2 == 0 && k >= 3 { 1.0 } else { 5.0 };
+                    choice["logprobs"] = serde_json::json!({"tokens": [text], "top_logprobs": [{ text: -c + 1.0, "x": -c - 1.0 }]});
+                }
                 format!("data: {}\n\n", serde_json::json!({"choices": [choice]}))
             };
             let mut sent = 0;
-            for t in tokens.iter().skip(start).take(max_tokens) {
-                std::thread::sleep(Duration::from_millis(15));
-                if stream.write_all(event(t, None).as_bytes()).and_then(|_| stream.flush()).is_err() {
+            for (k, t) in tokens.iter().enumerate().skip(start).take(max_tokens) {
+                std::thread::sleep(Duration::from_millis(pace));
+                if stream.write_all(event(t, None, k).as_bytes()).and_then(|_| stream.flush()).is_err() {
                     break; // the client went away: the request is cancelled
                 }
                 sent += 1;
@@ -122,7 +131,7 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
             let finished = sent == tokens.len() - start;
             if finished {
                 let usage = serde_json::json!({"choices": [], "usage": {"completion_tokens": sent}});
-                let _ = write!(stream, "{}data: {usage}\n\ndata: [DONE]\n\n", event("", Some("stop")));
+                let _ = write!(stream, "{}data: {usage}\n\ndata: [DONE]\n\n", event("", Some("stop"), 0));
                 seen.lock().unwrap().requests.entry(rid).or_default().1 = true;
             }
         }
@@ -216,6 +225,34 @@ fn chat_api_and_429s_are_retried_without_losing_a_trace() {
     assert!(s.bodies.iter().all(|b| b["messages"].as_array().is_some_and(|m| m.len() == 2)));
     // Usage is what is billed when reported.
     assert_eq!(live.billed_tokens, 6 * (WORDS.len() as u64 + 1));
+}
+
+#[test]
+fn deepconf_stops_uncertain_traces_live() {
+    let (url, _) = mock_server(None);
+    let dir = tempfile::tempdir().unwrap();
+    let (live, report) = run(
+        &url,
+        dir.path(),
+        &[
+            "judge.kind=none",
+            "generator.openai.logprobs=2",
+            "generator.stop_policy=deepconf-low",
+            "generator.deepconf_warmup=2",
+            "generator.deepconf_window=2",
+        ],
+    );
+    let outcome = |s: u32| live.trace_records.iter().find(|r| r.sample == s).unwrap();
+    for s in [0, 1, 3, 5] {
+        assert_eq!(outcome(s).outcome, Outcome::Finished, "{:?}", outcome(s));
+    }
+    for s in [2, 4] {
+        let r = outcome(s);
+        assert_eq!(r.outcome, Outcome::Pruned, "{r:?}");
+        assert!(r.reason.contains("DeepConf: group confidence fell below 5.00 at token"), "{r:?}");
+        assert!(r.streamed_tokens < WORDS.len() as u64, "{r:?}");
+    }
+    assert_eq!(report.accuracy, 1.0);
 }
 
 #[test]

@@ -594,8 +594,8 @@ impl GeneratorConfig {
                     Some(p) if !p.is_file() => e.push(format!("generator.problems: file {} does not exist", p.display())),
                     _ => {}
                 }
-                if g.stop_policy != StopPolicy::None {
-                    e.push("generator.stop_policy: DeepConf stopping is replay-only for now (live runs record `conf` but do not stop on it); expected none".into());
+                if g.stop_policy != StopPolicy::None && g.openai.logprobs == 0 {
+                    e.push("generator.openai.logprobs: a deepconf stop_policy needs token confidences; expected 1 to 20 (20 as in DeepConf), got 0".into());
                 }
             }
             GeneratorKind::Synthetic => {

@@ -31,6 +31,7 @@ use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, Toke
 use super::openai::{self, CancelMode, Delta, Dispatcher, OnBrokenStream, OpenAiConfig, SseLines};
 use super::PipelineError;
 use crate::answer::{self, Answer};
+use crate::deepconf::{self, DeepConfParams};
 
 /// A problem to generate traces for.
 #[derive(Debug, Clone)]
@@ -125,12 +126,21 @@ pub struct LiveContext {
     requests: AtomicU64,
     cancels: AtomicU64,
     recorder: Option<Mutex<Recorder>>,
+    /// The window of the confidence reported to the voter.
     deepconf_window: usize,
+    /// DeepConf stopping, when `generator.stop_policy` asks for it.
+    deepconf: Option<DeepConfParams>,
 }
 
 impl LiveContext {
-    /// A context for `config`, recording traces to the directory `record` if given.
-    pub fn new(config: OpenAiConfig, record: Option<&Path>, deepconf_window: usize) -> Result<Arc<Self>, PipelineError> {
+    /// A context for `config`, recording traces to the directory `record` if given, stopping
+    /// traces by confidence if `deepconf` is given.
+    pub fn new(
+        config: OpenAiConfig,
+        record: Option<&Path>,
+        deepconf_window: usize,
+        deepconf: Option<DeepConfParams>,
+    ) -> Result<Arc<Self>, PipelineError> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -146,6 +156,7 @@ impl LiveContext {
             cancels: AtomicU64::new(0),
             recorder,
             deepconf_window,
+            deepconf,
         }))
     }
 
@@ -374,6 +385,8 @@ struct LiveTrace {
     continuations: u32,
     last_retry: Option<String>,
     outcome: Option<(Outcome, String)>,
+    /// Stopped by DeepConf: it abstains from the vote.
+    low_confidence: bool,
     finish: Option<String>,
     /// Streamed since the last step.
     new_bytes: Vec<u8>,
@@ -403,9 +416,45 @@ struct ProblemDriver {
     tx: mpsc::UnboundedSender<Msg>,
     survivors_known: bool,
     step: u64,
+    /// DeepConf's stop threshold, once the warm-up traces have ended.
+    threshold: Option<f32>,
 }
 
 impl ProblemDriver {
+    /// DeepConf, live: once the first `n_init` traces (by sample) have ended, their lowest group
+    /// confidences set the threshold; every later trace still running stops as soon as its
+    /// group confidence falls below it.
+    fn deepconf_stop(&mut self) {
+        let Some(p) = self.ctx.deepconf else { return };
+        let aligned = |t: &LiveTrace| t.conf.len() == t.token_lens.len();
+        let warm = |t: &LiveTrace| (t.sample as usize) < p.n_init;
+        if self.threshold.is_none() {
+            if self.traces.iter().any(|t| warm(t) && t.status != Status::Ended) {
+                return;
+            }
+            let lowest: Vec<f32> = self
+                .traces
+                .iter()
+                .filter(|t| warm(t) && aligned(t))
+                .filter_map(|t| deepconf::lowest_group_confidence(&t.conf, p.window))
+                .collect();
+            // No confidences from the warm-up: nothing to stop on.
+            self.threshold = Some(deepconf::threshold(&lowest, p.eta).unwrap_or(f32::NEG_INFINITY));
+        }
+        let s = self.threshold.expect("set above; this is a bug");
+        for i in 0..self.traces.len() {
+            let t = &self.traces[i];
+            if t.status != Status::Running || warm(t) || !aligned(t) {
+                continue;
+            }
+            if let Some(at) = deepconf::stop_after(&t.conf, p.window, s) {
+                self.cancel(i);
+                self.traces[i].low_confidence = true;
+                self.end(i, Outcome::Pruned, format!("DeepConf: group confidence fell below {s:.2} at token {at}"));
+            }
+        }
+    }
+
     fn spawn(&mut self, i: usize) {
         let t = &mut self.traces[i];
         t.epoch += 1;
@@ -508,7 +557,7 @@ impl ProblemDriver {
                 sample: t.sample,
                 bytes: std::mem::take(&mut t.new_bytes),
                 token_lens: std::mem::take(&mut t.new_lens),
-                ended: t.ended_now && t.outcome.as_ref().is_some_and(|(o, _)| *o != Outcome::Pruned),
+                ended: t.ended_now && (t.low_confidence || t.outcome.as_ref().is_some_and(|(o, _)| *o != Outcome::Pruned)),
             });
         }
         if chunks.is_empty() {
@@ -568,6 +617,7 @@ impl ProblemDriver {
             t.ended_now = false;
             let Some((outcome, reason)) = t.outcome.clone() else { continue };
             let end = match outcome {
+                _ if t.low_confidence => TraceEnd::LowConfidence,
                 Outcome::Finished => TraceEnd::Finished,
                 Outcome::Pruned => TraceEnd::Stopped,
                 Outcome::Failed => TraceEnd::Failed,
@@ -594,7 +644,7 @@ impl ProblemDriver {
                 text: t.text.as_str().into(),
                 end,
                 confidence: (t.conf.len() == t.token_lens.len())
-                    .then(|| crate::deepconf::lowest_group_confidence(&t.conf, window))
+                    .then(|| deepconf::lowest_group_confidence(&t.conf, window))
                     .flatten(),
             });
         }
@@ -629,13 +679,14 @@ async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, fa
             continuations: 0,
             last_retry: None,
             outcome: None,
+            low_confidence: false,
             finish: None,
             new_bytes: Vec::new(),
             new_lens: Vec::new(),
             ended_now: false,
         })
         .collect();
-    let mut d = ProblemDriver { problem, ctx: ctx.clone(), traces, tx, survivors_known: false, step: 0 };
+    let mut d = ProblemDriver { problem, ctx: ctx.clone(), traces, tx, survivors_known: false, step: 0, threshold: None };
     for i in 0..n {
         d.spawn(i);
     }
@@ -652,6 +703,7 @@ async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, fa
         while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, rx.recv()).await {
             d.apply_event(msg);
         }
+        d.deepconf_stop();
         let Some(step) = d.take_step() else { continue };
         let decisions = deliver(&faults, Stage::Truncator, &down.truncator, step).await?;
         d.apply(&decisions);

@@ -178,11 +178,7 @@ fn sources(config: &PipelineConfig, selected: Vec<(String, Vec<Arc<Trace>>)>, da
         GeneratorKind::Replay => {
             let gold: HashMap<String, String> =
                 data.problems.iter().filter_map(|p| p.gold.clone().map(|g| (p.pid.clone(), g))).collect();
-            let deepconf = match g.stop_policy {
-                StopPolicy::None => None,
-                StopPolicy::DeepconfLow => Some(DeepConfParams::low(g.deepconf_window, g.deepconf_warmup)),
-                StopPolicy::DeepconfHigh => Some(DeepConfParams::high(g.deepconf_window, g.deepconf_warmup)),
-            };
+            let deepconf = deepconf_params(&g);
             let order = selected.iter().enumerate().map(|(i, (p, _))| (p.clone(), i)).collect();
             // Replay data is in memory already; DeepConf is applied (and checked) up front.
             let mut problems = Vec::with_capacity(selected.len());
@@ -196,6 +192,15 @@ fn sources(config: &PipelineConfig, selected: Vec<(String, Vec<Arc<Trace>>)>, da
             let n_problems = problems.len();
             Ok(Sources { source: Box::new(problems.into_iter()), n_problems, baselines, order })
         }
+    }
+}
+
+/// DeepConf's parameters for the generator's `stop_policy`, if it asks for one.
+fn deepconf_params(g: &crate::config::GeneratorConfig) -> Option<DeepConfParams> {
+    match g.stop_policy {
+        StopPolicy::None => None,
+        StopPolicy::DeepconfLow => Some(DeepConfParams::low(g.deepconf_window, g.deepconf_warmup)),
+        StopPolicy::DeepconfHigh => Some(DeepConfParams::high(g.deepconf_window, g.deepconf_warmup)),
     }
 }
 
@@ -256,6 +261,9 @@ pub async fn run(
     let concurrent = config.generator.concurrent_problems;
     let f = faults.clone();
     let mut live = None;
+    // The generator's address is held until the run ends: an actor without one is not restarted
+    // after a fault, and its problems would stall.
+    let (mut _live_generator, mut _replay_generator) = (None, None);
     let Sources { n_problems, baselines, order, .. } = if config.generator.kind == GeneratorKind::Openai {
         let problems = live::live_problems(&data.problems, config.generator.max_problems);
         let order = problems.iter().enumerate().map(|(i, p)| (p.pid.to_string(), i)).collect();
@@ -264,16 +272,19 @@ pub async fn run(
             config.generator.openai.clone(),
             config.output.record.as_deref(),
             config.generator.deepconf_window,
+            deepconf_params(&config.generator),
         )?;
         let before = ctx.server_tokens().await;
         live = Some((ctx.clone(), before));
         let generator = LiveGenerator::new(problems, concurrent, ctx, down, error_tx, f).start();
         generator.send(live::StartLive).await?;
+        _live_generator = Some(generator);
         Sources { source: Box::new(std::iter::empty()), n_problems, baselines: Arc::default(), order }
     } else {
         let Sources { source, n_problems, baselines, order } = sources(config, selected, data)?;
         let generator = Supervisor::start(move |_| Generator::new(source, concurrent, down, error_tx, f));
         generator.send(Start).await?;
+        _replay_generator = Some(generator);
         Sources { source: Box::new(std::iter::empty()), n_problems, baselines, order }
     };
 
