@@ -28,6 +28,27 @@ struct Seen {
     /// Answer the first request of each trace with this status (429, 400), once.
     fail_first_with: Option<u16>,
     failed_traces: HashSet<String>,
+    /// Completion requests being served now, and the most at once.
+    in_flight: usize,
+    max_in_flight: usize,
+}
+
+/// Counts a completion request as in flight while it is served.
+struct Serving(Arc<Mutex<Seen>>);
+
+impl Serving {
+    fn new(seen: &Arc<Mutex<Seen>>) -> Self {
+        let mut s = seen.lock().unwrap();
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        Serving(seen.clone())
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.lock().unwrap().in_flight -= 1;
+    }
 }
 
 fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
@@ -70,6 +91,7 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
         }
         "/v1/completions" | "/v1/chat/completions" => {
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let _serving = Serving::new(&seen);
             let chat = target.contains("chat");
             let rid = v["rid"].as_str().map_or_else(|| format!("seed-{}", v["seed"]), str::to_string);
             let trace = rid.rsplitn(3, '-').nth(2).unwrap_or(&rid).to_string();
@@ -153,11 +175,11 @@ fn mock_server(fail_first_with: Option<u16>) -> (String, Arc<Mutex<Seen>>) {
     (url, seen)
 }
 
-fn run(url: &str, dir: &Path, extra: &[&str]) -> (LiveReport, deepprune::report::RunReport) {
+fn run(urls: &str, dir: &Path, extra: &[&str]) -> (LiveReport, deepprune::report::RunReport) {
     let problems = dir.join("problems.jsonl");
     std::fs::write(&problems, "{\"pid\": \"two-plus-two\", \"question\": \"What is 2 + 2?\", \"gold\": \"4\"}\n").unwrap();
     let yaml = format!(
-        "generator:\n  kind: openai\n  problems: {}\n  openai:\n    base_urls: [{url}]\n    traces_per_problem: 6\n    seed: 0\n    backoff_base_ms: 5\n    step_ms: 5\n\
+        "generator:\n  kind: openai\n  problems: {}\n  openai:\n    base_urls: [{urls}]\n    traces_per_problem: 6\n    seed: 0\n    backoff_base_ms: 5\n    step_ms: 5\n\
          truncator:\n  mode: tokens\n  count: 4\njudge:\n  kind: lexical\nclusterer:\n  tau: 0.5\nvoter:\n  finish: largest_cluster\n  top_k: 1\n\
          output:\n  dir: {}\n  progress: false\n",
         problems.display(),
@@ -253,6 +275,25 @@ fn deepconf_stops_uncertain_traces_live() {
         assert!(r.streamed_tokens < WORDS.len() as u64, "{r:?}");
     }
     assert_eq!(report.accuracy, 1.0);
+}
+
+#[test]
+fn requests_spread_over_endpoints_within_their_caps() {
+    let (a, seen_a) = mock_server(None);
+    let (b, seen_b) = mock_server(None);
+    let dir = tempfile::tempdir().unwrap();
+    let (live, _) = run(
+        &format!("{a}, {b}"),
+        dir.path(),
+        &["judge.kind=none", "generator.openai.traces_per_problem=10", "generator.openai.max_concurrency_per_endpoint=2"],
+    );
+    assert_eq!((live.traces, live.finished), (10, 10), "{live:#?}");
+    for seen in [seen_a, seen_b] {
+        let s = seen.lock().unwrap();
+        // Least-loaded dispatch uses both; neither ever has more than its cap in flight.
+        assert_eq!(s.max_in_flight, 2, "max in flight on one endpoint");
+        assert!(s.bodies.len() >= 3, "{} requests on one endpoint", s.bodies.len());
+    }
 }
 
 #[test]
