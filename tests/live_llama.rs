@@ -49,7 +49,7 @@ impl Server {
     }
 
     fn kill(&self) {
-        let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).status();
+        let _ = Command::new("kill").args(["-9", &self.pid.to_string()]).stderr(std::process::Stdio::null()).status();
         // Wait until it is gone, so a restart can take the port.
         for _ in 0..100 {
             if !Path::new(&format!("/proc/{}", self.pid)).exists() {

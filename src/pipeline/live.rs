@@ -335,7 +335,7 @@ async fn request(
             let event = openai::parse_event(&data).map_err(|e| RequestError::Retriable(format!("{url}: {e}")))?;
             if let Some(d) = event.delta {
                 generated.push_str(&d.text);
-                *tokens += d.token_lens.len() as u64;
+                *tokens += d.tokens as u64;
                 send(Event::Delta(d));
             }
             finish = event.finish_reason.or(finish);
@@ -388,6 +388,11 @@ struct LiveTrace {
     /// Stopped by DeepConf: it abstains from the vote.
     low_confidence: bool,
     finish: Option<String>,
+    /// Tokens whose log-probabilities came before all their text (a character split over
+    /// tokens): their lengths and confidences, and the text bytes received meanwhile.
+    pending: (Vec<usize>, Vec<f32>, String),
+    /// False once a token came without a confidence.
+    conf_complete: bool,
     /// Streamed since the last step.
     new_bytes: Vec<u8>,
     new_lens: Vec<u16>,
@@ -396,7 +401,57 @@ struct LiveTrace {
 
 impl LiveTrace {
     fn streamed(&self) -> u64 {
-        self.token_lens.len() as u64
+        (self.token_lens.len() + self.pending.0.len()) as u64
+    }
+
+    /// Takes in a delta. Tokens go downstream once their text is complete: at once without
+    /// log-probabilities (the event's text is one token), else when the pending tokens' lengths
+    /// add up to the text received.
+    fn push_delta(&mut self, d: Delta) {
+        self.text.push_str(&d.text);
+        self.req_streamed += d.tokens as u64;
+        if d.token_lens.is_empty() {
+            if !d.text.is_empty() {
+                self.conf_complete = false;
+                self.push_tokens(&[d.text.len()], &[], d.text.as_bytes());
+            }
+            return;
+        }
+        if d.conf.len() != d.token_lens.len() {
+            self.conf_complete = false;
+        }
+        self.pending.0.extend(&d.token_lens);
+        self.pending.1.extend(&d.conf);
+        self.pending.2.push_str(&d.text);
+        if self.pending.0.iter().sum::<usize>() <= self.pending.2.len() {
+            self.flush_pending();
+        }
+    }
+
+    /// Sends the pending tokens downstream; text beyond their lengths joins the last one.
+    fn flush_pending(&mut self) {
+        let (mut lens, conf, text) = std::mem::take(&mut self.pending);
+        let total: usize = lens.iter().sum();
+        if let Some(last) = lens.last_mut() {
+            *last += text.len().saturating_sub(total);
+        } else if !text.is_empty() {
+            lens.push(text.len());
+        }
+        self.push_tokens(&lens, &conf, text.as_bytes());
+    }
+
+    fn push_tokens(&mut self, lens: &[usize], conf: &[f32], bytes: &[u8]) {
+        self.new_bytes.extend_from_slice(bytes);
+        self.new_lens.extend(lens.iter().map(|&l| l.min(usize::from(u16::MAX)) as u16));
+        self.token_lens.extend(lens);
+        if conf.len() == lens.len() {
+            self.conf.extend(conf);
+        }
+    }
+
+    /// Confidences, when every token has one.
+    fn confidences(&self) -> Option<&[f32]> {
+        (self.conf_complete && self.conf.len() == self.token_lens.len()).then_some(&self.conf[..])
     }
 }
 
@@ -426,7 +481,7 @@ impl ProblemDriver {
     /// group confidence falls below it.
     fn deepconf_stop(&mut self) {
         let Some(p) = self.ctx.deepconf else { return };
-        let aligned = |t: &LiveTrace| t.conf.len() == t.token_lens.len();
+        let aligned = |t: &LiveTrace| t.confidences().is_some();
         let warm = |t: &LiveTrace| (t.sample as usize) < p.n_init;
         if self.threshold.is_none() {
             if self.traces.iter().any(|t| warm(t) && t.status != Status::Ended) {
@@ -495,6 +550,7 @@ impl ProblemDriver {
 
     fn end(&mut self, i: usize, outcome: Outcome, reason: String) {
         let t = &mut self.traces[i];
+        t.flush_pending();
         t.status = Status::Ended;
         t.ended_now = true;
         t.outcome = Some((outcome, reason));
@@ -513,18 +569,7 @@ impl ProblemDriver {
                 t.requests += 1;
                 t.continuations += u32::from(continuation);
             }
-            Event::Delta(d) => {
-                t.text.push_str(&d.text);
-                t.new_bytes.extend_from_slice(d.text.as_bytes());
-                t.req_streamed += d.token_lens.len() as u64;
-                if d.conf.len() == d.token_lens.len() {
-                    t.conf.extend(&d.conf);
-                }
-                for l in d.token_lens {
-                    t.new_lens.push(l.min(usize::from(u16::MAX)) as u16);
-                    t.token_lens.push(l);
-                }
-            }
+            Event::Delta(d) => t.push_delta(d),
             Event::RequestDone { usage } => {
                 t.billed += usage.unwrap_or(t.req_streamed);
                 t.req_streamed = 0;
@@ -643,9 +688,7 @@ impl ProblemDriver {
                 tokens,
                 text: t.text.as_str().into(),
                 end,
-                confidence: (t.conf.len() == t.token_lens.len())
-                    .then(|| deepconf::lowest_group_confidence(&t.conf, window))
-                    .flatten(),
+                confidence: t.confidences().and_then(|c| deepconf::lowest_group_confidence(c, window)),
             });
         }
         out
@@ -681,6 +724,8 @@ async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, fa
             outcome: None,
             low_confidence: false,
             finish: None,
+            pending: (Vec::new(), Vec::new(), String::new()),
+            conf_complete: true,
             new_bytes: Vec::new(),
             new_lens: Vec::new(),
             ended_now: false,
@@ -768,9 +813,7 @@ impl Recorder {
                 (Some(_), None, true) => Some(false),
                 _ => None,
             };
-            let lens = dataset_token_lens(&t.token_lens, t.text.len());
-            let conf: Option<Vec<u8>> = (t.conf.len() == t.token_lens.len() && lens.len() == t.token_lens.len())
-                .then(|| t.conf.iter().map(|c| (c * 10.0).round().clamp(0.0, 255.0) as u8).collect());
+            let (lens, conf) = dataset_tokens(&t.token_lens, t.confidences(), t.text.len());
             let finish = match (finished, t.finish.as_deref()) {
                 (true, Some("length")) => Some("length"),
                 (true, _) => Some("stop"),
@@ -800,30 +843,35 @@ impl Recorder {
     }
 }
 
-/// Token byte lengths as the dataset stores them: one byte each, 1 to 255, summing to the text.
-/// Tokens of 0 bytes merge into the next; longer than 255 split; if the lengths do not add up
-/// to the text, the remainder is one more token.
-fn dataset_token_lens(lens: &[usize], text_len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(lens.len());
-    let mut carry = 0usize;
+/// Tokens as the dataset stores them: one byte of length each, 1 to 255, summing to the text,
+/// and a confidence byte `round(10 C)` each when every token has one. A token of 0 bytes merges
+/// into the next (keeping the lower confidence); one longer than 255 bytes splits; text the
+/// lengths do not cover becomes one more token.
+fn dataset_tokens(lens: &[usize], conf: Option<&[f32]>, text_len: usize) -> (Vec<u8>, Option<Vec<u8>>) {
+    let mut out_lens = Vec::with_capacity(lens.len());
+    let mut out_conf = Vec::with_capacity(lens.len());
+    let mut carry = (0usize, f32::INFINITY);
     let mut total = 0usize;
-    let push = |mut l: usize, out: &mut Vec<u8>| {
-        while l > 0 {
-            let b = l.min(255);
-            out.push(b as u8);
-            l -= b;
+    let push = |len: usize, c: f32, out_lens: &mut Vec<u8>, out_conf: &mut Vec<u8>| {
+        let mut left = len;
+        while left > 0 {
+            let b = left.min(255);
+            out_lens.push(b as u8);
+            out_conf.push((c * 10.0).round().clamp(0.0, 255.0) as u8);
+            left -= b;
         }
     };
-    for &l in lens {
-        carry += l;
-        if carry > 0 && total + carry <= text_len {
-            total += carry;
-            push(carry, &mut out);
-            carry = 0;
+    for (i, &l) in lens.iter().enumerate() {
+        let c = conf.map_or(0.0, |c| c[i]);
+        carry = (carry.0 + l, carry.1.min(c));
+        if carry.0 > 0 && total + carry.0 <= text_len {
+            total += carry.0;
+            push(carry.0, carry.1, &mut out_lens, &mut out_conf);
+            carry = (0, f32::INFINITY);
         }
     }
-    push(text_len - total, &mut out);
-    out
+    push(text_len - total, carry.1.min(out_conf.last().map_or(0.0, |&c| f32::from(c) / 10.0)), &mut out_lens, &mut out_conf);
+    (out_lens, conf.map(|_| out_conf))
 }
 
 /// Generator → itself: start generating.
@@ -941,11 +989,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dataset_lens_fit_the_text() {
-        assert_eq!(dataset_token_lens(&[2, 0, 3], 5), vec![2, 3]);
-        assert_eq!(dataset_token_lens(&[300], 300), vec![255, 45]);
-        assert_eq!(dataset_token_lens(&[2, 2], 6), vec![2, 2, 2]);
-        assert_eq!(dataset_token_lens(&[4, 4], 6), vec![4, 2]);
-        assert_eq!(dataset_token_lens(&[], 0), Vec::<u8>::new());
+    fn dataset_tokens_fit_the_text() {
+        let lens = |l: &[usize], n| dataset_tokens(l, None, n).0;
+        assert_eq!(lens(&[2, 0, 3], 5), vec![2, 3]);
+        assert_eq!(lens(&[300], 300), vec![255, 45]);
+        assert_eq!(lens(&[2, 2], 6), vec![2, 2, 2]);
+        assert_eq!(lens(&[4, 4], 6), vec![4, 2]);
+        assert_eq!(lens(&[], 0), Vec::<u8>::new());
+        let (l, c) = dataset_tokens(&[1, 0, 2, 300], Some(&[1.0, 0.5, 2.0, 3.0]), 303);
+        assert_eq!((l, c), (vec![1, 2, 255, 45], Some(vec![10, 5, 30, 30])));
+    }
+
+    fn trace() -> LiveTrace {
+        LiveTrace {
+            sample: 0,
+            text: String::new(),
+            token_lens: Vec::new(),
+            conf: Vec::new(),
+            status: Status::Running,
+            epoch: 0,
+            task: None,
+            current: None,
+            req_streamed: 0,
+            billed: 0,
+            requests: 0,
+            retries: 0,
+            continuations: 0,
+            last_retry: None,
+            outcome: None,
+            low_confidence: false,
+            finish: None,
+            pending: (Vec::new(), Vec::new(), String::new()),
+            conf_complete: true,
+            new_bytes: Vec::new(),
+            new_lens: Vec::new(),
+            ended_now: false,
+        }
+    }
+
+    #[test]
+    fn a_character_split_over_tokens_waits_for_its_text() {
+        let mut t = trace();
+        let d = |text: &str, lens: Vec<usize>, conf: Vec<f32>| Delta { text: text.into(), tokens: lens.len(), token_lens: lens, conf };
+        t.push_delta(d("a", vec![1], vec![1.0]));
+        // "é" is two bytes, generated as two tokens; the text comes with the second.
+        t.push_delta(d("", vec![1], vec![2.0]));
+        assert_eq!((t.token_lens.len(), t.streamed(), t.new_bytes.len()), (1, 2, 1));
+        t.push_delta(d("é", vec![1], vec![3.0]));
+        assert_eq!((t.token_lens.clone(), t.confidences().map(<[f32]>::to_vec)), (vec![1, 1, 1], Some(vec![1.0, 2.0, 3.0])));
+        assert_eq!((t.new_bytes.len(), t.new_lens.iter().map(|&l| l as usize).sum::<usize>()), (3, 3));
+        // Without log-probabilities an event is one token and confidences are incomplete.
+        t.push_delta(Delta { text: "xy".into(), tokens: 1, token_lens: vec![], conf: vec![] });
+        assert_eq!((t.token_lens.len(), t.confidences()), (4, None));
     }
 }

@@ -282,10 +282,14 @@ impl OpenAiConfig {
 pub struct Delta {
     /// The text.
     pub text: String,
-    /// Byte length of each token, when the server says where tokens end (log-probabilities);
-    /// otherwise the event's text counts as one token.
+    /// Tokens generated: the log-probability entries where the server sends them, otherwise 1
+    /// for an event with text.
+    pub tokens: usize,
+    /// Byte length of each token, from the log-probabilities (empty without them). A token may
+    /// end inside a UTF-8 character whose text comes with a later event, so these add up to the
+    /// text only over several events.
     pub token_lens: Vec<usize>,
-    /// DeepConf confidence `-mean(top-k logprobs)` of each token, when log-probabilities came.
+    /// DeepConf confidence `-mean(top-k logprobs)` of each token (empty without them).
     pub conf: Vec<f32>,
 }
 
@@ -320,10 +324,8 @@ pub fn parse_event(data: &str) -> Result<Event, String> {
         .unwrap_or("");
     let (token_lens, conf) = tokens_of(choice.get("logprobs").unwrap_or(&Value::Null));
     if !text.is_empty() || !token_lens.is_empty() {
-        // Where the log-probabilities' tokens do not add up to the text, they are not used.
-        let fits = token_lens.iter().sum::<usize>() == text.len();
-        let (token_lens, conf) = if fits { (token_lens, conf) } else { (vec![text.len()], Vec::new()) };
-        event.delta = Some(Delta { text: text.to_string(), token_lens, conf });
+        let tokens = if token_lens.is_empty() { 1 } else { token_lens.len() };
+        event.delta = Some(Delta { text: text.to_string(), tokens, token_lens, conf });
     }
     Ok(event)
 }
@@ -528,14 +530,17 @@ mod tests {
     #[test]
     fn parses_completion_and_chat_events_with_logprobs() {
         let e = parse_event(r#"{"choices":[{"text":"ab c","finish_reason":null,"logprobs":{"tokens":["ab"," c"],"top_logprobs":[{"ab":-1.0,"x":-3.0},{" c":-0.5}]}}]}"#).unwrap();
-        assert_eq!(e.delta, Some(Delta { text: "ab c".into(), token_lens: vec![2, 2], conf: vec![2.0, 0.5] }));
+        assert_eq!(e.delta, Some(Delta { text: "ab c".into(), tokens: 2, token_lens: vec![2, 2], conf: vec![2.0, 0.5] }));
         let e = parse_event(r#"{"choices":[{"delta":{"content":"hé"},"logprobs":{"content":[{"token":"hé","bytes":[104,195,169],"top_logprobs":[{"logprob":-2.0}]}]}}]}"#).unwrap();
         assert_eq!(e.delta.unwrap().token_lens, vec![3]);
+        // A token ending inside a character: its text comes later, its log-probability now.
+        let e = parse_event(r#"{"choices":[{"text":"","logprobs":{"content":[{"token":"","bytes":[226,128],"top_logprobs":[{"logprob":-1.0}]}]}}]}"#).unwrap();
+        assert_eq!(e.delta, Some(Delta { text: String::new(), tokens: 1, token_lens: vec![2], conf: vec![1.0] }));
         let e = parse_event(r#"{"choices":[{"text":"","finish_reason":"stop"}],"usage":{"completion_tokens":12}}"#).unwrap();
         assert_eq!((e.delta, e.finish_reason.as_deref(), e.completion_tokens), (None, Some("stop"), Some(12)));
-        // Without logprobs an event is one token; mismatched logprobs are dropped.
-        let e = parse_event(r#"{"choices":[{"text":"xyz","logprobs":{"tokens":["x"]}}]}"#).unwrap();
-        assert_eq!(e.delta.unwrap().token_lens, vec![3]);
+        // Without logprobs an event is one token.
+        let e = parse_event(r#"{"choices":[{"text":"xyz"}]}"#).unwrap();
+        assert_eq!(e.delta.map(|d| (d.tokens, d.token_lens)), Some((1, vec![])));
         assert!(parse_event(r#"{"error":{"message":"boom"}}"#).unwrap_err().contains("boom"));
         assert!(parse_event("not json").unwrap_err().contains("not JSON"));
     }
