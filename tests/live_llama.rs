@@ -258,6 +258,8 @@ fn logprobs_give_confidences_and_deepconf_stops_live() {
     assert_accounted(&live, 16);
     let stopped = live.trace_records.iter().filter(|r| r.reason.starts_with("DeepConf")).count();
     assert!(stopped > 0, "DeepConf-low stopped nothing: {live:#?}");
+    // The server's counter settles to at least what was streamed, cancelled requests included.
+    assert!(live.tokens_after_cancel.is_some(), "server {:?} < billed {}", live.server_generated_tokens, live.billed_tokens);
     // The record holds a confidence per token, from the server's log-probabilities.
     let traces = deepprune::trace::dataset::load_traces(&record.path().join("traces.jsonl")).unwrap();
     assert_eq!((traces.problems.len(), traces.len()), (2, 16));

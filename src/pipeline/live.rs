@@ -165,6 +165,22 @@ impl LiveContext {
         openai::server_generated_tokens(&self.client, self.dispatcher.urls()).await
     }
 
+    /// The counters once they stop moving: a server counts a cancelled request's tokens only
+    /// when it notices the disconnect, at its next token, so a cancel just before the end of
+    /// the run lands a moment later. Reads every 250 ms until two reads agree (at most 5 s).
+    pub async fn server_tokens_settled(&self) -> Option<f64> {
+        let mut last = self.server_tokens().await;
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = self.server_tokens().await;
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
+    }
+
     /// The report, given the servers' token counters before and after the run.
     pub fn report(&self, before: Option<f64>, after: Option<f64>) -> LiveReport {
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner()).clone();

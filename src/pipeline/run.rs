@@ -333,7 +333,7 @@ pub async fn run(
     report.decision_latency_max_ms = latencies.last().map_or(0.0, |&us| f64::from(us) / 1e3);
     report.peak_rss_bytes = peak_rss_bytes().unwrap_or(0);
     if let Some((ctx, before)) = live {
-        let after = ctx.server_tokens().await;
+        let after = ctx.server_tokens_settled().await;
         report.live = Some(ctx.report(before, after));
     }
     Ok((results, report))
