@@ -25,7 +25,8 @@ struct Seen {
     bodies: Vec<serde_json::Value>,
     aborted: Vec<String>,
     tokens_sent: usize,
-    /// Answer the first request of each trace with this status (429, 400), once.
+    /// Answer the first request of each trace with this status (429, 400), once; 0 stalls it
+    /// instead after two tokens, for 3 s.
     fail_first_with: Option<u16>,
     failed_traces: HashSet<String>,
     /// Completion requests being served now, and the most at once.
@@ -104,8 +105,8 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
             {
                 let mut s = seen.lock().unwrap();
                 s.bodies.push(v.clone());
-                if let Some(code) = s.fail_first_with {
-                    if s.failed_traces.insert(trace) {
+                if let Some(code) = s.fail_first_with.filter(|&c| c != 0) {
+                    if s.failed_traces.insert(trace.clone()) {
                         drop(s);
                         let status = if code == 429 { "429 Too Many Requests" } else { "400 Bad Request" };
                         return reply(&mut stream, status, "{\"error\":{\"message\":\"scripted\"}}");
@@ -139,8 +140,15 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
                 }
                 format!("data: {}\n\n", serde_json::json!({"choices": [choice]}))
             };
+            let stall = {
+                let mut s = seen.lock().unwrap();
+                s.fail_first_with == Some(0) && s.failed_traces.insert(trace)
+            };
             let mut sent = 0;
             for (k, t) in tokens.iter().enumerate().skip(start).take(max_tokens) {
+                if stall && sent == 2 {
+                    std::thread::sleep(Duration::from_secs(3));
+                }
                 std::thread::sleep(Duration::from_millis(pace));
                 if stream.write_all(event(t, None, k).as_bytes()).and_then(|_| stream.flush()).is_err() {
                     break; // the client went away: the request is cancelled
@@ -294,6 +302,20 @@ fn requests_spread_over_endpoints_within_their_caps() {
         assert_eq!(s.max_in_flight, 2, "max in flight on one endpoint");
         assert!(s.bodies.len() >= 3, "{} requests on one endpoint", s.bodies.len());
     }
+}
+
+#[test]
+fn a_stalled_stream_times_out_and_resumes() {
+    let (url, _) = mock_server(Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let (live, report) = run(&url, dir.path(), &["judge.kind=none", "generator.openai.request_timeout_s=0.5"]);
+    assert_eq!((live.traces, live.finished, live.failed), (6, 6, 0), "{live:#?}");
+    for r in &live.trace_records {
+        assert_eq!((r.retries, r.continuations), (1, 1), "{r:?}");
+        assert!(r.last_retry.as_deref().is_some_and(|m| m.contains("timed out")), "{r:?}");
+    }
+    // The resumed traces are whole: every one ends with the answer.
+    assert_eq!(report.accuracy, 1.0);
 }
 
 #[test]
