@@ -164,7 +164,7 @@ fn fault_proxy(upstream: u16, fail_every: u64, cut_every: u64, cut_after: usize)
         for (n, conn) in listener.incoming().enumerate() {
             let Ok(mut client) = conn else { continue };
             let n = n as u64 + 1;
-            if n % fail_every == 0 {
+            if n.is_multiple_of(fail_every) {
                 let mut buf = [0u8; 4096];
                 let _ = client.set_read_timeout(Some(Duration::from_millis(200)));
                 let _ = client.read(&mut buf);
@@ -173,7 +173,7 @@ fn fault_proxy(upstream: u16, fail_every: u64, cut_every: u64, cut_after: usize)
                 continue;
             }
             let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
-            let limit = if n % cut_every == 0 { Some(cut_after) } else { None };
+            let limit = if n.is_multiple_of(cut_every) { Some(cut_after) } else { None };
             let c = c.clone();
             let (mut up_w, mut client_r) = (server.try_clone().unwrap(), client.try_clone().unwrap());
             std::thread::spawn(move || {
@@ -183,8 +183,7 @@ fn fault_proxy(upstream: u16, fail_every: u64, cut_every: u64, cut_after: usize)
                 let (mut up_r, mut down_w) = (server, client);
                 let mut buf = [0u8; 1024];
                 let mut sent = 0usize;
-                loop {
-                    let Ok(k) = up_r.read(&mut buf) else { break };
+                while let Ok(k) = up_r.read(&mut buf) {
                     if k == 0 {
                         break;
                     }

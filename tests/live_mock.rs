@@ -135,7 +135,7 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
                     serde_json::json!({"index": 0, "text": text, "finish_reason": finish})
                 };
                 if logprobs && !text.is_empty() {
-                    let c = if sample >= 2 && sample % 2 == 0 && k >= 3 { 1.0 } else { 5.0 };
+                    let c = if sample >= 2 && sample.is_multiple_of(2) && k >= 3 { 1.0 } else { 5.0 };
                     choice["logprobs"] = serde_json::json!({"tokens": [text], "top_logprobs": [{ text: -c + 1.0, "x": -c - 1.0 }]});
                 }
                 format!("data: {}\n\n", serde_json::json!({"choices": [choice]}))
