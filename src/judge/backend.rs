@@ -8,6 +8,7 @@ use super::train::{train, EpochReport, TrainConfig, TrainError};
 use super::{JudgeError, PairJudge};
 use crate::config::DeviceKind;
 
+#[cfg(not(feature = "cuda"))]
 const NO_CUDA: &str = "device cuda needs a build with the `cuda` feature: cargo build --release --features cuda";
 
 /// Trains on the config's device.
