@@ -14,7 +14,6 @@
 //! the tokens streamed. Without log-probabilities an SSE event counts as one token (llama.cpp,
 //! vLLM and SGLang send one token per event unless they batch).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -993,11 +992,6 @@ pub fn live_problems(problems: &[crate::trace::Problem], max: Option<usize>) -> 
         .take(max.unwrap_or(usize::MAX))
         .map(|p| LiveProblem { pid: p.pid.as_str().into(), question: p.question.as_str().into(), gold: p.gold.clone() })
         .collect()
-}
-
-/// The run's outcome per problem, for tests: `(pid, sample) → outcome`.
-pub fn outcomes(report: &LiveReport) -> HashMap<(String, u32), Outcome> {
-    report.trace_records.iter().map(|r| ((r.pid.clone(), r.sample), r.outcome)).collect()
 }
 
 #[cfg(test)]
