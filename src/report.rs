@@ -199,7 +199,7 @@ impl RunReport {
         // A live run has no complete traces to compute cons@N on: it is another run (judge none).
         let na = "n/a (no complete traces to vote on: run with judge.kind=none)".to_string();
         let baseline = |v: String| if self.cons_n_tokens > 0 { v } else { na.clone() };
-        let rows: Vec<(&str, String)> = vec![
+        let mut rows: Vec<(&str, String)> = vec![
             ("judge", judge),
             ("problems / traces", format!("{} / {}", self.problems, self.traces)),
             ("accuracy (this run)", format!("{:.3}", self.accuracy)),
@@ -241,7 +241,6 @@ impl RunReport {
                 self.max_mailbox_depth.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             ),
         ];
-        let mut rows = rows;
         if let Some(l) = &self.live {
             let opt = |v: Option<f64>| v.map_or_else(|| "n/a (no /metrics)".to_string(), |v| format!("{v:.0}"));
             rows.extend([

@@ -579,21 +579,12 @@ impl GeneratorConfig {
         let g = self;
         match g.kind {
             GeneratorKind::Replay => {
-                for (key, p) in [("generator.traces", &g.traces), ("generator.problems", &g.problems)] {
-                    match p {
-                        None => e.push(format!("{key}: required for the replay generator; expected a file path")),
-                        Some(p) if !p.is_file() => e.push(format!("{key}: file {} does not exist", p.display())),
-                        _ => {}
-                    }
-                }
+                require_file("generator.traces", &g.traces, "replay", e);
+                require_file("generator.problems", &g.problems, "replay", e);
             }
             GeneratorKind::Openai => {
                 g.openai.check(e);
-                match &g.problems {
-                    None => e.push("generator.problems: required for the openai generator; expected a problems.jsonl path".into()),
-                    Some(p) if !p.is_file() => e.push(format!("generator.problems: file {} does not exist", p.display())),
-                    _ => {}
-                }
+                require_file("generator.problems", &g.problems, "openai", e);
                 if g.stop_policy != StopPolicy::None && g.openai.logprobs == 0 {
                     e.push("generator.openai.logprobs: a deepconf stop_policy needs token confidences; expected 1 to 20 (20 as in DeepConf), got 0".into());
                 }
@@ -638,6 +629,15 @@ impl TruncatorConfig {
         if let Some(w) = t.words.iter().find(|w| w.is_empty() || !w.chars().all(|c| c.is_ascii_alphabetic())) {
             e.push(format!("truncator.words: {w:?} is not a word; expected ASCII letters only"));
         }
+    }
+}
+
+/// A file the `kind` generator reads: it must be set and exist.
+fn require_file(key: &str, path: &Option<PathBuf>, kind: &str, e: &mut Vec<String>) {
+    match path {
+        None => e.push(format!("{key}: required for the {kind} generator; expected a file path")),
+        Some(p) if !p.is_file() => e.push(format!("{key}: file {} does not exist", p.display())),
+        _ => {}
     }
 }
 

@@ -415,6 +415,34 @@ struct LiveTrace {
 }
 
 impl LiveTrace {
+    /// Trace `sample` before its first request.
+    fn new(sample: u32) -> Self {
+        Self {
+            sample,
+            text: String::new(),
+            token_lens: Vec::new(),
+            conf: Vec::new(),
+            status: Status::Running,
+            epoch: 0,
+            task: None,
+            current: None,
+            req_streamed: 0,
+            billed: 0,
+            requests: 0,
+            retries: 0,
+            continuations: 0,
+            last_retry: None,
+            outcome: None,
+            low_confidence: false,
+            finish: None,
+            pending: (Vec::new(), Vec::new(), String::new()),
+            conf_complete: true,
+            new_bytes: Vec::new(),
+            new_lens: Vec::new(),
+            ended_now: false,
+        }
+    }
+
     fn streamed(&self) -> u64 {
         (self.token_lens.len() + self.pending.0.len()) as u64
     }
@@ -496,7 +524,6 @@ impl ProblemDriver {
     /// group confidence falls below it.
     fn deepconf_stop(&mut self) {
         let Some(p) = self.ctx.deepconf else { return };
-        let aligned = |t: &LiveTrace| t.confidences().is_some();
         let warm = |t: &LiveTrace| (t.sample as usize) < p.n_init;
         if self.threshold.is_none() {
             if self.traces.iter().any(|t| warm(t) && t.status != Status::Ended) {
@@ -505,8 +532,8 @@ impl ProblemDriver {
             let lowest: Vec<f32> = self
                 .traces
                 .iter()
-                .filter(|t| warm(t) && aligned(t))
-                .filter_map(|t| deepconf::lowest_group_confidence(&t.conf, p.window))
+                .filter(|t| warm(t))
+                .filter_map(|t| t.confidences().and_then(|c| deepconf::lowest_group_confidence(c, p.window)))
                 .collect();
             // No confidences from the warm-up: nothing to stop on.
             self.threshold = Some(deepconf::threshold(&lowest, p.eta).unwrap_or(f32::NEG_INFINITY));
@@ -514,10 +541,10 @@ impl ProblemDriver {
         let s = self.threshold.expect("set above; this is a bug");
         for i in 0..self.traces.len() {
             let t = &self.traces[i];
-            if t.status != Status::Running || warm(t) || !aligned(t) {
+            if t.status != Status::Running || warm(t) {
                 continue;
             }
-            if let Some(at) = deepconf::stop_after(&t.conf, p.window, s) {
+            if let Some(at) = t.confidences().and_then(|c| deepconf::stop_after(c, p.window, s)) {
                 self.cancel(i);
                 self.traces[i].low_confidence = true;
                 self.end(i, Outcome::Pruned, format!("DeepConf: group confidence fell below {s:.2} at token {at}"));
@@ -721,30 +748,7 @@ async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, fa
 
     let (tx, mut rx) = mpsc::unbounded_channel();
     let traces = (0..n as u32)
-        .map(|sample| LiveTrace {
-            sample,
-            text: String::new(),
-            token_lens: Vec::new(),
-            conf: Vec::new(),
-            status: Status::Running,
-            epoch: 0,
-            task: None,
-            current: None,
-            req_streamed: 0,
-            billed: 0,
-            requests: 0,
-            retries: 0,
-            continuations: 0,
-            last_retry: None,
-            outcome: None,
-            low_confidence: false,
-            finish: None,
-            pending: (Vec::new(), Vec::new(), String::new()),
-            conf_complete: true,
-            new_bytes: Vec::new(),
-            new_lens: Vec::new(),
-            ended_now: false,
-        })
+        .map(LiveTrace::new)
         .collect();
     let mut d = ProblemDriver { problem, ctx: ctx.clone(), traces, tx, survivors_known: false, step: 0, threshold: None };
     for i in 0..n {
@@ -793,7 +797,6 @@ pub struct Recorder {
 impl Recorder {
     /// Creates (or truncates) the record directory's files.
     pub fn create(dir: &Path) -> Result<Self, PipelineError> {
-        let io = |path: PathBuf| move |source| PipelineError::Output { path, source };
         std::fs::create_dir_all(dir).map_err(io(dir.to_path_buf()))?;
         let open = |name: &str| {
             let path = dir.join(name);
@@ -848,7 +851,6 @@ impl Recorder {
                 "outcome": t.outcome.as_ref().map(|(o, _)| *o),
             }));
         }
-        let io = |path: PathBuf| move |source| PipelineError::Output { path, source };
         let problem_line = serde_json::json!({ "pid": problem.pid.as_ref(), "question": problem.question.as_ref(), "gold": problem.gold });
         writeln!(self.problems, "{problem_line}").and_then(|_| self.problems.flush()).map_err(io(self.dir.join("problems.jsonl")))?;
         for line in lines {
@@ -856,6 +858,11 @@ impl Recorder {
         }
         self.traces.flush().map_err(io(self.dir.join("traces.jsonl")))
     }
+}
+
+/// Maps an I/O error on `path` to the run's error.
+fn io(path: PathBuf) -> impl FnOnce(std::io::Error) -> PipelineError {
+    move |source| PipelineError::Output { path, source }
 }
 
 /// Tokens as the dataset stores them: one byte of length each, 1 to 255, summing to the text,
@@ -1010,36 +1017,9 @@ mod tests {
         assert_eq!((l, c), (vec![1, 2, 255, 45], Some(vec![10, 5, 30, 30])));
     }
 
-    fn trace() -> LiveTrace {
-        LiveTrace {
-            sample: 0,
-            text: String::new(),
-            token_lens: Vec::new(),
-            conf: Vec::new(),
-            status: Status::Running,
-            epoch: 0,
-            task: None,
-            current: None,
-            req_streamed: 0,
-            billed: 0,
-            requests: 0,
-            retries: 0,
-            continuations: 0,
-            last_retry: None,
-            outcome: None,
-            low_confidence: false,
-            finish: None,
-            pending: (Vec::new(), Vec::new(), String::new()),
-            conf_complete: true,
-            new_bytes: Vec::new(),
-            new_lens: Vec::new(),
-            ended_now: false,
-        }
-    }
-
     #[test]
     fn a_character_split_over_tokens_waits_for_its_text() {
-        let mut t = trace();
+        let mut t = LiveTrace::new(0);
         let d = |text: &str, lens: Vec<usize>, conf: Vec<f32>| Delta { text: text.into(), tokens: lens.len(), token_lens: lens, conf };
         t.push_delta(d("a", vec![1], vec![1.0]));
         // "é" is two bytes, generated as two tokens; the text comes with the second.

@@ -260,11 +260,10 @@ pub async fn run(
     let down = Downstream { truncator: truncator.clone(), clusterer: clusterer.clone(), voter };
     let concurrent = config.generator.concurrent_problems;
     let f = faults.clone();
-    let mut live = None;
     // The generator's address is held until the run ends: an actor without one is not restarted
     // after a fault, and its problems would stall.
-    let (mut _live_generator, mut _replay_generator) = (None, None);
-    let Sources { n_problems, baselines, order, .. } = if config.generator.kind == GeneratorKind::Openai {
+    let is_live = config.generator.kind == GeneratorKind::Openai;
+    let (_generator, n_problems, baselines, order, live): (Box<dyn std::any::Any>, _, _, _, _) = if is_live {
         let problems = live::live_problems(&data.problems, config.generator.max_problems);
         let order = problems.iter().enumerate().map(|(i, p)| (p.pid.to_string(), i)).collect();
         let n_problems = problems.len();
@@ -275,17 +274,14 @@ pub async fn run(
             deepconf_params(&config.generator),
         )?;
         let before = ctx.server_tokens().await;
-        live = Some((ctx.clone(), before));
-        let generator = LiveGenerator::new(problems, concurrent, ctx, down, error_tx, f).start();
+        let generator = LiveGenerator::new(problems, concurrent, ctx.clone(), down, error_tx, f).start();
         generator.send(live::StartLive).await?;
-        _live_generator = Some(generator);
-        Sources { source: Box::new(std::iter::empty()), n_problems, baselines: Arc::default(), order }
+        (Box::new(generator), n_problems, Arc::default(), order, Some((ctx, before)))
     } else {
         let Sources { source, n_problems, baselines, order } = sources(config, selected, data)?;
         let generator = Supervisor::start(move |_| Generator::new(source, concurrent, down, error_tx, f));
         generator.send(Start).await?;
-        _replay_generator = Some(generator);
-        Sources { source: Box::new(std::iter::empty()), n_problems, baselines, order }
+        (Box::new(generator), n_problems, baselines, order, None)
     };
 
     let mut results = Vec::with_capacity(n_problems);
