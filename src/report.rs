@@ -107,6 +107,9 @@ pub struct RunReport {
     pub traces: u64,
     /// Traces whose prefix was the whole trace (they ended before the cut point).
     pub whole_trace_prefixes: u64,
+    /// Traces withdrawn from clustering: a stop policy (or a failure) ended them before the cut
+    /// point, so they abstain and are never compared.
+    pub withdrawn_traces: u64,
     /// Batches sent to the judge.
     pub judge_batches: u64,
     /// Seconds the judge spent scoring.
@@ -175,6 +178,7 @@ impl RunReport {
             prune_decisions: results.iter().map(|r| r.clusters.iter().map(|c| c.len() as u64 - 1).sum::<u64>()).sum(),
             traces: results.iter().map(|r| r.n_traces as u64).sum(),
             whole_trace_prefixes: 0,
+            withdrawn_traces: 0,
             judge_batches: 0,
             judge_busy_seconds: 0.0,
             judge_dropped_pairs: 0,

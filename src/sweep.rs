@@ -51,8 +51,8 @@ pub enum SweepError {
     },
 }
 
-/// The grid: every combination of judge × τ × prefix length × finishing policy, plus one row
-/// per DeepConf policy (with `judge.kind: none`) and the cons@N row.
+/// The grid: every combination of judge × τ × prefix length × finishing policy × stop policy,
+/// plus one row per DeepConf policy alone (with `judge.kind: none`) and the cons@N row.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Grid {
@@ -67,6 +67,14 @@ pub struct Grid {
     /// DeepConf policies (`generator.stop_policy`), run without a judge.
     #[serde(default)]
     pub deepconf: Vec<String>,
+    /// Stop policies (`generator.stop_policy`) crossed with every judge row: DeepPrune and
+    /// DeepConf together. Default `[none]`: the judge alone.
+    #[serde(default = "default_stop_policies")]
+    pub stop_policy: Vec<String>,
+}
+
+fn default_stop_policies() -> Vec<String> {
+    vec!["none".into()]
 }
 
 /// A sweep file.
@@ -119,17 +127,22 @@ impl SweepConfig {
             for &prefix in &self.grid.prefix {
                 for &tau in &self.grid.tau {
                     for finish in &self.grid.finish {
-                        let mut row = vec![format!("judge.kind={judge}")];
-                        if let Some(path) = self.judge_paths.get(judge) {
-                            row.push(format!("judge.path={path}"));
+                        for policy in &self.grid.stop_policy {
+                            let mut row = vec![format!("judge.kind={judge}")];
+                            if let Some(path) = self.judge_paths.get(judge) {
+                                row.push(format!("judge.path={path}"));
+                            }
+                            row.extend([
+                                "truncator.mode=tokens".into(),
+                                format!("truncator.count={prefix}"),
+                                format!("clusterer.tau={tau}"),
+                                format!("voter.finish={finish}"),
+                            ]);
+                            if policy != "none" {
+                                row.push(format!("generator.stop_policy={policy}"));
+                            }
+                            rows.push(row);
                         }
-                        row.extend([
-                            "truncator.mode=tokens".into(),
-                            format!("truncator.count={prefix}"),
-                            format!("clusterer.tau={tau}"),
-                            format!("voter.finish={finish}"),
-                        ]);
-                        rows.push(row);
                     }
                 }
             }

@@ -40,6 +40,34 @@ fn oracle_prunes_most_tokens_at_cons_n_accuracy() {
 }
 
 #[test]
+fn traces_stopped_by_deepconf_before_their_prefix_are_never_clustered() {
+    // 128-token prefixes: DeepConf (64-token windows) stops many traces before their prefix is
+    // complete. Such a trace abstains, so it must not found a cluster and stand for its members
+    // in the vote (that once cost nearly all accuracy with the oracle judge and `founders`).
+    let config = common::quickstart(&[
+        "judge.kind=oracle",
+        "generator.stop_policy=deepconf-low",
+        "truncator.count=128",
+        "voter.finish=founders",
+    ]);
+    let data = ReplayData::load(&config).unwrap();
+    let (results, report) = run_blocking(&config, &data, None).unwrap();
+    let clustered: usize = results.iter().map(|r| r.clusters.iter().map(Vec::len).sum::<usize>()).sum();
+    assert!(report.withdrawn_traces > 0, "no trace was withdrawn");
+    assert_eq!(clustered as u64 + report.withdrawn_traces, report.traces);
+    for r in &results {
+        let members: Vec<u32> = r.clusters.iter().flatten().copied().collect();
+        // A withdrawn trace is in no cluster, counts as stopped, and is never completed.
+        let withdrawn: Vec<u32> = (0..r.n_traces as u32).filter(|s| !members.contains(s)).collect();
+        for s in &withdrawn {
+            assert!(r.pruned.contains(s), "{}: withdrawn trace {s} is not counted as stopped", r.pid);
+            assert!(!r.survivors.contains(s), "{}: withdrawn trace {s} survived", r.pid);
+        }
+    }
+    assert!(report.accuracy >= report.cons_n_accuracy - 0.1, "{} vs {}", report.accuracy, report.cons_n_accuracy);
+}
+
+#[test]
 fn no_judge_is_plain_majority_vote() {
     let config = common::quickstart(&["judge.kind=none"]);
     let data = ReplayData::load(&config).unwrap();

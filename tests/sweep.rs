@@ -21,6 +21,7 @@ fn a_grid_row_equals_a_plain_run() {
             prefix: vec![32],
             finish: vec!["founders".into()],
             deepconf: vec!["deepconf-low".into()],
+            stop_policy: vec!["none".into(), "deepconf-low".into()],
         },
         output: out.path().to_path_buf(),
         generator_params: 4.94e8,
@@ -28,8 +29,8 @@ fn a_grid_row_equals_a_plain_run() {
         judge_paths: Default::default(),
     };
     let rows = deepprune::sweep::run(&cfg, &[], false).unwrap();
-    // cons@N, the one grid point, and the DeepConf row.
-    assert_eq!(rows.len(), 3);
+    // cons@N, the one grid point alone and with DeepConf, and the DeepConf row.
+    assert_eq!(rows.len(), 4);
     let plain = common::quickstart(&[
         "judge.kind=lexical",
         "truncator.mode=tokens",
@@ -43,6 +44,18 @@ fn a_grid_row_equals_a_plain_run() {
     assert_eq!(rows[1].accuracy, report.accuracy);
     assert_eq!(rows[1].judge_pairs, report.judge_pairs);
     assert_eq!(rows[0].token_reduction, 0.0, "the cons@N row generates every token");
+    // The grid point with DeepConf equals a plain run with the same stop policy.
+    let both = common::quickstart(&[
+        "judge.kind=lexical",
+        "truncator.mode=tokens",
+        "truncator.count=32",
+        "clusterer.tau=0.25",
+        "voter.finish=founders",
+        "generator.stop_policy=deepconf-low",
+    ]);
+    let (_, report) = run_blocking(&both, &data, None).unwrap();
+    assert!(rows[2].overrides.contains("generator.stop_policy=deepconf-low"), "{}", rows[2].overrides);
+    assert_eq!((rows[2].tokens, rows[2].accuracy), (report.tokens, report.accuracy));
     for f in ["rows.csv", "rows.md", "cons_k.csv", "frontier.png", "frontier.svg"] {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }

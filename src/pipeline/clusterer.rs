@@ -8,7 +8,7 @@
 //! delivers the step again. A step delivered again after it was committed is answered with the
 //! decisions it already got.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use actix::prelude::*;
@@ -28,9 +28,18 @@ pub struct ProblemClusters {
     n_traces: usize,
     clustering: GreedyClustering,
     prefixes: HashMap<u32, Arc<TracePrefix>>,
+    /// Traces withdrawn before their prefix (they abstain): settled, never clustered.
+    withdrawn: HashSet<u32>,
     judge_pairs: u64,
     /// The last committed step and its decisions.
     last: Option<(u64, StepDecisions)>,
+}
+
+impl ProblemClusters {
+    /// Traces clustered or withdrawn.
+    fn settled(&self) -> usize {
+        self.prefixes.len() + self.withdrawn.len()
+    }
 }
 
 /// The clusterer actor.
@@ -102,6 +111,7 @@ impl Handler<OpenProblem> for Clusterer {
             n_traces: msg.n_traces,
             clustering: GreedyClustering::new(params, &msg.pid),
             prefixes: HashMap::new(),
+            withdrawn: HashSet::new(),
             judge_pairs: 0,
             last: None,
         });
@@ -177,10 +187,11 @@ impl Handler<PrefixesReady> for Clusterer {
         let (prune, batcher) = (self.prune, self.batcher.clone());
         let decided = async move {
             let mut latencies = Vec::new();
-            let (state, decisions) = assign_all(state, msg.prefixes, prune, batcher, &mut latencies).await;
+            let (mut state, decisions) = assign_all(state, msg.prefixes, prune, batcher, &mut latencies).await;
+            state.withdrawn.extend(msg.withdrawn);
             let decided_in = latencies;
             let mut decisions = decisions?;
-            let complete = state.prefixes.len() >= state.n_traces;
+            let complete = state.settled() >= state.n_traces;
             if complete {
                 let msg = ClustersFinal {
                     pid: pid.clone(),
@@ -195,7 +206,7 @@ impl Handler<PrefixesReady> for Clusterer {
             // Commit: the step's clusters and decisions become the problem's state.
             let (pid, mut state, decisions, decided_in) = result?;
             act.latencies_us.extend(decided_in);
-            if state.prefixes.len() >= state.n_traces {
+            if state.settled() >= state.n_traces {
                 act.problems.remove(&pid);
                 act.finished.insert(pid, (step, decisions.clone()));
             } else {

@@ -138,10 +138,11 @@ impl ReplayProblem {
             t.emitted_tokens = end_tok;
             t.emitted_bytes += new_bytes;
             let is_end = end_tok >= limit;
-            chunks.push(TokenChunk { sample: t.trace.sample, bytes, token_lens: new_lens, ended: is_end });
+            let low_confidence = is_end && limit < lens.len();
+            chunks.push(TokenChunk { sample: t.trace.sample, bytes, token_lens: new_lens, ended: is_end, abstains: low_confidence });
             if is_end {
                 t.status = Status::Ended;
-                let how = if limit < lens.len() { TraceEnd::LowConfidence } else { TraceEnd::Finished };
+                let how = if low_confidence { TraceEnd::LowConfidence } else { TraceEnd::Finished };
                 ended.push(ended_msg(&self.pid, t, how, self.window));
             }
         }

@@ -645,6 +645,7 @@ impl ProblemDriver {
                 bytes: std::mem::take(&mut t.new_bytes),
                 token_lens: std::mem::take(&mut t.new_lens),
                 ended: t.ended_now && (t.low_confidence || t.outcome.as_ref().is_some_and(|(o, _)| *o != Outcome::Pruned)),
+                abstains: t.ended_now && (t.low_confidence || t.outcome.as_ref().is_some_and(|(o, _)| *o == Outcome::Failed)),
             });
         }
         if chunks.is_empty() {

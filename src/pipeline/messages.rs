@@ -35,6 +35,9 @@ pub struct TokenChunk {
     pub token_lens: Vec<u16>,
     /// True when the trace ended with this chunk.
     pub ended: bool,
+    /// True when it ended without an answer that counts: DeepConf stopped it, or live generation
+    /// failed. A trace that ends so before its prefix is complete is withdrawn from clustering.
+    pub abstains: bool,
 }
 
 /// Generator → truncator: one virtual step of one problem.
@@ -59,6 +62,9 @@ pub struct PrefixesReady {
     pub step: u64,
     /// The prefixes.
     pub prefixes: Vec<Arc<TracePrefix>>,
+    /// Traces that abstain and ended before their prefix was complete, in sample order: they
+    /// are never clustered, so they can neither found a cluster nor stand for one in the vote.
+    pub withdrawn: Vec<u32>,
 }
 
 /// The reply to a step: where each new prefix went and, once every trace is clustered, which

@@ -11,7 +11,7 @@ use super::generator::{Downstream, Generator, ProblemSource, ReplayProblem, Star
 use super::faults::Faults;
 use super::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
 use super::live::{self, LiveGenerator};
-use super::truncator::{GetWholeTracePrefixes, Truncator};
+use super::truncator::{GetPrefixCounts, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
 use crate::answer::Answer;
@@ -314,7 +314,7 @@ pub async fn run(
     let mut latencies = clusterer.send(GetDecisionLatencies).await?;
     latencies.sort_unstable();
     let mut report = RunReport::from_results(&results, &judge_name, wall);
-    report.whole_trace_prefixes = truncator.send(GetWholeTracePrefixes).await?;
+    (report.whole_trace_prefixes, report.withdrawn_traces) = truncator.send(GetPrefixCounts).await?;
     report.judge_batches = stats.batches;
     report.judge_busy_seconds = stats.judge_busy_seconds;
     report.judge_dropped_pairs = stats.dropped;

@@ -17,9 +17,16 @@ struct ProblemScan {
     n_traces: usize,
     scanners: HashMap<u32, PrefixScanner>,
     done: HashSet<u32>,
-    /// The last step scanned and the prefixes it completed: a step delivered again (after a
-    /// downstream failure) is answered from here instead of feeding its tokens twice.
-    last: Option<(u64, Vec<Arc<TracePrefix>>)>,
+    /// The last step scanned and what it completed: a step delivered again (after a downstream
+    /// failure) is answered from here instead of feeding its tokens twice.
+    last: Option<(u64, Scanned)>,
+}
+
+/// What one step completed: prefixes, and abstaining traces withdrawn before their prefix.
+#[derive(Debug, Clone, Default)]
+struct Scanned {
+    prefixes: Vec<Arc<TracePrefix>>,
+    withdrawn: Vec<u32>,
 }
 
 /// The truncator actor.
@@ -30,16 +37,19 @@ pub struct Truncator {
     problems: HashMap<Arc<str>, ProblemScan>,
     /// Traces whose prefix was the whole trace (they ended before the cut point).
     pub whole_trace_prefixes: u64,
+    /// Traces withdrawn from clustering: they abstain (DeepConf stopped them, or they failed)
+    /// and ended before the cut point.
+    pub withdrawn: u64,
 }
 
 impl Truncator {
     /// A truncator cutting with `spec`, sending prefixes to `clusterer`.
     pub fn new(spec: TruncationSpec, clusterer: Addr<Clusterer>, faults: Arc<Faults>) -> Self {
-        Self { spec, clusterer, faults, problems: HashMap::new(), whole_trace_prefixes: 0 }
+        Self { spec, clusterer, faults, problems: HashMap::new(), whole_trace_prefixes: 0, withdrawn: 0 }
     }
 
-    /// Feeds a step's chunks once; returns the prefixes completed, in sample order.
-    fn scan(&mut self, step: &TokenStep) -> Result<Vec<Arc<TracePrefix>>, PipelineError> {
+    /// Feeds a step's chunks once; returns what it completed, in sample order.
+    fn scan(&mut self, step: &TokenStep) -> Result<Scanned, PipelineError> {
         let Some(problem) = self.problems.get_mut(&step.pid) else {
             return Err(PipelineError::Protocol(format!("truncator: tokens for unopened problem {}", step.pid)));
         };
@@ -49,6 +59,7 @@ impl Truncator {
             }
         }
         let mut ready = Vec::new();
+        let mut withdrawn = Vec::new();
         for chunk in &step.chunks {
             if problem.done.contains(&chunk.sample) {
                 continue;
@@ -63,6 +74,13 @@ impl Truncator {
                 if cut.is_some() {
                     break;
                 }
+            }
+            if cut.is_none() && chunk.ended && chunk.abstains {
+                problem.scanners.remove(&chunk.sample);
+                problem.done.insert(chunk.sample);
+                self.withdrawn += 1;
+                withdrawn.push(chunk.sample);
+                continue;
             }
             if cut.is_none() && chunk.ended {
                 cut = scanner.finish();
@@ -82,8 +100,10 @@ impl Truncator {
             }
         }
         ready.sort_by_key(|p| p.sample);
-        problem.last = Some((step.step, ready.clone()));
-        Ok(ready)
+        withdrawn.sort_unstable();
+        let scanned = Scanned { prefixes: ready, withdrawn };
+        problem.last = Some((step.step, scanned.clone()));
+        Ok(scanned)
     }
 }
 
@@ -129,26 +149,28 @@ impl Handler<TokenStep> for Truncator {
             let e = injected(Stage::Truncator, mode, ctx);
             return Box::pin(async move { Err(e) });
         }
-        let prefixes = self.scan(&step);
+        let scanned = self.scan(&step);
         let (clusterer, faults) = (self.clusterer.clone(), self.faults.clone());
         Box::pin(async move {
-            let prefixes = prefixes?;
-            if prefixes.is_empty() {
+            let Scanned { prefixes, withdrawn } = scanned?;
+            if prefixes.is_empty() && withdrawn.is_empty() {
                 return Ok(StepDecisions::default());
             }
-            deliver(&faults, Stage::Clusterer, &clusterer, PrefixesReady { pid: step.pid, step: step.step, prefixes }).await
+            let ready = PrefixesReady { pid: step.pid, step: step.step, prefixes, withdrawn };
+            deliver(&faults, Stage::Clusterer, &clusterer, ready).await
         })
     }
 }
 
-/// Run driver → truncator: how many prefixes were whole traces.
+/// Run driver → truncator: how many prefixes were whole traces, and how many traces were
+/// withdrawn before their prefix.
 #[derive(Message)]
-#[rtype(result = "u64")]
-pub struct GetWholeTracePrefixes;
+#[rtype(result = "(u64, u64)")]
+pub struct GetPrefixCounts;
 
-impl Handler<GetWholeTracePrefixes> for Truncator {
-    type Result = u64;
-    fn handle(&mut self, _: GetWholeTracePrefixes, _: &mut Context<Self>) -> u64 {
-        self.whole_trace_prefixes
+impl Handler<GetPrefixCounts> for Truncator {
+    type Result = MessageResult<GetPrefixCounts>;
+    fn handle(&mut self, _: GetPrefixCounts, _: &mut Context<Self>) -> Self::Result {
+        MessageResult((self.whole_trace_prefixes, self.withdrawn))
     }
 }
