@@ -7,6 +7,7 @@ the same batch sizes and length as the Rust bench, and prints one JSON line per 
 the same keys. `--compile` adds torch.compile (reported separately).
 
 Usage: python3 scripts/bench_torch_judge.py --model DIR --max-len 512 --batch 64,128 --pairs 4096
+       [--compile] [--random-init]
 """
 import argparse, json, time
 
@@ -49,13 +50,21 @@ def main():
     p.add_argument("--batch", default="64")
     p.add_argument("--pairs", type=int, default=4096)
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--random-init", action="store_true",
+                   help="random weights from DIR/config.json (as the Rust bench without --judge)")
     args = p.parse_args()
     cfg = BertConfig.from_pretrained(args.model)
     cfg.num_labels = 1
     t0 = time.perf_counter()
-    model = BertForSequenceClassification.from_pretrained(
-        args.model, config=cfg, torch_dtype=torch.bfloat16, attn_implementation="sdpa"
-    ).cuda().eval()
+    if args.random_init:
+        # Throughput does not depend on the weights' values: only config.json is needed.
+        model = BertForSequenceClassification._from_config(
+            cfg, torch_dtype=torch.bfloat16, attn_implementation="sdpa"
+        ).cuda().eval()
+    else:
+        model = BertForSequenceClassification.from_pretrained(
+            args.model, config=cfg, torch_dtype=torch.bfloat16, attn_implementation="sdpa"
+        ).cuda().eval()
     if args.compile:
         model = torch.compile(model)
     peak = matmul_peak()

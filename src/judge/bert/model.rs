@@ -316,37 +316,79 @@ impl<B: Backend> BertEmbeddings<B> {
     }
 }
 
+/// `x · [W₁ W₂ …] + [b₁ b₂ …]`: several projections of one input as one wider matmul, split
+/// back into one tensor per projection. One `[n, 384] × [384, 1152]` matmul runs faster than three
+/// `[n, 384] × [384, 384]` ones on a GPU. Falls back to one matmul each if a layer has no bias.
+fn project<B: Backend, const N: usize>(x: Tensor<B, 3>, layers: [&Linear<B>; N]) -> [Tensor<B, 3>; N] {
+    let biases: Option<Vec<Tensor<B, 1>>> = layers.iter().map(|l| l.bias.as_ref().map(|b| b.val())).collect();
+    let Some(biases) = biases else {
+        return layers.map(|l| l.forward(x.clone()));
+    };
+    let widths = layers.map(|l| l.weight.dims()[1]);
+    let weight = Tensor::cat(layers.iter().map(|l| l.weight.val()).collect(), 1);
+    let bias = Tensor::cat(biases, 0);
+    let y = x.matmul(weight.unsqueeze_dim::<3>(0)) + bias.unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0);
+    let mut at = 0;
+    widths.map(|w| {
+        let part = y.clone().narrow(2, at, w);
+        at += w;
+        part
+    })
+}
+
 impl<B: Backend> BertSelfAttention<B> {
-    /// `x`: `[batch, seq, hidden]`; `padding`: `[batch, heads, seq, seq]`, true on padded keys.
-    fn run(&self, x: Tensor<B, 3>, padding: Tensor<B, 4, burn::tensor::Bool>) -> Tensor<B, 3> {
-        let [batch, seq_len, hidden] = x.dims();
+    /// Attention of the queries from `x_q` (`[batch, q_len, hidden]`) over the keys and values
+    /// from `x` (`[batch, seq, hidden]`). `padding`: `[batch, heads, q_len, seq]`, true on
+    /// padded keys. `x_q` is `x` itself, or its `[CLS]` row alone where only that row is read.
+    fn run(&self, x_q: Option<Tensor<B, 3>>, x: Tensor<B, 3>, padding: Tensor<B, 4, burn::tensor::Bool>) -> Tensor<B, 3> {
+        let [batch, _, hidden] = x.dims();
         let head_dim = hidden / self.num_heads;
         let heads = |t: Tensor<B, 3>| {
-            t.reshape([batch, seq_len, self.num_heads, head_dim])
-                .swap_dims(1, 2)
+            let [_, len, _] = t.dims();
+            t.reshape([batch, len, self.num_heads, head_dim]).swap_dims(1, 2)
         };
-        let q = heads(self.query.forward(x.clone()));
-        let k = heads(self.key.forward(x.clone()));
-        let v = heads(self.value.forward(x));
+        let (q, k, v) = match x_q {
+            None => {
+                let [q, k, v] = project(x, [&self.query, &self.key, &self.value]);
+                (q, k, v)
+            }
+            Some(x_q) => {
+                let [k, v] = project(x, [&self.key, &self.value]);
+                (self.query.forward(x_q), k, v)
+            }
+        };
+        let [_, q_len, _] = q.dims();
+        let (q, k, v) = (heads(q), heads(k), heads(v));
         let options = AttentionModuleOptions::default();
         let context = if self.fused {
             attention(q, k, v, Some(padding), None, options)
         } else {
             attention_fallback(q, k, v, Some(padding), None, options)
         };
-        let context = context.swap_dims(1, 2).reshape([batch, seq_len, hidden]);
+        debug_assert_eq!(context.dims()[2], q_len);
+        let context = context.swap_dims(1, 2).reshape([batch, q_len, hidden]);
         self.output.forward(context)
     }
 }
 
 impl<B: Backend> BertLayer<B> {
+    /// The layer over every position (`cls_only` false), or over the `[CLS]` row alone
+    /// (`[batch, 1, hidden]`, attending to every position): a classifier that reads only
+    /// `[CLS]` needs nothing else from the last layer, and gets exactly the same values.
     fn run(
         &self,
         x: Tensor<B, 3>,
         padding: Tensor<B, 4, burn::tensor::Bool>,
         mode: Mode,
+        cls_only: bool,
     ) -> Tensor<B, 3> {
-        let attended = self.attention.run(x.clone(), padding);
+        let (x, attended) = if cls_only {
+            let cls = x.clone().narrow(1, 0, 1);
+            let attended = self.attention.run(Some(cls.clone()), x, padding.narrow(2, 0, 1));
+            (cls, attended)
+        } else {
+            (x.clone(), self.attention.run(None, x, padding))
+        };
         let x = self
             .attention_norm
             .forward(x + maybe_dropout(&self.dropout, attended, mode));
@@ -358,7 +400,9 @@ impl<B: Backend> BertLayer<B> {
 }
 
 impl<B: Backend> BertEncoder<B> {
-    fn run(&self, input: &BertInput<B>, mode: Mode) -> Tensor<B, 3> {
+    /// Hidden states `[batch, seq, hidden]`, or with `cls_only` the `[CLS]` row of the last
+    /// layer alone (`[batch, 1, hidden]`), which is all the pooler reads.
+    fn run(&self, input: &BertInput<B>, mode: Mode, cls_only: bool) -> Tensor<B, 3> {
         let [batch, seq_len] = input.ids.dims();
         let num_heads = self
             .layers
@@ -373,20 +417,21 @@ impl<B: Backend> BertEncoder<B> {
             .reshape([batch, 1, 1, seq_len])
             .expand([batch, num_heads, seq_len, seq_len]);
         let mut x = self.embeddings.run(input, mode);
-        for layer in &self.layers {
-            x = layer.run(x, padding.clone(), mode);
+        let last = self.layers.len().saturating_sub(1);
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.run(x, padding.clone(), mode, cls_only && i == last);
         }
         x
     }
 
     /// Last hidden states `[batch, seq, hidden]`, with dropout active (training).
     pub fn forward(&self, input: &BertInput<B>) -> Tensor<B, 3> {
-        self.run(input, Mode::Train)
+        self.run(input, Mode::Train, false)
     }
 
     /// Last hidden states `[batch, seq, hidden]`, without dropout (serving).
     pub fn infer(&self, input: &BertInput<B>) -> Tensor<B, 3> {
-        self.run(input, Mode::Infer)
+        self.run(input, Mode::Infer, false)
     }
 
     /// BERT's pooled vector `tanh(W · h[CLS] + b)`, `[batch, hidden]`.
@@ -463,7 +508,7 @@ impl<B: Backend> CrossEncoder<B> {
 
     fn logits(&self, input: &BertInput<B>, mode: Mode) -> Tensor<B, 1> {
         let [batch, _] = input.ids.dims();
-        let pooled = self.bert.pool(self.bert.run(input, mode));
+        let pooled = self.bert.pool(self.bert.run(input, mode, true));
         let pooled = maybe_dropout(&self.dropout, pooled, mode);
         self.classifier.forward(pooled).reshape([batch])
     }
@@ -531,6 +576,21 @@ mod tests {
             .to_vec::<f32>()
             .unwrap();
         assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5), "{norms:?}");
+    }
+
+    #[test]
+    fn the_cls_only_last_layer_gives_the_full_encoders_logit() {
+        // The classifier computes the last layer for `[CLS]` alone; it must equal pooling the
+        // full encoder's output (mixed lengths, so padding is exercised too).
+        let device = Default::default();
+        let model = CrossEncoderConfig::new(BertConfig::tiny()).init::<B>(&device);
+        let batch = input(&[(&PAIR_IDS[..3], &PAIR_TYPES[..3]), (PAIR_IDS, PAIR_TYPES)], 16);
+        let fast = model.infer(&batch).into_data().to_vec::<f32>().unwrap();
+        let full = sigmoid(model.classifier.forward(model.bert.pool(model.bert.infer(&batch))).reshape([2]));
+        let full = full.into_data().to_vec::<f32>().unwrap();
+        for (a, b) in fast.iter().zip(&full) {
+            assert!((a - b).abs() < 1e-6, "{fast:?} vs {full:?}");
+        }
     }
 
     #[test]
