@@ -640,12 +640,17 @@ impl ProblemDriver {
             if t.new_bytes.is_empty() && t.new_lens.is_empty() && !t.ended_now {
                 continue;
             }
+            // A trace ends downstream when it finished or abstains (DeepConf stopped it, or it
+            // failed); a pruned one is not ended, the voter may still resume it.
+            let outcome = t.outcome.as_ref().map(|(o, _)| *o);
+            let abstains = t.ended_now && (t.low_confidence || outcome == Some(Outcome::Failed));
+            let finished = t.ended_now && outcome == Some(Outcome::Finished);
             chunks.push(TokenChunk {
                 sample: t.sample,
                 bytes: std::mem::take(&mut t.new_bytes),
                 token_lens: std::mem::take(&mut t.new_lens),
-                ended: t.ended_now && (t.low_confidence || t.outcome.as_ref().is_some_and(|(o, _)| *o != Outcome::Pruned)),
-                abstains: t.ended_now && (t.low_confidence || t.outcome.as_ref().is_some_and(|(o, _)| *o == Outcome::Failed)),
+                ended: finished || abstains,
+                abstains,
             });
         }
         if chunks.is_empty() {
