@@ -3,6 +3,16 @@
 //!
 //! Every row is a plain `deepprune-run` of the pipeline with the row's `--set` overrides, so a
 //! row can be reproduced exactly from its `overrides` column.
+//!
+//! Besides the tables, a sweep writes `rows.jsonl`: each finished row with the overrides it ran
+//! with and its outcome on every problem. It serves two things:
+//! - **Resuming** (`--resume`): a GPU machine can be taken away mid-sweep. A resumed sweep reuses
+//!   every stored row whose full override list equals what it would run now, and runs the rest.
+//!   Rows are deterministic, so a reused row is the row a fresh run would produce.
+//! - **Paired comparisons** (`paired.md`): every row against cons@N and against each DeepConf
+//!   row, as the mean per-problem difference in accuracy with a 95% bootstrap interval over
+//!   problems. Rows on the same problems are paired, so this interval is much tighter than the
+//!   difference of two independent intervals, and it says when a difference is only noise.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -40,6 +50,16 @@ pub enum SweepError {
         row: String,
         /// The run error.
         source: crate::pipeline::PipelineError,
+    },
+    /// A stored file of an earlier run (`--resume`) is unreadable.
+    #[error("{path}: line {line}: {message}")]
+    Stored {
+        /// The file.
+        path: PathBuf,
+        /// Its 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
     },
     /// Writing results failed.
     #[error("{path}: {source}")]
@@ -155,7 +175,7 @@ impl SweepConfig {
 }
 
 /// One row of the results table.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     /// The row's overrides, space-separated (reproduce with `deepprune-run P --set ...`).
     pub overrides: String,
@@ -181,6 +201,45 @@ pub struct Row {
     pub judge_flops_ratio: f64,
     /// True for the oracle: an upper bound.
     pub upper_bound: bool,
+}
+
+/// One problem's outcome in one row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProblemOutcome {
+    /// Problem id.
+    pub pid: String,
+    /// Whether the voted answer is correct (`None`: ungraded, counted as wrong, as in `accuracy`).
+    pub correct: Option<bool>,
+    /// Tokens generated for it.
+    pub tokens: u64,
+}
+
+/// A finished row as `rows.jsonl` stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredRow {
+    /// Every override the row ran with: the sweep's, the command line's, then the row's own.
+    pub run_overrides: Vec<String>,
+    /// The row.
+    pub row: Row,
+    /// Its outcome on every problem, by problem id.
+    pub per_problem: Vec<ProblemOutcome>,
+}
+
+/// Mean per-problem difference in accuracy `a − b` over the problems both rows ran, with a
+/// 95% bootstrap interval over those problems (paired: a problem is resampled with both of its
+/// outcomes). `None` when the rows share no problem.
+pub fn paired_delta(a: &[ProblemOutcome], b: &[ProblemOutcome]) -> Option<(f64, (f64, f64))> {
+    let b: std::collections::HashMap<&str, f64> =
+        b.iter().map(|o| (o.pid.as_str(), o.correct.unwrap_or(false) as u8 as f64)).collect();
+    let diffs: Vec<f64> = a
+        .iter()
+        .filter_map(|o| b.get(o.pid.as_str()).map(|vb| o.correct.unwrap_or(false) as u8 as f64 - vb))
+        .collect();
+    if diffs.is_empty() {
+        return None;
+    }
+    let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+    Some((mean, metrics::bootstrap_mean_ci(&diffs, 2000, 7)))
 }
 
 fn row_of(overrides: &[String], results: &[ProblemResult], report: &crate::report::RunReport, cfg: &SweepConfig) -> Row {
@@ -225,54 +284,155 @@ fn cons_k_curve(results: &[ProblemResult]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Runs every row; writes the table, the cons@k curve and the frontier plot.
-pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool) -> Result<Vec<Row>, SweepError> {
-    let mut rows = Vec::new();
-    let mut curve = Vec::new();
+/// Runs every row; writes the tables, the cons@k curve and the frontier plot. With `resume`,
+/// rows stored in the output's `rows.jsonl` by an earlier run with the same overrides are
+/// reused instead of run again.
+pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool, resume: bool) -> Result<Vec<Row>, SweepError> {
+    let mut stored = if resume { read_stored(&cfg.output.join("rows.jsonl"))? } else { Vec::new() };
+    let mut done: Vec<StoredRow> = Vec::new();
+    let mut curve = if resume { read_curve(&cfg.output.join("cons_k.csv"))? } else { Vec::new() };
     let mut data: Option<ReplayData> = None;
     let all = cfg.rows();
     for (i, row) in all.iter().enumerate() {
         let mut overrides = cfg.overrides.clone();
         overrides.extend(extra.iter().cloned());
         overrides.extend(row.iter().cloned());
-        overrides.push("output.progress=false".into());
         let name = row.join(" ");
-        let config = PipelineConfig::load(&cfg.pipeline, &overrides)
-            .map_err(|source| SweepError::Pipeline { row: name.clone(), source })?;
-        if data.is_none() {
-            data = Some(ReplayData::load(&config).map_err(|source| SweepError::Run { row: name.clone(), source })?);
-        }
-        let data = data.as_ref().expect("loaded just above; this is a bug");
-        let (results, report) =
-            run_blocking(&config, data, None).map_err(|source| SweepError::Run { row: name.clone(), source })?;
-        if curve.is_empty() {
-            curve = cons_k_curve(&results);
-        }
-        let r = row_of(row, &results, &report, cfg);
+        let reused = stored.iter().position(|s| s.run_overrides == overrides).map(|at| stored.swap_remove(at));
+        let was_reused = reused.is_some();
+        let entry = match reused {
+            Some(entry) => entry,
+            None => {
+                let mut with_quiet = overrides.clone();
+                with_quiet.push("output.progress=false".into());
+                let config = PipelineConfig::load(&cfg.pipeline, &with_quiet)
+                    .map_err(|source| SweepError::Pipeline { row: name.clone(), source })?;
+                if data.is_none() {
+                    data = Some(ReplayData::load(&config).map_err(|source| SweepError::Run { row: name.clone(), source })?);
+                }
+                let data = data.as_ref().expect("loaded just above; this is a bug");
+                let (results, report) =
+                    run_blocking(&config, data, None).map_err(|source| SweepError::Run { row: name.clone(), source })?;
+                if curve.is_empty() {
+                    curve = cons_k_curve(&results);
+                }
+                let mut per_problem: Vec<ProblemOutcome> = results
+                    .iter()
+                    .map(|r| ProblemOutcome { pid: r.pid.clone(), correct: r.correct, tokens: r.tokens })
+                    .collect();
+                per_problem.sort_by(|a, b| a.pid.cmp(&b.pid));
+                StoredRow { run_overrides: overrides, row: row_of(row, &results, &report, cfg), per_problem }
+            }
+        };
         if progress {
+            let r = &entry.row;
             eprintln!(
-                "[{}/{}] {name}: accuracy {:.3}, reduction {:.3}, cons@k at budget {:.3}",
+                "[{}/{}] {name}: accuracy {:.3}, reduction {:.3}, cons@k at budget {:.3}{}",
                 i + 1,
                 all.len(),
                 r.accuracy,
                 r.token_reduction,
-                r.matched_cons_k_accuracy
+                r.matched_cons_k_accuracy,
+                if was_reused { " (reused from rows.jsonl)" } else { "" }
             );
         }
-        rows.push(r);
-        // Rewrite the table after every row, so a sweep that fails later keeps what it measured.
-        write(cfg, &rows, &curve)?;
+        done.push(entry);
+        // Rewrite the tables after every row, so a sweep that fails later keeps what it measured.
+        // Stored rows this grid does not hold stay in rows.jsonl for a later, wider resume.
+        write(cfg, &done, &stored, &curve)?;
     }
-    Ok(rows)
+    Ok(done.into_iter().map(|d| d.row).collect())
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> SweepError + '_ {
     move |source| SweepError::Io { path: path.to_path_buf(), source }
 }
 
-fn write(cfg: &SweepConfig, rows: &[Row], curve: &[(f64, f64)]) -> Result<(), SweepError> {
+/// Reads `rows.jsonl` from an earlier run; a missing file is an empty one.
+fn read_stored(path: &Path) -> Result<Vec<StoredRow>, SweepError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(SweepError::Io { path: path.to_path_buf(), source }),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| SweepError::Stored {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message: format!("expected one stored row (run_overrides, row, per_problem): {e}"),
+            })
+        })
+        .collect()
+}
+
+/// Reads the cons@k curve an earlier run wrote; a missing file is an empty curve.
+fn read_curve(path: &Path) -> Result<Vec<(f64, f64)>, SweepError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(SweepError::Io { path: path.to_path_buf(), source }),
+    };
+    text.lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            let bad = || SweepError::Stored {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message: format!("expected `token_fraction,accuracy` (two numbers), got {l:?}"),
+            };
+            let (x, y) = l.split_once(',').ok_or_else(bad)?;
+            Ok((x.trim().parse().map_err(|_| bad())?, y.trim().parse().map_err(|_| bad())?))
+        })
+        .collect()
+}
+
+/// The reference rows of the paired table: cons@N and each DeepConf policy alone.
+fn references(done: &[StoredRow]) -> Vec<&StoredRow> {
+    done.iter().filter(|d| d.row.judge == "none").collect()
+}
+
+fn write(cfg: &SweepConfig, done: &[StoredRow], kept: &[StoredRow], curve: &[(f64, f64)]) -> Result<(), SweepError> {
+    let rows: Vec<Row> = done.iter().map(|d| d.row.clone()).collect();
+    let rows = &rows[..];
     let dir = &cfg.output;
     std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let jsonl = dir.join("rows.jsonl");
+    let mut f = std::fs::File::create(&jsonl).map_err(io(&jsonl))?;
+    for d in done.iter().chain(kept) {
+        let line = serde_json::to_string(d).map_err(|e| SweepError::Io { path: jsonl.clone(), source: e.into() })?;
+        writeln!(f, "{line}").map_err(io(&jsonl))?;
+    }
+    let paired = dir.join("paired.md");
+    let mut f = std::fs::File::create(&paired).map_err(io(&paired))?;
+    let refs = references(done);
+    let name = |d: &StoredRow| if d.row.overrides == "judge.kind=none" { "cons@N".to_string() } else { format!("`{}`", d.row.overrides) };
+    writeln!(
+        f,
+        "Accuracy difference against each reference row, paired by problem: mean over problems and 95% bootstrap interval.\n"
+    )
+    .map_err(io(&paired))?;
+    write!(f, "| setting | accuracy | token reduction |").map_err(io(&paired))?;
+    for r in &refs {
+        write!(f, " Δ vs {} |", name(r)).map_err(io(&paired))?;
+    }
+    writeln!(f).map_err(io(&paired))?;
+    writeln!(f, "|---|---|---|{}", "---|".repeat(refs.len())).map_err(io(&paired))?;
+    for d in done {
+        write!(f, "| `{}` | {:.3} | {:.3} |", d.row.overrides, d.row.accuracy, d.row.token_reduction).map_err(io(&paired))?;
+        for r in &refs {
+            match paired_delta(&d.per_problem, &r.per_problem) {
+                Some((m, (lo, hi))) => write!(f, " {m:+.3} [{lo:+.3}, {hi:+.3}] |"),
+                None => write!(f, " — |"),
+            }
+            .map_err(io(&paired))?;
+        }
+        writeln!(f).map_err(io(&paired))?;
+    }
     let csv = dir.join("rows.csv");
     let mut f = std::fs::File::create(&csv).map_err(io(&csv))?;
     writeln!(f, "overrides,judge,accuracy,ci_low,ci_high,tokens,token_fraction,token_reduction,matched_cons_k_accuracy,judge_pairs,judge_seconds,judge_flops_ratio,upper_bound").map_err(io(&csv))?;

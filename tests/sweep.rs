@@ -3,7 +3,121 @@
 mod common;
 
 use deepprune::pipeline::run::{run_blocking, ReplayData};
-use deepprune::sweep::{Grid, SweepConfig};
+use deepprune::sweep::{paired_delta, Grid, ProblemOutcome, StoredRow, SweepConfig};
+
+/// A one-judge grid over the embedded sample, writing into `out`.
+fn sample_sweep(out: &std::path::Path, taus: Vec<f32>) -> SweepConfig {
+    let root = common::root();
+    SweepConfig {
+        pipeline: root.join("pipelines/quickstart.yaml"),
+        overrides: vec![
+            format!("generator.problems={}", root.join("data/sample/problems.jsonl").display()),
+            format!("generator.traces={}", root.join("data/sample/traces.jsonl.gz").display()),
+        ],
+        grid: Grid {
+            judge: vec!["lexical".into()],
+            tau: taus,
+            prefix: vec![32],
+            finish: vec!["founders".into()],
+            deepconf: vec![],
+            stop_policy: vec!["none".into()],
+        },
+        output: out.to_path_buf(),
+        generator_params: 4.94e8,
+        judge_flops_per_pair: 6.04e9,
+        judge_paths: Default::default(),
+    }
+}
+
+fn read_stored(out: &std::path::Path) -> Vec<StoredRow> {
+    std::fs::read_to_string(out.join("rows.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn write_stored(out: &std::path::Path, rows: &[StoredRow]) {
+    let text: String = rows.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect();
+    std::fs::write(out.join("rows.jsonl"), text).unwrap();
+}
+
+#[test]
+fn a_resumed_sweep_reuses_stored_rows_and_runs_only_the_rest() {
+    let out = tempfile::tempdir().unwrap();
+    let first = deepprune::sweep::run(&sample_sweep(out.path(), vec![0.25]), &[], false, false).unwrap();
+    assert_eq!(first.len(), 2, "cons@N and one grid point");
+    // Mark the stored grid row, so a reuse is visible: a re-run would measure the real value.
+    let mut stored = read_stored(out.path());
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].row, first[1]);
+    assert_eq!(stored[1].per_problem.len(), 10, "one outcome per sample problem");
+    stored[1].row.accuracy = 0.123456;
+    write_stored(out.path(), &stored);
+
+    // The grid grows by one τ: the marked row is reused, the new one is run.
+    let grown = sample_sweep(out.path(), vec![0.25, 0.75]);
+    let resumed = deepprune::sweep::run(&grown, &[], false, true).unwrap();
+    assert_eq!(resumed.len(), 3);
+    assert_eq!(resumed[0], first[0], "cons@N reused unchanged");
+    assert_eq!(resumed[1].accuracy, 0.123456, "the stored row was reused, not run again");
+    let fresh = deepprune::sweep::run(&sample_sweep(tempfile::tempdir().unwrap().path(), vec![0.75]), &[], false, false)
+        .unwrap();
+    assert_eq!(timeless(&resumed[2]), timeless(&fresh[1]), "the new row equals a fresh run of it");
+
+    // Different command-line overrides: nothing stored matches, every row runs again.
+    let rerun = deepprune::sweep::run(&grown, &["clusterer.p=5".into()], false, true).unwrap();
+    assert_ne!(rerun[1].accuracy, 0.123456, "a row with other overrides must not be reused");
+    // ... and the rows it did not use are still stored, for a later resume.
+    let kept = read_stored(out.path());
+    assert_eq!(kept.len(), 6, "3 new rows and the 3 earlier ones");
+    assert!(kept.iter().any(|k| k.row.accuracy == 0.123456));
+    // Without --resume the stored rows are ignored too.
+    let plain = deepprune::sweep::run(&grown, &[], false, false).unwrap();
+    assert_eq!(timeless(&plain[1]), timeless(&first[1]));
+}
+
+/// A row without its wall-clock field, which no two runs share.
+fn timeless(row: &deepprune::sweep::Row) -> deepprune::sweep::Row {
+    deepprune::sweep::Row { judge_seconds: 0.0, ..row.clone() }
+}
+
+#[test]
+fn a_malformed_stored_row_is_reported_with_its_file_and_line() {
+    let out = tempfile::tempdir().unwrap();
+    let cfg = sample_sweep(out.path(), vec![0.25]);
+    deepprune::sweep::run(&cfg, &[], false, false).unwrap();
+    let good = std::fs::read_to_string(out.path().join("rows.jsonl")).unwrap();
+    let first_line = good.lines().next().unwrap().to_string();
+    std::fs::write(out.path().join("rows.jsonl"), format!("{first_line}\n{{\"row\": 3}}\n")).unwrap();
+    let err = deepprune::sweep::run(&cfg, &[], false, true).unwrap_err().to_string();
+    assert!(err.contains("rows.jsonl") && err.contains("line 2"), "{err}");
+    // The file is left as it was: nothing measured is lost.
+    assert!(std::fs::read_to_string(out.path().join("rows.jsonl")).unwrap().starts_with(&first_line));
+}
+
+fn outcomes(correct: &[bool]) -> Vec<ProblemOutcome> {
+    correct
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| ProblemOutcome { pid: format!("p{i}"), correct: Some(c), tokens: 1 })
+        .collect()
+}
+
+#[test]
+fn paired_deltas_follow_the_per_problem_differences() {
+    let a = outcomes(&[true, true, false, true]);
+    let b = outcomes(&[true, false, false, false]);
+    let (mean, (lo, hi)) = paired_delta(&a, &b).unwrap();
+    assert_eq!(mean, 0.5);
+    assert!(lo <= mean && mean <= hi && lo >= 0.0 && hi <= 1.0, "({lo}, {hi})");
+    // A row against itself differs on no problem: the interval collapses to zero.
+    assert_eq!(paired_delta(&a, &a).unwrap(), (0.0, (0.0, 0.0)));
+    // Only shared problems are paired.
+    let mut other = outcomes(&[false]);
+    other[0].pid = "elsewhere".into();
+    assert_eq!(paired_delta(&a, &other), None);
+}
 
 #[test]
 fn a_grid_row_equals_a_plain_run() {
@@ -28,7 +142,7 @@ fn a_grid_row_equals_a_plain_run() {
         judge_flops_per_pair: 6.04e9,
         judge_paths: Default::default(),
     };
-    let rows = deepprune::sweep::run(&cfg, &[], false).unwrap();
+    let rows = deepprune::sweep::run(&cfg, &[], false, false).unwrap();
     // cons@N, the one grid point alone and with DeepConf, and the DeepConf row.
     assert_eq!(rows.len(), 4);
     let plain = common::quickstart(&[
@@ -56,7 +170,7 @@ fn a_grid_row_equals_a_plain_run() {
     let (_, report) = run_blocking(&both, &data, None).unwrap();
     assert!(rows[2].overrides.contains("generator.stop_policy=deepconf-low"), "{}", rows[2].overrides);
     assert_eq!((rows[2].tokens, rows[2].accuracy), (report.tokens, report.accuracy));
-    for f in ["rows.csv", "rows.md", "cons_k.csv", "frontier.png", "frontier.svg"] {
+    for f in ["rows.csv", "rows.md", "rows.jsonl", "paired.md", "cons_k.csv", "frontier.png", "frontier.svg"] {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }
 }

@@ -48,6 +48,10 @@ enum Command {
         /// No per-row progress.
         #[arg(long)]
         quiet: bool,
+        /// Reuse the rows an earlier, interrupted run of the same sweep stored in the output's
+        /// `rows.jsonl` (those whose overrides are unchanged), and run only the rest.
+        #[arg(long)]
+        resume: bool,
     },
     /// Benchmarks.
     Bench {
@@ -186,7 +190,7 @@ fn main() -> anyhow::Result<()> {
                 println!("correctness verdicts: {:.4} agree over {} traces ({} we accept, {} we reject)", a.correct_agreement, a.traces, a.traces_we_accept, a.traces_we_reject);
             }
         }
-        Command::Sweep { config, set, judges, output, quiet } => {
+        Command::Sweep { config, set, judges, output, quiet, resume } => {
             let mut cfg = deepprune::sweep::SweepConfig::load(&config)?;
             if !judges.is_empty() {
                 cfg.grid.judge.retain(|j| judges.contains(j));
@@ -194,7 +198,7 @@ fn main() -> anyhow::Result<()> {
             if let Some(o) = output {
                 cfg.output = o;
             }
-            let rows = deepprune::sweep::run(&cfg, &set, !quiet)?;
+            let rows = deepprune::sweep::run(&cfg, &set, !quiet, resume)?;
             println!("{} rows; table: {}", rows.len(), cfg.output.join("rows.md").display());
         }
         Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown, attention } } => {
