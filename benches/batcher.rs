@@ -51,6 +51,7 @@ fn bench_batcher(c: &mut Criterion) {
             max_pair_len: 512,
             max_wait: Duration::from_millis(2),
             max_inflight: 4,
+            batch_timeout: Duration::from_secs(60),
         };
         BatcherHandle::new(JudgeBatcher::new(worker, policy, deepprune::pipeline::faults::Faults::none()).start(), 8192)
     });

@@ -8,7 +8,10 @@
 //! with and its outcome on every problem. It serves two things:
 //! - **Resuming** (`--resume`): a GPU machine can be taken away mid-sweep. A resumed sweep reuses
 //!   every stored row whose full override list equals what it would run now, and runs the rest.
-//!   Rows are deterministic, so a reused row is the row a fresh run would produce.
+//!   With a CPU judge a row is deterministic, so a reused row is the row a fresh run would
+//!   produce. A GPU judge's bf16 scores can change in their last bits with how pairs were
+//!   batched, which can flip a borderline join: the same row measured on the H100 in two
+//!   sessions scored 0.260 and 0.250 (one problem of 96) at the same token reduction.
 //! - **Paired comparisons** (`paired.md`): every row against cons@N and against each DeepConf
 //!   row, as the mean per-problem difference in accuracy with a 95% bootstrap interval over
 //!   problems. Rows on the same problems are paired, so this interval is much tighter than the

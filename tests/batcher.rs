@@ -61,7 +61,14 @@ fn start(policy: BatchPolicy, max_queue_pairs: usize, delay: Duration) -> (Batch
 }
 
 fn policy(max_pairs: usize, max_tokens: usize, max_wait_ms: u64) -> BatchPolicy {
-    BatchPolicy { max_pairs, max_tokens, max_pair_len: 512, max_wait: Duration::from_millis(max_wait_ms), max_inflight: 2 }
+    BatchPolicy {
+        max_pairs,
+        max_tokens,
+        max_pair_len: 512,
+        max_wait: Duration::from_millis(max_wait_ms),
+        max_inflight: 2,
+        batch_timeout: Duration::from_secs(60),
+    }
 }
 
 async fn stats(h: &BatcherHandle) -> BatcherStats {
@@ -173,4 +180,15 @@ async fn the_queue_bound_holds_with_a_slow_judge() {
     assert!(s.max_queue_depth <= 4, "queue depth reached {}", s.max_queue_depth);
     assert_eq!(s.pairs, 24);
     assert_eq!(h.in_queue(), 0, "every permit is returned");
+}
+
+#[actix::test]
+async fn a_batch_the_judge_never_answers_fails_with_the_timeout_key_instead_of_stalling() {
+    // The stub takes 2 s per batch; the batcher gives it 100 ms.
+    let policy = BatchPolicy { batch_timeout: Duration::from_millis(100), ..policy(8, 1 << 20, 1) };
+    let (h, _) = start(policy, 1_000, Duration::from_secs(2));
+    let sent = Instant::now();
+    let err = h.judge(vec![pair(1, 2, 10)]).await.expect_err("the judge is too slow");
+    assert!(err.to_string().contains("judge.batch_timeout_s"), "{err}");
+    assert!(sent.elapsed() < Duration::from_millis(1500), "failed only after {:?}", sent.elapsed());
 }

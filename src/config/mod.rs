@@ -208,6 +208,10 @@ pub struct JudgeConfig {
     /// Batches with the judge worker at once; beyond it, waiting pairs merge into fuller batches.
     #[serde(default = "default_judge_queue")]
     pub queue: usize,
+    /// Seconds the judge may take to answer one batch before the run fails with an error
+    /// naming this key (a dead GPU backend may never answer).
+    #[serde(default = "default_batch_timeout_s")]
+    pub batch_timeout_s: f64,
 }
 
 /// The lexical judge: real, cheap, and needs no model.
@@ -237,6 +241,10 @@ fn default_max_wait_ms() -> u64 {
 /// 4 batches.
 fn default_judge_queue() -> usize {
     4
+}
+/// 10 minutes: far beyond a CPU judge's slowest batch (256 pairs of 512 tokens).
+fn default_batch_timeout_s() -> f64 {
+    600.0
 }
 
 /// The `clusterer` section: DeepPrune's online greedy clustering.
@@ -715,6 +723,9 @@ impl JudgeConfig {
         }
         if j.max_queue_pairs == 0 {
             e.push("judge.max_queue_pairs: expected an integer ≥ 1, got 0".into());
+        }
+        if !(j.batch_timeout_s.is_finite() && j.batch_timeout_s > 0.0 && j.batch_timeout_s <= 1e9) {
+            e.push(format!("judge.batch_timeout_s: expected a number of seconds > 0, got {}", j.batch_timeout_s));
         }
     }
 }

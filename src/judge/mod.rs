@@ -58,6 +58,15 @@ pub trait PairJudge: Send {
     fn name(&self) -> &str;
     /// One score in [0, 1] per pair: the judged probability that the final answers are equal.
     fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError>;
+    /// What the worker thread must run after it has dropped the judge, on that same thread.
+    ///
+    /// A CubeCL (GPU) backend keeps one memory pool per thread and never returns a pool's pages
+    /// to the driver by itself, so a judge thread that ends without this leaves its activations'
+    /// memory reserved for the life of the process. A sweep starts one judge thread per row; on
+    /// an H100 it ran out of GPU memory at the 13th row before judges released their pools.
+    fn release_hook(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        None
+    }
 }
 
 /// Scores every pair 0 without reading it (`judge.kind: noop`), so a load test or a benchmark

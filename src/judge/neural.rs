@@ -17,6 +17,17 @@ use super::bert::{
 use super::{JudgeError, PairInput, PairJudge};
 use crate::trace::TracePrefix;
 
+/// Runs after a GPU judge is dropped, on its worker thread: waits for the backend's queued work
+/// (the drops of the judge's tensors included), then returns the thread's free memory pages to the
+/// driver. See [`PairJudge::release_hook`].
+fn release_device_memory<B: Backend>(device: &B::Device) -> Option<Box<dyn FnOnce() + Send>> {
+    let device = device.clone();
+    Some(Box::new(move || {
+        let _ = B::sync(&device);
+        B::memory_cleanup(&device);
+    }))
+}
+
 /// Past this many cached prefixes the cache is cleared, to bound memory on long runs.
 const CACHE_CAP: usize = 200_000;
 
@@ -116,6 +127,10 @@ impl<B: Backend> PairJudge for ModelJudge<B> {
         "model"
     }
 
+    fn release_hook(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        release_device_memory::<B>(&self.device)
+    }
+
     fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
         let items = pairs.iter().map(|p| self.encode(p)).collect::<Result<Vec<_>, _>>()?;
         let pad = self.encoder.tokenizer().special_tokens().pad;
@@ -178,6 +193,10 @@ impl<B: Backend> EmbeddingJudge<B> {
 impl<B: Backend> PairJudge for EmbeddingJudge<B> {
     fn name(&self) -> &str {
         "embedding"
+    }
+
+    fn release_hook(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        release_device_memory::<B>(&self.device)
     }
 
     fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {

@@ -94,6 +94,16 @@ impl JudgeWorker {
 }
 
 fn serve(mut judge: Box<dyn PairJudge>, rx: Receiver<JudgeCommand>) {
+    serve_commands(judge.as_mut(), rx);
+    // The judge's memory is freed first, then its backend gives the freed pages back.
+    let release = judge.release_hook();
+    drop(judge);
+    if let Some(release) = release {
+        release();
+    }
+}
+
+fn serve_commands(judge: &mut dyn PairJudge, rx: Receiver<JudgeCommand>) {
     for cmd in rx {
         match cmd {
             JudgeCommand::Score { pairs, reply, span } => {
@@ -107,5 +117,59 @@ fn serve(mut judge: Box<dyn PairJudge>, rx: Receiver<JudgeCommand>) {
                 let _ = reply.send(result);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Records what happens to it, and on which thread.
+    struct Recording(Arc<Mutex<Vec<(String, std::thread::ThreadId)>>>);
+
+    impl Recording {
+        fn log(&self, what: &str) {
+            self.0.lock().unwrap().push((what.to_string(), std::thread::current().id()));
+        }
+    }
+
+    impl PairJudge for Recording {
+        fn name(&self) -> &str {
+            "recording"
+        }
+        fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
+            self.log("scored");
+            Ok(vec![0.5; pairs.len()])
+        }
+        fn release_hook(&self) -> Option<Box<dyn FnOnce() + Send>> {
+            let log = self.0.clone();
+            Some(Box::new(move || log.lock().unwrap().push(("released".into(), std::thread::current().id()))))
+        }
+    }
+
+    impl Drop for Recording {
+        fn drop(&mut self) {
+            self.log("dropped");
+        }
+    }
+
+    #[test]
+    fn the_release_hook_runs_on_the_worker_thread_after_the_judge_is_dropped() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let judge_log = log.clone();
+        let (worker, thread) =
+            JudgeWorker::spawn(move || Ok(Box::new(Recording(judge_log)) as Box<dyn PairJudge>), 2).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let scored = rt.block_on(worker.score(Vec::new())).unwrap();
+        assert!(scored.scores.is_empty());
+        drop(worker);
+        thread.join().unwrap();
+        let log = log.lock().unwrap();
+        let events: Vec<&str> = log.iter().map(|(e, _)| e.as_str()).collect();
+        assert_eq!(events, ["scored", "dropped", "released"]);
+        assert!(log.iter().all(|(_, t)| *t == log[0].1), "everything ran on the worker thread");
+        assert_ne!(log[0].1, std::thread::current().id());
     }
 }

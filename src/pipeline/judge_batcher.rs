@@ -41,6 +41,9 @@ pub struct BatchPolicy {
     pub max_wait: Duration,
     /// Batches with the worker at once.
     pub max_inflight: usize,
+    /// A batch the judge has not answered in this long fails the run instead of stalling it
+    /// (a GPU backend that has died may never answer).
+    pub batch_timeout: Duration,
 }
 
 impl BatchPolicy {
@@ -228,7 +231,19 @@ impl JudgeBatcher {
         let worker = self.worker.clone();
         // Test-only fault: the backend fails this batch.
         let fail = self.faults.judge_batch_fails();
-        let score = async move { if fail { Err(JudgeError::Injected) } else { worker.score(unique).await } };
+        let (n, timeout) = (unique.len(), self.policy.batch_timeout);
+        let score = async move {
+            if fail {
+                return Err(JudgeError::Injected);
+            }
+            tokio::time::timeout(timeout, worker.score(unique)).await.unwrap_or_else(|_| {
+                Err(JudgeError::Model(format!(
+                    "the judge did not answer a batch of {n} pairs within {:.1} s (judge.batch_timeout_s); \
+                     a GPU judge may have failed, see its log above",
+                    timeout.as_secs_f64()
+                )))
+            })
+        };
         ctx.spawn(score.into_actor(self).map(move |result, act, ctx| {
             act.inflight -= 1;
             match result {

@@ -125,6 +125,9 @@ impl PairJudge for Slowed {
         std::thread::sleep(self.delay);
         self.inner.score(pairs)
     }
+    fn release_hook(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        self.inner.release_hook()
+    }
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), when known.
@@ -247,6 +250,7 @@ pub async fn run(
         max_pair_len: crate::judge::MAX_PAIR_TOKENS,
         max_wait: Duration::from_millis(config.judge.max_wait_ms),
         max_inflight: config.judge.queue,
+        batch_timeout: Duration::from_secs_f64(config.judge.batch_timeout_s),
     };
     let f = faults.clone();
     let batcher =
