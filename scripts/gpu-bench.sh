@@ -20,6 +20,19 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 bash scripts/gpu-cubecl-cache.sh import
 export RUST_LOG=warn
 R="$OUT/bench-judge.jsonl"
+if [ "${CACHE_CHECK:-0}" = 1 ]; then
+  # Whether carried caches spare a fresh machine the kernel compilation: one model-judge sweep
+  # row on the embedded sample; its `judge s` includes any compilation.
+  sed -e 's/^  tau: .*/  tau: [0.5]/' -e 's/^  finish: .*/  finish: [founders]/' -e 's/^  deepconf: .*/  deepconf: []/' \
+      -e 's/^  stop_policy: .*/  stop_policy: [none]/' configs/frontier-hybrid.yaml > /tmp/cache-check.yaml
+  t=$(date +%s)
+  timeout 240 /tmp/bin/dp-bench sweep /tmp/cache-check.yaml --output /tmp/cache-check --quiet \
+    --set generator.problems=data/sample/problems.jsonl --set generator.traces=data/sample/traces.jsonl.gz \
+    --set judge.device=cuda > /dev/null 2> /tmp/cache-check.err
+  echo "cache check: sample sweep row with the model judge took $(( $(date +%s) - t )) s"
+  tail -1 /tmp/cache-check/rows.md
+  cp /tmp/cache-check/rows.md "$OUT/cache-check-rows.md" 2>/dev/null
+fi
 t0=$(date +%s)
 timeout 360 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch 64,128,256 --pairs 4096 --json >> "$R" 2> /tmp/burn.err
 echo "burn 512: $(( $(date +%s) - t0 )) s"; tail -2 /tmp/burn.err
