@@ -351,13 +351,18 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> SweepError + '_ {
     move |source| SweepError::Io { path: path.to_path_buf(), source }
 }
 
+/// A file an earlier run wrote, as text; `None` when there is none.
+fn read_earlier(path: &Path) -> Result<Option<String>, SweepError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(SweepError::Io { path: path.to_path_buf(), source }),
+    }
+}
+
 /// Reads `rows.jsonl` from an earlier run; a missing file is an empty one.
 fn read_stored(path: &Path) -> Result<Vec<StoredRow>, SweepError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(SweepError::Io { path: path.to_path_buf(), source }),
-    };
+    let Some(text) = read_earlier(path)? else { return Ok(Vec::new()) };
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -373,11 +378,7 @@ fn read_stored(path: &Path) -> Result<Vec<StoredRow>, SweepError> {
 
 /// Reads the cons@k curve an earlier run wrote; a missing file is an empty curve.
 fn read_curve(path: &Path) -> Result<Vec<(f64, f64)>, SweepError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(SweepError::Io { path: path.to_path_buf(), source }),
-    };
+    let Some(text) = read_earlier(path)? else { return Ok(Vec::new()) };
     text.lines()
         .enumerate()
         .skip(1)

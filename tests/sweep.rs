@@ -121,27 +121,10 @@ fn paired_deltas_follow_the_per_problem_differences() {
 
 #[test]
 fn a_grid_row_equals_a_plain_run() {
-    let root = common::root();
     let out = tempfile::tempdir().unwrap();
-    let cfg = SweepConfig {
-        pipeline: root.join("pipelines/quickstart.yaml"),
-        overrides: vec![
-            format!("generator.problems={}", root.join("data/sample/problems.jsonl").display()),
-            format!("generator.traces={}", root.join("data/sample/traces.jsonl.gz").display()),
-        ],
-        grid: Grid {
-            judge: vec!["lexical".into()],
-            tau: vec![0.25],
-            prefix: vec![32],
-            finish: vec!["founders".into()],
-            deepconf: vec!["deepconf-low".into()],
-            stop_policy: vec!["none".into(), "deepconf-low".into()],
-        },
-        output: out.path().to_path_buf(),
-        generator_params: 4.94e8,
-        judge_flops_per_pair: 6.04e9,
-        judge_paths: Default::default(),
-    };
+    let mut cfg = sample_sweep(out.path(), vec![0.25]);
+    cfg.grid.deepconf = vec!["deepconf-low".into()];
+    cfg.grid.stop_policy = vec!["none".into(), "deepconf-low".into()];
     let rows = deepprune::sweep::run(&cfg, &[], false, false).unwrap();
     // cons@N, the one grid point alone and with DeepConf, and the DeepConf row.
     assert_eq!(rows.len(), 4);
