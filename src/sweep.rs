@@ -217,6 +217,13 @@ pub struct ProblemOutcome {
     pub tokens: u64,
 }
 
+impl ProblemOutcome {
+    /// 1 if the voted answer is correct, else 0 (ungraded counts as wrong).
+    fn solved(&self) -> f64 {
+        f64::from(u8::from(self.correct.unwrap_or(false)))
+    }
+}
+
 /// A finished row as `rows.jsonl` stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredRow {
@@ -232,12 +239,8 @@ pub struct StoredRow {
 /// 95% bootstrap interval over those problems (paired: a problem is resampled with both of its
 /// outcomes). `None` when the rows share no problem.
 pub fn paired_delta(a: &[ProblemOutcome], b: &[ProblemOutcome]) -> Option<(f64, (f64, f64))> {
-    let b: std::collections::HashMap<&str, f64> =
-        b.iter().map(|o| (o.pid.as_str(), o.correct.unwrap_or(false) as u8 as f64)).collect();
-    let diffs: Vec<f64> = a
-        .iter()
-        .filter_map(|o| b.get(o.pid.as_str()).map(|vb| o.correct.unwrap_or(false) as u8 as f64 - vb))
-        .collect();
+    let b: std::collections::HashMap<&str, f64> = b.iter().map(|o| (o.pid.as_str(), o.solved())).collect();
+    let diffs: Vec<f64> = a.iter().filter_map(|o| b.get(o.pid.as_str()).map(|vb| o.solved() - vb)).collect();
     if diffs.is_empty() {
         return None;
     }
@@ -293,7 +296,10 @@ fn cons_k_curve(results: &[ProblemResult]) -> Vec<(f64, f64)> {
 pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool, resume: bool) -> Result<Vec<Row>, SweepError> {
     let mut stored = if resume { read_stored(&cfg.output.join("rows.jsonl"))? } else { Vec::new() };
     let mut done: Vec<StoredRow> = Vec::new();
-    let mut curve = if resume { read_curve(&cfg.output.join("cons_k.csv"))? } else { Vec::new() };
+    // The cons@k curve of the first row run now; the stored one serves only when every row is
+    // reused (a stale file from an earlier sweep must not stand in for data run now).
+    let stored_curve = if resume { read_curve(&cfg.output.join("cons_k.csv"))? } else { Vec::new() };
+    let mut curve = Vec::new();
     let mut data: Option<ReplayData> = None;
     let all = cfg.rows();
     for (i, row) in all.iter().enumerate() {
@@ -342,7 +348,7 @@ pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool, resume: bool) ->
         done.push(entry);
         // Rewrite the tables after every row, so a sweep that fails later keeps what it measured.
         // Stored rows this grid does not hold stay in rows.jsonl for a later, wider resume.
-        write(cfg, &done, &stored, &curve)?;
+        write(cfg, &done, &stored, if curve.is_empty() { &stored_curve } else { &curve })?;
     }
     Ok(done.into_iter().map(|d| d.row).collect())
 }

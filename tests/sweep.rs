@@ -157,3 +157,15 @@ fn a_grid_row_equals_a_plain_run() {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }
 }
+
+#[test]
+fn a_resumed_sweep_that_runs_rows_writes_their_cons_k_curve_not_a_stored_one() {
+    let fresh = tempfile::tempdir().unwrap();
+    deepprune::sweep::run(&sample_sweep(fresh.path(), vec![0.25]), &[], false, false).unwrap();
+    let want = std::fs::read_to_string(fresh.path().join("cons_k.csv")).unwrap();
+    // An output folder holding a curve from some other data and no stored rows.
+    let out = tempfile::tempdir().unwrap();
+    std::fs::write(out.path().join("cons_k.csv"), "token_fraction,accuracy\n1.0000,0.9999\n").unwrap();
+    deepprune::sweep::run(&sample_sweep(out.path(), vec![0.25]), &[], false, true).unwrap();
+    assert_eq!(std::fs::read_to_string(out.path().join("cons_k.csv")).unwrap(), want);
+}
