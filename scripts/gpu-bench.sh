@@ -13,9 +13,7 @@
 # Results in $OUT: bench-judge.jsonl (one JSON line per engine, length and batch) and
 # profile.txt (the profiler's per-kernel table).
 set -u
-mkdir -p /tmp/bin
-python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
-  .carry/bin/deepprune.xz /tmp/bin/dp-bench && chmod +x /tmp/bin/dp-bench
+bash scripts/gpu-unpack-binary.sh /tmp/bin/dp-bench
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 bash scripts/gpu-cubecl-cache.sh import
 export RUST_LOG=warn

@@ -6,9 +6,7 @@
 # the row's judge seconds (time inside the judge worker) and pairs.
 # Needs .carry/bin/deepprune.xz and .carry/data; carries CubeCL's caches when present.
 set -u
-mkdir -p /tmp/bin
-python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
-  .carry/bin/deepprune.xz /tmp/bin/deepprune && chmod +x /tmp/bin/deepprune
+bash scripts/gpu-unpack-binary.sh /tmp/bin/deepprune
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 bash scripts/gpu-cubecl-cache.sh import
 sed -e 's/^  tau: .*/  tau: [0.75]/' -e 's/^  finish: .*/  finish: [largest_cluster]/' -e 's/^  deepconf: .*/  deepconf: []/' \

@@ -9,11 +9,7 @@
 # and .carry/data. Prints the peak memory.used seen while each row ran.
 set -u
 B=/tmp/bin/deepprune
-if ! [ -x $B ]; then
-  mkdir -p /tmp/bin
-  python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
-    .carry/bin/deepprune.xz $B && chmod +x $B
-fi
+[ -x $B ] || bash scripts/gpu-unpack-binary.sh $B
 D=.carry/data
 PROBLEMS=${PROBLEMS:-24}
 sed -e 's/^  deepconf: .*/  deepconf: []/' configs/frontier-hybrid.yaml > /tmp/memcheck.yaml

@@ -12,9 +12,7 @@ B=/tmp/bin/deepprune
 D=.carry/data
 if ! [ -e /tmp/hybrid.started ]; then
   touch /tmp/hybrid.started
-  mkdir -p /tmp/bin
-  python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
-    .carry/bin/deepprune.xz $B.new && chmod +x $B.new && mv -f $B.new $B
+  bash scripts/gpu-unpack-binary.sh $B
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
   bash scripts/gpu-cubecl-cache.sh import
   rm -rf /tmp/frontier-hybrid && cp -r docs/results/frontier-hybrid /tmp/frontier-hybrid
