@@ -6,7 +6,10 @@
 #   - pairs of 256 tokens (what 128-token prefixes become in the pipeline) at batch 128 and 256;
 #   - one more Burn run at 512 tokens, batch 128, under CubeCL's kernel profiler (GPU time per
 #     kernel over the timed batches; profiling serialises kernels, so its pairs/s is not used).
-# Burn: unfused attention (the default; the fused kernel measured slower, docs/judge.md).
+# Burn: each attention implementation in $ATTENTION (default "deferred,unfused": the serving
+# default and Burn's reference composition, in one process, so their ratio is measured in one
+# run). Batch sizes: $B512 for 512-token pairs (default 64,128,256), $B256 for 256-token pairs
+# (default 128,256); PROFILE=0 skips the profiled run.
 # PyTorch: transformers' BertForSequenceClassification with SDPA, eager.
 # Needs .carry/bin/deepprune.xz (stripped cuda build) and .carry/base/config.json; carries
 # CubeCL's caches in .carry/cubecl.tgz when present (scripts/gpu-cubecl-cache.sh).
@@ -32,18 +35,23 @@ if [ "${CACHE_CHECK:-0}" = 1 ]; then
   cp /tmp/cache-check/rows.md "$OUT/cache-check-rows.md" 2>/dev/null
 fi
 t0=$(date +%s)
-timeout 360 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch 64,128,256 --pairs 4096 --json >> "$R" 2> /tmp/burn.err
+A=${ATTENTION:-deferred,unfused}
+B512=${B512:-64,128,256}
+B256=${B256:-128,256}
+timeout 360 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch "$B512" --attention "$A" --pairs 4096 --json >> "$R" 2> /tmp/burn.err
 echo "burn 512: $(( $(date +%s) - t0 )) s"; tail -2 /tmp/burn.err
-timeout 150 /tmp/bin/dp-bench bench judge --device cuda --max-len 256 --batch 128,256 --pairs 4096 --json >> "$R" 2>> /tmp/burn.err
+timeout 150 /tmp/bin/dp-bench bench judge --device cuda --max-len 256 --batch "$B256" --attention "$A" --pairs 4096 --json >> "$R" 2>> /tmp/burn.err
 echo "burn 256: $(( $(date +%s) - t0 )) s"
+if [ "${PROFILE:-1}" = 1 ]; then
 cp cubecl.toml /tmp/cubecl.toml.orig
 printf '\n[profiling]\nlogger = { level = "basic", file = "/tmp/profile.txt", append = false }\n' >> cubecl.toml
 timeout 60 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch 128 --pairs 1024 --json > /tmp/profiled.jsonl 2>> /tmp/burn.err
 cp /tmp/cubecl.toml.orig cubecl.toml
 cp /tmp/profile.txt "$OUT/profile.txt" 2>/dev/null
 echo "burn profile: $(( $(date +%s) - t0 )) s"
-timeout 120 python3 scripts/bench_torch_judge.py --model .carry/base --random-init --max-len 512 --batch 64,128,256 --pairs 4096 >> "$R" 2> /tmp/torch.err
-timeout 60 python3 scripts/bench_torch_judge.py --model .carry/base --random-init --max-len 256 --batch 128,256 --pairs 4096 >> "$R" 2>> /tmp/torch.err
+fi
+timeout 120 python3 scripts/bench_torch_judge.py --model .carry/base --random-init --max-len 512 --batch "$B512" --pairs 4096 >> "$R" 2> /tmp/torch.err
+timeout 60 python3 scripts/bench_torch_judge.py --model .carry/base --random-init --max-len 256 --batch "$B256" --pairs 4096 >> "$R" 2>> /tmp/torch.err
 echo "torch: $(( $(date +%s) - t0 )) s"; tail -2 /tmp/torch.err
 cat "$R"
 bash scripts/gpu-cubecl-cache.sh export

@@ -72,6 +72,12 @@ fn malformed_pipelines_are_errors_naming_file_and_key() {
             vec![],
             vec!["clusterer.tau: wrong type: string \"high\", expected a number"],
         ),
+        (
+            "unknown attention implementation",
+            format!("{g}judge:\n  attention: flash\n"),
+            vec![],
+            vec!["judge.attention: unknown value `flash`, expected one of `fused`, `unfused`, `deferred`"],
+        ),
         ("tau above 1", format!("{g}clusterer:\n  tau: 1.5\n"), vec![], vec!["clusterer.tau: expected a number in [0, 1], got 1.5"]),
         ("tau below 0", format!("{g}clusterer:\n  tau: -0.1\n"), vec![], vec!["clusterer.tau: expected a number in [0, 1], got -0.1"]),
         ("tau NaN", format!("{g}clusterer:\n  tau: .nan\n"), vec![], vec!["clusterer.tau: expected a number in [0, 1], got NaN"]),

@@ -12,7 +12,7 @@ use deepprune::trace::truncate::{cut, PrefixMode};
 #[test]
 fn committed_judge_scores_pairs_on_the_cpu() {
     let dir = common::root().join("models/judge-minilm");
-    let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8).expect("models/judge-minilm loads");
+    let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8, None).expect("models/judge-minilm loads");
     let traces = load_traces(&common::root().join("data/sample/traces.jsonl.gz")).unwrap();
     // Prefixes cut the way the checkpoint was trained (its train.json).
     let spec = deepprune::judge::eval::checkpoint_spec(&dir).expect("train.json names the truncation");

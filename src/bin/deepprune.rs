@@ -9,6 +9,7 @@ use deepprune::answer::agreement;
 use deepprune::config::DeviceKind;
 use deepprune::judge::eval::{self, PairMetrics};
 use deepprune::judge::train::TrainConfig;
+use deepprune::judge::bert::Attention;
 use deepprune::judge::{backend, PairJudge};
 use deepprune::trace::dataset::{load_problems, load_traces};
 
@@ -86,9 +87,10 @@ enum BenchCommand {
         /// mask, unfused attention, norms) in isolation, to show where the time goes.
         #[arg(long)]
         breakdown: bool,
-        /// Attention implementation: fused (Burn's attention kernel) or unfused (matmul,
-        /// softmax, matmul); comma-separated to run both.
-        #[arg(long, value_delimiter = ',', default_value = "unfused")]
+        /// Attention implementation: deferred (normalised after the value product), unfused
+        /// (Burn's reference composition) or fused (Burn's attention op); comma-separated to
+        /// run several in one process. Default: the fastest measured on the device.
+        #[arg(long, value_delimiter = ',')]
         attention: Vec<String>,
     },
 }
@@ -203,16 +205,18 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown, attention } } => {
             let dev = device(&dev)?;
-            let fused: Vec<bool> = attention
+            let mut attention: Vec<Attention> = attention
                 .iter()
-                .map(|a| match a.as_str() {
-                    "fused" => Ok(true),
-                    "unfused" => Ok(false),
-                    other => Err(anyhow::anyhow!("--attention: expected fused or unfused, got {other:?}")),
+                .map(|a| {
+                    Attention::parse(a)
+                        .ok_or_else(|| anyhow::anyhow!("--attention: expected deferred, unfused or fused, got {a:?}"))
                 })
                 .collect::<anyhow::Result<_>>()?;
-            for (b, fused) in batch.iter().flat_map(|&b| fused.iter().map(move |&f| (b, f))) {
-                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs, breakdown, fused)?;
+            if attention.is_empty() {
+                attention.push(Attention::fastest_on(dev));
+            }
+            for (b, a) in batch.iter().flat_map(|&b| attention.iter().map(move |&a| (b, a))) {
+                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs, breakdown, a)?;
                 if json {
                     println!("{}", serde_json::to_string(&r)?);
                 } else {
@@ -245,9 +249,9 @@ fn main() -> anyhow::Result<()> {
             let listed: std::collections::HashSet<&str> = problems.iter().map(|p| p.pid.as_str()).collect();
             traces.problems.retain(|(pid, _)| listed.contains(pid.as_str()));
             let pairs = eval::eval_pairs(&traces, &spec, max_pairs, seed)?;
-            let mut model = backend::model_judge(&judge, dev, batch)?;
+            let mut model = backend::model_judge(&judge, dev, batch, None)?;
             let mut embedding: Option<Box<dyn PairJudge>> =
-                if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch)?) };
+                if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch, None)?) };
             let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });
             let (report, scores) = eval::evaluate(model.as_mut(), embedding, &pairs, &spec)?;
             if let Some(dir) = roc {

@@ -193,6 +193,10 @@ pub struct JudgeConfig {
     /// `cpu` or `cuda`, for `model` and `embedding`.
     #[serde(default)]
     pub device: DeviceKind,
+    /// How a neural judge computes self-attention: `deferred`, `unfused` or `fused` (see
+    /// [`crate::judge::bert::Attention`]). Unset: the fastest measured on the device.
+    #[serde(default)]
+    pub attention: Option<crate::judge::bert::Attention>,
     /// Most pairs in one batch.
     #[serde(default = "default_max_batch_pairs")]
     pub max_batch_pairs: usize,

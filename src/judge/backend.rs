@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::bert::Attention;
 use super::neural::{EmbeddingJudge, ModelJudge};
 use super::train::{train, EpochReport, TrainConfig, TrainError};
 use super::{JudgeError, PairJudge};
@@ -29,18 +30,24 @@ pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<Epoch
 }
 
 /// The trained cross-encoder on `device`.
-pub fn model_judge(dir: &Path, device: DeviceKind, batch_size: usize) -> Result<Box<dyn PairJudge>, JudgeError> {
+pub fn model_judge(
+    dir: &Path,
+    device: DeviceKind,
+    batch_size: usize,
+    attention: Option<Attention>,
+) -> Result<Box<dyn PairJudge>, JudgeError> {
+    let attention = attention.unwrap_or(Attention::fastest_on(device));
     match device {
-        DeviceKind::Cpu => Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, Default::default())?)),
+        DeviceKind::Cpu => Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, attention, Default::default())?)),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
-                Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, Default::default())?))
+                Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, attention, Default::default())?))
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (dir, batch_size);
+                let _ = (dir, batch_size, attention);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }
@@ -48,18 +55,24 @@ pub fn model_judge(dir: &Path, device: DeviceKind, batch_size: usize) -> Result<
 }
 
 /// The MiniLM embedding-cosine baseline on `device`.
-pub fn embedding_judge(base: &Path, device: DeviceKind, batch_size: usize) -> Result<Box<dyn PairJudge>, JudgeError> {
+pub fn embedding_judge(
+    base: &Path,
+    device: DeviceKind,
+    batch_size: usize,
+    attention: Option<Attention>,
+) -> Result<Box<dyn PairJudge>, JudgeError> {
+    let attention = attention.unwrap_or(Attention::fastest_on(device));
     match device {
-        DeviceKind::Cpu => Ok(Box::new(EmbeddingJudge::<burn::backend::Flex>::load(base, batch_size, Default::default())?)),
+        DeviceKind::Cpu => Ok(Box::new(EmbeddingJudge::<burn::backend::Flex>::load(base, batch_size, attention, Default::default())?)),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
-                Ok(Box::new(EmbeddingJudge::<B>::load(base, batch_size, Default::default())?))
+                Ok(Box::new(EmbeddingJudge::<B>::load(base, batch_size, attention, Default::default())?))
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (base, batch_size);
+                let _ = (base, batch_size, attention);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }
@@ -75,7 +88,7 @@ pub fn bench_judge(
     max_len: usize,
     pairs: usize,
     breakdown: bool,
-    fused_attention: bool,
+    attention: super::bert::Attention,
 ) -> Result<super::bench::JudgeBench, JudgeError> {
     #[allow(clippy::too_many_arguments)]
     fn go<B: burn::prelude::Backend>(
@@ -86,7 +99,7 @@ pub fn bench_judge(
         pairs: usize,
         peak: usize,
         breakdown: bool,
-        fused: bool,
+        attention: super::bert::Attention,
     ) -> Result<super::bench::JudgeBench, JudgeError> {
         let device = B::Device::default();
         let (model, config) = match dir {
@@ -96,20 +109,20 @@ pub fn bench_judge(
                 (c.init::<B>(&device), c)
             }
         };
-        let model = model.with_fused_attention(fused);
-        let name = format!("{name}, {} attention", if fused { "fused" } else { "unfused" });
+        let model = model.with_attention(attention).frozen();
+        let name = format!("{name}, {} attention", attention.name());
         Ok(super::bench::run(&model, &config, &device, &name, batch, max_len, pairs, peak, breakdown))
     }
     match device {
-        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown, fused_attention),
+        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown, attention),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192, breakdown, fused_attention)
+                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192, breakdown, attention)
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (dir, batch, max_len, pairs, breakdown, fused_attention);
+                let _ = (dir, batch, max_len, pairs, breakdown, attention);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }

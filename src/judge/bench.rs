@@ -130,6 +130,7 @@ pub fn breakdown<B: Backend>(
     reps: usize,
 ) -> Vec<BreakdownPart> {
     use burn::tensor::activation::gelu;
+    use super::bert::attention_deferred;
     use burn::tensor::module::{attention, attention_fallback};
     use burn::tensor::ops::AttentionModuleOptions;
 
@@ -149,6 +150,7 @@ pub fn breakdown<B: Backend>(
         .equal_elem(0)
         .reshape([batch, 1, 1, len])
         .expand([batch, heads, len, len]);
+    let bias = Tensor::<B, 4>::zeros([batch, 1, 1, len], device);
     let tokens = (batch * len) as f64;
     let (b, l, d, f) = (batch as f64, len as f64, hidden as f64, ffn as f64);
     let parts: Vec<(&str, f64, Option<f64>)> = vec![
@@ -183,6 +185,14 @@ pub fn breakdown<B: Backend>(
             "attention unfused (matmul, softmax, matmul), key-padding mask",
             time_ms(reps, || {
                 attention_fallback(q.clone(), k.clone(), v.clone(), Some(mask.clone()), None, AttentionModuleOptions::default())
+            }),
+            Some(2.0 * 2.0 * b * l * l * d),
+        ),
+        (
+            "attention deferred (normalised after the value product), key-padding bias",
+            time_ms(reps, || {
+                let scale = 1.0 / (head_dim as f64).sqrt();
+                attention_deferred(q.clone() * scale, k.clone(), v.clone(), bias.clone())
             }),
             Some(2.0 * 2.0 * b * l * l * d),
         ),

@@ -13,7 +13,7 @@ pub mod model;
 pub mod tokenize;
 pub mod weights;
 
-pub use model::{BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
+pub use model::{attention_deferred, Attention, BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
 pub use tokenize::{
     BertTokenizer, EncodedPair, EncodedSentence, KeepSide, LengthBuckets, PaddedBatch, PairEncoder,
     SpecialTokens, TokenizeError,
