@@ -229,6 +229,13 @@ impl RunReport {
                 ),
             ),
             ("judge padding waste (est.)", format!("{:.3}", self.judge_batcher.padding_waste())),
+            (
+                "judge passes / padding rows / padding tokens",
+                match &self.judge_batcher.shapes {
+                    Some(s) => format!("{} / {:.3} / {:.3}", s.passes, s.row_waste(), s.token_waste()),
+                    None => "-".into(),
+                },
+            ),
             ("wall time (s)", format!("{:.2}", self.wall_seconds)),
             ("token events / s", format!("{:.0}", self.token_events_per_sec)),
             ("traces / s", format!("{:.0}", self.traces_per_sec)),

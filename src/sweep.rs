@@ -204,6 +204,12 @@ pub struct Row {
     pub judge_flops_ratio: f64,
     /// True for the oracle: an upper bound.
     pub upper_bound: bool,
+    /// Batches sent to the judge (absent in rows stored before it was recorded).
+    #[serde(default)]
+    pub judge_batches: u64,
+    /// What a neural judge's forward passes ran, padding included.
+    #[serde(default)]
+    pub judge_shapes: Option<crate::judge::ForwardShapes>,
 }
 
 /// One problem's outcome in one row.
@@ -266,6 +272,8 @@ fn row_of(overrides: &[String], results: &[ProblemResult], report: &crate::repor
         judge_seconds: report.judge_busy_seconds,
         judge_flops_ratio: if gen_flops > 0.0 { judge_flops / gen_flops } else { 0.0 },
         upper_bound: report.oracle_upper_bound,
+        judge_batches: report.judge_batches,
+        judge_shapes: report.judge_batcher.shapes,
     }
 }
 
@@ -335,8 +343,20 @@ pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool, resume: bool) ->
         };
         if progress {
             let r = &entry.row;
+            let judge = match &r.judge_shapes {
+                Some(s) => format!(
+                    "; judge {:.1} s, {} pairs in {} batches, {} passes, padding {:.3} of rows and {:.3} of tokens",
+                    r.judge_seconds,
+                    r.judge_pairs,
+                    r.judge_batches,
+                    s.passes,
+                    s.row_waste(),
+                    s.token_waste()
+                ),
+                None => String::new(),
+            };
             eprintln!(
-                "[{}/{}] {name}: accuracy {:.3}, reduction {:.3}, cons@k at budget {:.3}{}",
+                "[{}/{}] {name}: accuracy {:.3}, reduction {:.3}, cons@k at budget {:.3}{judge}{}",
                 i + 1,
                 all.len(),
                 r.accuracy,

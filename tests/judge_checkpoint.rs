@@ -12,7 +12,7 @@ use deepprune::trace::truncate::{cut, PrefixMode};
 #[test]
 fn committed_judge_scores_pairs_on_the_cpu() {
     let dir = common::root().join("models/judge-minilm");
-    let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8, None).expect("models/judge-minilm loads");
+    let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8, None, None).expect("models/judge-minilm loads");
     let traces = load_traces(&common::root().join("data/sample/traces.jsonl.gz")).unwrap();
     // Prefixes cut the way the checkpoint was trained (its train.json).
     let spec = deepprune::judge::eval::checkpoint_spec(&dir).expect("train.json names the truncation");
@@ -29,4 +29,33 @@ fn committed_judge_scores_pairs_on_the_cpu() {
     for (a, b) in scores[1..].iter().zip(&again) {
         assert!((a - b).abs() < 1e-4, "{a} vs {b}");
     }
+}
+
+#[test]
+fn serving_buckets_change_the_padding_not_the_scores() {
+    let dir = common::root().join("models/judge-minilm");
+    let traces = load_traces(&common::root().join("data/sample/traces.jsonl.gz")).unwrap();
+    let spec = deepprune::judge::eval::checkpoint_spec(&dir).unwrap();
+    let ts = &traces.problems[2].1;
+    let prefixes: Vec<_> = ts.iter().take(5).map(|t| Arc::new(cut(&spec, t).unwrap())).collect();
+    let pairs: Vec<PairInput> =
+        (1..5).map(|i| PairInput { a: prefixes[0].clone(), b: prefixes[i].clone() }).collect();
+    let score = |buckets: Option<&[usize]>| {
+        let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8, None, buckets).unwrap();
+        let scores = judge.score(&pairs).unwrap();
+        (scores, judge.take_shapes().unwrap())
+    };
+    // The buckets the checkpoint was trained with (its train.json), against the serving
+    // default of one bucket every 32 tokens.
+    let (trained, trained_shapes) = score(Some(&[256, 384]));
+    let (finer, finer_shapes) = score(None);
+    for (a, b) in trained.iter().zip(&finer) {
+        assert!((a - b).abs() < 1e-4, "{trained:?} vs {finer:?}");
+    }
+    // The same pairs, run in fewer padded tokens.
+    assert_eq!(trained_shapes.tokens, finer_shapes.tokens);
+    assert!(finer_shapes.padded_tokens < trained_shapes.padded_tokens, "{finer_shapes:?} vs {trained_shapes:?}");
+    // Buckets too short for the checkpoint's longest pair are refused, naming the key.
+    let error = backend::model_judge(&dir, DeviceKind::Cpu, 8, None, Some(&[64, 128])).err().unwrap().to_string();
+    assert!(error.contains("judge.buckets") && error.contains("384"), "{error}");
 }

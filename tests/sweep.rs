@@ -77,9 +77,9 @@ fn a_resumed_sweep_reuses_stored_rows_and_runs_only_the_rest() {
     assert_eq!(timeless(&plain[1]), timeless(&first[1]));
 }
 
-/// A row without its wall-clock field, which no two runs share.
+/// A row without the fields that depend on timing (judge time, and how pairs were batched).
 fn timeless(row: &deepprune::sweep::Row) -> deepprune::sweep::Row {
-    deepprune::sweep::Row { judge_seconds: 0.0, ..row.clone() }
+    deepprune::sweep::Row { judge_seconds: 0.0, judge_batches: 0, judge_shapes: None, ..row.clone() }
 }
 
 #[test]

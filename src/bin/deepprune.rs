@@ -249,7 +249,7 @@ fn main() -> anyhow::Result<()> {
             let listed: std::collections::HashSet<&str> = problems.iter().map(|p| p.pid.as_str()).collect();
             traces.problems.retain(|(pid, _)| listed.contains(pid.as_str()));
             let pairs = eval::eval_pairs(&traces, &spec, max_pairs, seed)?;
-            let mut model = backend::model_judge(&judge, dev, batch, None)?;
+            let mut model = backend::model_judge(&judge, dev, batch, None, None)?;
             let mut embedding: Option<Box<dyn PairJudge>> =
                 if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch, None)?) };
             let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });

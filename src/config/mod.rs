@@ -197,6 +197,11 @@ pub struct JudgeConfig {
     /// [`crate::judge::bert::Attention`]). Unset: the fastest measured on the device.
     #[serde(default)]
     pub attention: Option<crate::judge::bert::Attention>,
+    /// The pair lengths (WordPiece tokens) a `model` judge pads to when serving. Unset: every
+    /// multiple of 32 up to the checkpoint's longest pair. Padding never changes a score, only
+    /// the compute spent.
+    #[serde(default)]
+    pub buckets: Option<Vec<usize>>,
     /// Most pairs in one batch.
     #[serde(default = "default_max_batch_pairs")]
     pub max_batch_pairs: usize,
@@ -720,6 +725,14 @@ impl JudgeConfig {
         }
         if j.model_batch == 0 {
             e.push("judge.model_batch: expected an integer ≥ 1, got 0".into());
+        }
+        if let Some(b) = &j.buckets {
+            if b.is_empty() || b.iter().any(|&n| n == 0 || n > crate::judge::MAX_PAIR_TOKENS) {
+                e.push(format!(
+                    "judge.buckets: expected a non-empty list of lengths from 1 to {}, got {b:?}",
+                    crate::judge::MAX_PAIR_TOKENS
+                ));
+            }
         }
         if j.queue == 0 {
             e.push("judge.queue: expected an integer ≥ 1, got 0".into());

@@ -35,19 +35,22 @@ pub fn model_judge(
     device: DeviceKind,
     batch_size: usize,
     attention: Option<Attention>,
+    buckets: Option<&[usize]>,
 ) -> Result<Box<dyn PairJudge>, JudgeError> {
     let attention = attention.unwrap_or(Attention::fastest_on(device));
     match device {
-        DeviceKind::Cpu => Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, attention, Default::default())?)),
+        DeviceKind::Cpu => {
+            Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, attention, buckets, Default::default())?))
+        }
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
-                Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, attention, Default::default())?))
+                Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, attention, buckets, Default::default())?))
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (dir, batch_size, attention);
+                let _ = (dir, batch_size, attention, buckets);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }

@@ -52,6 +52,43 @@ pub enum JudgeError {
     Injected,
 }
 
+/// The shapes a neural judge's forward passes actually ran: the real pairs and WordPiece tokens
+/// against the padded rows and tokens they were run as. Rows are padded to a few fixed batch
+/// sizes and tokens to the checkpoint's length buckets, so a GPU backend compiles few kernels.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ForwardShapes {
+    /// Forward passes.
+    pub passes: u64,
+    /// Pairs scored.
+    pub rows: u64,
+    /// Rows run, padding rows included.
+    pub padded_rows: u64,
+    /// WordPiece tokens of the pairs scored.
+    pub tokens: u64,
+    /// Tokens run: padded rows × bucket length.
+    pub padded_tokens: u64,
+}
+
+impl ForwardShapes {
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: &ForwardShapes) {
+        self.passes += other.passes;
+        self.rows += other.rows;
+        self.padded_rows += other.padded_rows;
+        self.tokens += other.tokens;
+        self.padded_tokens += other.padded_tokens;
+    }
+    /// Share of the tokens run that were padding (rows and positions): the compute spent on
+    /// nothing.
+    pub fn token_waste(&self) -> f64 {
+        if self.padded_tokens == 0 { 0.0 } else { 1.0 - self.tokens as f64 / self.padded_tokens as f64 }
+    }
+    /// Share of the rows run that were padding rows.
+    pub fn row_waste(&self) -> f64 {
+        if self.padded_rows == 0 { 0.0 } else { 1.0 - self.rows as f64 / self.padded_rows as f64 }
+    }
+}
+
 /// A pair judge. Implementations run on the judge worker thread, one batch at a time.
 pub trait PairJudge: Send {
     /// Short name for reports.
@@ -65,6 +102,10 @@ pub trait PairJudge: Send {
     /// memory reserved for the life of the process. A sweep starts one judge thread per row; on
     /// an H100 it ran out of GPU memory at the 13th row before judges released their pools.
     fn release_hook(&self) -> Option<Box<dyn FnOnce() + Send>> {
+        None
+    }
+    /// The forward-pass shapes run since the last call (neural judges; `None` for the others).
+    fn take_shapes(&mut self) -> Option<ForwardShapes> {
         None
     }
 }

@@ -366,7 +366,7 @@ fn validate<B: Backend>(
     batch: usize,
     device: &B::Device,
 ) -> Result<(Option<f64>, Option<f64>, Option<f64>), TrainError> {
-    let scores = super::neural::score_encoded(model, &val.items, buckets, pad, batch, device)
+    let scores = super::neural::score_encoded(model, &val.items, buckets, pad, batch, device, &mut Default::default())
         .map_err(|e| TrainError::Model(e.to_string()))?;
     let m = super::eval::PairMetrics::from_labels(&val.labels, &val.problems, &scores);
     Ok((m.auroc, m.auroc_within, m.tnr_at_fnr_0_2))

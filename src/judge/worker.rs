@@ -18,6 +18,8 @@ pub struct ScoredBatch {
     pub scores: Vec<f32>,
     /// Time inside the judge for this batch.
     pub busy: Duration,
+    /// What a neural judge ran for this batch.
+    pub shapes: Option<super::ForwardShapes>,
 }
 
 /// What the worker is asked to do.
@@ -113,7 +115,9 @@ fn serve_commands(judge: &mut dyn PairJudge, rx: Receiver<JudgeCommand>) {
                     continue;
                 }
                 let start = Instant::now();
-                let result = judge.score(&pairs).map(|scores| ScoredBatch { scores, busy: start.elapsed() });
+                let result = judge
+                    .score(&pairs)
+                    .map(|scores| ScoredBatch { scores, busy: start.elapsed(), shapes: judge.take_shapes() });
                 let _ = reply.send(result);
             }
         }

@@ -85,6 +85,8 @@ pub struct BatcherStats {
     pub padded_tokens: u64,
     /// Most pairs waiting here at once.
     pub max_queue_depth: usize,
+    /// What a neural judge's forward passes ran, padding included (measured, not estimated).
+    pub shapes: Option<crate::judge::ForwardShapes>,
 }
 
 impl BatcherStats {
@@ -249,6 +251,9 @@ impl JudgeBatcher {
             match result {
                 Ok(scored) => {
                     act.stats.judge_busy_seconds += scored.busy.as_secs_f64();
+                    if let Some(shapes) = &scored.shapes {
+                        act.stats.shapes.get_or_insert_with(Default::default).add(shapes);
+                    }
                     for (w, slot) in batch.into_iter().zip(slot_of) {
                         let reply = match scored.scores.get(slot) {
                             Some(&s) => Ok(s),

@@ -81,7 +81,13 @@ fn make_judge(config: &PipelineConfig, selected: &[(String, Vec<Arc<Trace>>)]) -
         JudgeKind::Lexical => Box::new(LexicalJudge::default()),
         JudgeKind::Model => {
             let dir = config.judge.path.as_deref().ok_or_else(|| JudgeError::Model("judge.path is not set".into()))?;
-            backend::model_judge(dir, config.judge.device, config.judge.model_batch, config.judge.attention)?
+            backend::model_judge(
+                dir,
+                config.judge.device,
+                config.judge.model_batch,
+                config.judge.attention,
+                config.judge.buckets.as_deref(),
+            )?
         }
         JudgeKind::Embedding => {
             let default = std::path::PathBuf::from(crate::judge::bert::weights::BASE_MODEL_DIR);
