@@ -54,7 +54,7 @@ pub enum JudgeError {
 
 /// The shapes a neural judge's forward passes actually ran: the real pairs and WordPiece tokens
 /// against the padded rows and tokens they were run as. Rows are padded to a few fixed batch
-/// sizes and tokens to the checkpoint's length buckets, so a GPU backend compiles few kernels.
+/// sizes and pairs to the judge's serving length buckets, so a GPU backend compiles few kernels.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ForwardShapes {
     /// Forward passes.
