@@ -78,6 +78,13 @@ fn malformed_pipelines_are_errors_naming_file_and_key() {
             vec![],
             vec!["judge.attention: unknown value `flash`, expected one of `fused`, `unfused`, `deferred`"],
         ),
+        (
+            "serving bucket out of range",
+            format!("{g}judge:\n  buckets: [256, 0]\n"),
+            vec![],
+            vec!["judge.buckets: bad length buckets [256, 0]: expected a non-empty list of lengths in 1..=512"],
+        ),
+        ("no serving buckets", format!("{g}judge:\n  buckets: []\n"), vec![], vec!["judge.buckets: bad length buckets []"]),
         ("tau above 1", format!("{g}clusterer:\n  tau: 1.5\n"), vec![], vec!["clusterer.tau: expected a number in [0, 1], got 1.5"]),
         ("tau below 0", format!("{g}clusterer:\n  tau: -0.1\n"), vec![], vec!["clusterer.tau: expected a number in [0, 1], got -0.1"]),
         ("tau NaN", format!("{g}clusterer:\n  tau: .nan\n"), vec![], vec!["clusterer.tau: expected a number in [0, 1], got NaN"]),

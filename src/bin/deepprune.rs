@@ -208,8 +208,7 @@ fn main() -> anyhow::Result<()> {
             let mut attention: Vec<Attention> = attention
                 .iter()
                 .map(|a| {
-                    Attention::parse(a)
-                        .ok_or_else(|| anyhow::anyhow!("--attention: expected deferred, unfused or fused, got {a:?}"))
+                    Attention::try_from(a.clone()).map_err(|e| anyhow::anyhow!("--attention: {e}"))
                 })
                 .collect::<anyhow::Result<_>>()?;
             if attention.is_empty() {

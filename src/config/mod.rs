@@ -729,11 +729,8 @@ impl JudgeConfig {
             e.push("judge.model_batch: expected an integer ≥ 1, got 0".into());
         }
         if let Some(b) = &j.buckets {
-            if b.is_empty() || b.iter().any(|&n| n == 0 || n > crate::judge::MAX_PAIR_TOKENS) {
-                e.push(format!(
-                    "judge.buckets: expected a non-empty list of lengths from 1 to {}, got {b:?}",
-                    crate::judge::MAX_PAIR_TOKENS
-                ));
+            if let Err(err) = crate::judge::bert::LengthBuckets::new(b.clone()) {
+                e.push(format!("judge.buckets: {err}"));
             }
         }
         if j.queue == 0 {

@@ -271,7 +271,7 @@ enum Projection {
 /// How self-attention is computed. All three give the same result up to rounding
 /// (`every_attention_implementation_gives_the_same_logits`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum Attention {
     /// Burn's fused attention op ([`burn::tensor::module::attention`]). In burn 0.21 on an
     /// H100 it is the slowest: 2,044 against 2,920 pairs/s for `Unfused` (docs/judge.md).
@@ -289,14 +289,12 @@ pub enum Attention {
 }
 
 impl Attention {
-    /// Parses `fused`, `unfused` or `deferred`.
+    /// Every implementation, in the order error messages list them.
+    pub const ALL: [Self; 3] = [Self::Fused, Self::Unfused, Self::Deferred];
+
+    /// Parses a name written by [`Attention::name`].
     pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "fused" => Some(Self::Fused),
-            "unfused" => Some(Self::Unfused),
-            "deferred" => Some(Self::Deferred),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|a| a.name() == name)
     }
 
     /// The implementation measured fastest on `device` for serving (docs/judge.md): on an
@@ -310,7 +308,7 @@ impl Attention {
         }
     }
 
-    /// The name [`Attention::parse`] reads.
+    /// The implementation's name, as configs, the command line and reports write it.
     pub fn name(self) -> &'static str {
         match self {
             Self::Fused => "fused",
@@ -320,22 +318,44 @@ impl Attention {
     }
 }
 
-/// The key-padding mask in the two forms the attention implementations read, built once per
-/// forward pass and shared by every layer.
-#[derive(Clone)]
+impl TryFrom<String> for Attention {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        Self::parse(&name).ok_or_else(|| {
+            let names: Vec<String> = Self::ALL.iter().map(|a| format!("`{}`", a.name())).collect();
+            format!("unknown value `{name}`, expected one of {}", names.join(", "))
+        })
+    }
+}
+
+impl From<Attention> for &'static str {
+    fn from(attention: Attention) -> Self {
+        attention.name()
+    }
+}
+
+/// The key-padding mask, built once per forward pass and shared by every layer. The additive
+/// form that [`Attention::Deferred`] reads is derived from it on first use, so each forward
+/// pass builds only the forms its layers read.
 struct KeyPadding<B: Backend> {
     /// `[batch, 1, 1, len]`, true on padded keys.
     mask: Tensor<B, 4, burn::tensor::Bool>,
     /// `[batch, 1, 1, len]`: 0 on real keys, −∞ on padded ones.
-    bias: Tensor<B, 4>,
+    bias: std::cell::OnceCell<Tensor<B, 4>>,
 }
 
 impl<B: Backend> KeyPadding<B> {
     fn new(attention_mask: &Tensor<B, 2, Int>) -> Self {
         let [batch, len] = attention_mask.dims();
         let mask = attention_mask.clone().equal_elem(0).reshape([batch, 1, 1, len]);
-        let bias = Tensor::zeros([batch, 1, 1, len], &attention_mask.device()).mask_fill(mask.clone(), f32::NEG_INFINITY);
-        Self { mask, bias }
+        Self { mask, bias: std::cell::OnceCell::new() }
+    }
+
+    fn bias(&self) -> Tensor<B, 4> {
+        self.bias
+            .get_or_init(|| Tensor::zeros(self.mask.dims(), &self.mask.device()).mask_fill(self.mask.clone(), f32::NEG_INFINITY))
+            .clone()
     }
 }
 
@@ -473,7 +493,7 @@ impl<B: Backend> BertSelfAttention<B> {
         let context = match self.implementation {
             Attention::Fused => attention(q, k, v, mask(), None, options),
             Attention::Unfused => attention_fallback(q, k, v, mask(), None, options),
-            Attention::Deferred => attention_deferred(q, k, v, padding.bias.clone()),
+            Attention::Deferred => attention_deferred(q, k, v, padding.bias()),
         };
         let context = context.swap_dims(1, 2).reshape([batch, q_len, hidden]);
         self.output.forward(context)
@@ -785,7 +805,7 @@ mod tests {
         let k = t(vec![0.0, 2.0, 50.0], [1, 1, 3, 1]);
         let v = t(vec![1.0, 3.0, 1e6], [1, 1, 3, 1]);
         let padding = KeyPadding::new(&Tensor::<B, 2, Int>::from_data(TensorData::new(vec![1i64, 1, 0], [1, 3]), &device));
-        let got = attention_deferred(q, k, v, padding.bias).into_data().to_vec::<f32>().unwrap()[0];
+        let got = attention_deferred(q, k, v, padding.bias()).into_data().to_vec::<f32>().unwrap()[0];
         let (w0, w1) = (1.0f32, 2.0f32.exp());
         let expected = (w0 * 1.0 + w1 * 3.0) / (w0 + w1);
         assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
