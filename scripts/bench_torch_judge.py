@@ -8,6 +8,9 @@ the same keys. `--compile` adds torch.compile (reported separately).
 
 Usage: python3 scripts/bench_torch_judge.py --model DIR --max-len 512 --batch 64,128 --pairs 4096
        [--compile] [--random-init]
+       python3 scripts/bench_torch_judge.py --gemm 65536x384x1536,8192x8192x8192 [--reps 20]
+`--gemm` times bf16 matmuls of the given shapes MxKxN instead, one JSON line each, with the keys
+of `deepprune bench matmul --json`.
 """
 import argparse, json, time
 
@@ -22,17 +25,21 @@ def flops_per_pair(cfg, length):
 
 
 def matmul_peak(n=8192, reps=50):
-    """Dense bf16 matmul rate, measured the same way as the Rust bench: products queued, then
-    one element of each read back."""
-    a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
-    b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+    """Dense bf16 matmul rate on n×n matrices, measured the same way as the Rust bench."""
+    return matmul_rate(n, n, n, reps)
+
+
+def matmul_rate(m, k, n, reps):
+    """bf16 rate on one product shape, timed as the Rust `bench matmul` does."""
+    a = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(k, n, device="cuda", dtype=torch.bfloat16)
     (a @ b)[0, 0].item()
     torch.cuda.synchronize()
     t = time.perf_counter()
     outs = [a @ b for _ in range(reps)]
     for o in outs:
         o[0, 0].item()
-    return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e12
+    return 2 * m * k * n * reps / (time.perf_counter() - t) / 1e12
 
 
 def random_batch(batch, length):
@@ -45,7 +52,9 @@ def random_batch(batch, length):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", required=True)
+    p.add_argument("--model")
+    p.add_argument("--gemm", help="time bf16 matmuls of these shapes MxKxN (comma-separated) and exit")
+    p.add_argument("--reps", type=int, default=20)
     p.add_argument("--max-len", type=int, default=512)
     p.add_argument("--batch", default="64")
     p.add_argument("--pairs", type=int, default=4096)
@@ -53,6 +62,14 @@ def main():
     p.add_argument("--random-init", action="store_true",
                    help="random weights from DIR/config.json (as the Rust bench without --judge)")
     args = p.parse_args()
+    if args.gemm:
+        for shape in args.gemm.split(","):
+            m, k, n = (int(d) for d in shape.split("x"))
+            print(json.dumps({"device": "torch bf16", "m": m, "k": k, "n": n,
+                              "tflops": matmul_rate(m, k, n, args.reps)}), flush=True)
+        return
+    if not args.model:
+        p.error("--model is required unless --gemm is given")
     cfg = BertConfig.from_pretrained(args.model)
     cfg.num_labels = 1
     t0 = time.perf_counter()

@@ -11,6 +11,9 @@
 # run). Batch sizes: $B512 for 512-token pairs (default 64,128,256), $B256 for 256-token pairs
 # (default 128,256); PROFILE=0 skips the profiled run.
 # PyTorch: transformers' BertForSequenceClassification with SDPA, eager.
+# Then the matmul rate of both on the shapes in $GEMM (default: one MiniLM layer's products over
+# 128 pairs of 512 tokens, and 8192³), `deepprune bench matmul` against torch's `@`; GEMM=none
+# skips it.
 # Needs .carry/bin/deepprune.xz (stripped cuda build) and .carry/base/config.json; carries
 # CubeCL's caches in .carry/cubecl.tgz when present (scripts/gpu-cubecl-cache.sh).
 # Results in $OUT: bench-judge.jsonl (one JSON line per engine, length and batch) and
@@ -53,5 +56,11 @@ fi
 timeout 120 python3 scripts/bench_torch_judge.py --model .carry/base --random-init --max-len 512 --batch "$B512" --pairs 4096 >> "$R" 2> /tmp/torch.err
 timeout 60 python3 scripts/bench_torch_judge.py --model .carry/base --random-init --max-len 256 --batch "$B256" --pairs 4096 >> "$R" 2>> /tmp/torch.err
 echo "torch: $(( $(date +%s) - t0 )) s"; tail -2 /tmp/torch.err
+GEMM=${GEMM:-65536x384x1152,65536x384x384,65536x384x1536,65536x1536x384,8192x8192x8192}
+if [ "$GEMM" != none ]; then
+  timeout 120 /tmp/bin/dp-bench bench matmul --device cuda --shapes "$GEMM" --json >> "$R" 2>> /tmp/burn.err
+  timeout 60 python3 scripts/bench_torch_judge.py --gemm "$GEMM" >> "$R" 2>> /tmp/torch.err
+  echo "gemm: $(( $(date +%s) - t0 )) s"
+fi
 cat "$R"
 bash scripts/gpu-cubecl-cache.sh export

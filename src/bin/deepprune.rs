@@ -11,6 +11,7 @@ use deepprune::judge::eval::{self, PairMetrics};
 use deepprune::judge::train::TrainConfig;
 use deepprune::judge::bert::Attention;
 use deepprune::judge::{backend, PairJudge};
+use deepprune::judge::bench::GemmShape;
 use deepprune::trace::dataset::{load_problems, load_traces};
 
 /// deepprune tools.
@@ -92,6 +93,23 @@ enum BenchCommand {
         /// run several in one process. Default: the fastest measured on the device.
         #[arg(long, value_delimiter = ',')]
         attention: Vec<String>,
+    },
+    /// The matmul rate (TFLOP/s) on given product shapes, in the judge's serving precision
+    /// (bf16 on CUDA, f32 on the CPU); scripts/bench_torch_judge.py --gemm times the same shapes.
+    Matmul {
+        /// cpu or cuda.
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Shapes MxKxN, comma-separated. Default: one MiniLM layer's products over 128 pairs
+        /// of 512 tokens (65,536 rows), then 8192x8192x8192.
+        #[arg(long, value_delimiter = ',')]
+        shapes: Vec<String>,
+        /// Products timed per shape.
+        #[arg(long, default_value_t = 20)]
+        reps: usize,
+        /// Print one JSON object per shape.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -228,6 +246,22 @@ fn main() -> anyhow::Result<()> {
                         let rate = part.tflops.map_or(String::new(), |t| format!(", {t:.1} TFLOP/s"));
                         println!("  {:<62} {:>8.2} ms/batch = {:>5.1}% of the forward pass{rate}", part.part, part.ms_per_batch, 100.0 * part.share_of_forward);
                     }
+                }
+            }
+        }
+        Command::Bench { command: BenchCommand::Matmul { device: dev, shapes, reps, json } } => {
+            let dev = device(&dev)?;
+            let mut parsed: Vec<GemmShape> =
+                shapes.iter().map(|s| s.parse().map_err(|e| anyhow::anyhow!("--shapes: {e}"))).collect::<anyhow::Result<_>>()?;
+            if parsed.is_empty() {
+                parsed = GemmShape::minilm_layer(128 * 512);
+                parsed.push(GemmShape { m: 8192, k: 8192, n: 8192 });
+            }
+            for r in backend::bench_matmul(dev, &parsed, reps)? {
+                if json {
+                    println!("{}", serde_json::to_string(&r)?);
+                } else {
+                    println!("{} {}x{}x{}: {:.3} TFLOP/s", r.device, r.shape.m, r.shape.k, r.shape.n, r.tflops);
                 }
             }
         }

@@ -131,3 +131,37 @@ pub fn bench_judge(
         }
     }
 }
+
+/// Measures the matmul rate on each shape on `device`, in the precision the judge serves in
+/// (bf16 on CUDA, f32 on the CPU), `reps` products per shape.
+pub fn bench_matmul(
+    device: DeviceKind,
+    shapes: &[super::bench::GemmShape],
+    reps: usize,
+) -> Result<Vec<super::bench::MatmulRate>, JudgeError> {
+    fn go<B: burn::prelude::Backend>(name: &str, shapes: &[super::bench::GemmShape], reps: usize) -> Vec<super::bench::MatmulRate> {
+        let device = B::Device::default();
+        shapes
+            .iter()
+            .map(|&shape| super::bench::MatmulRate {
+                device: name.to_string(),
+                shape,
+                tflops: super::bench::matmul_rate::<B>(&device, shape, reps),
+            })
+            .collect()
+    }
+    match device {
+        DeviceKind::Cpu => Ok(go::<burn::backend::Flex>("cpu flex f32", shapes, reps)),
+        DeviceKind::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                Ok(go::<burn::backend::Cuda<burn::tensor::bf16, i32>>("cuda bf16", shapes, reps))
+            }
+            #[cfg(not(feature = "cuda"))]
+            {
+                let _ = (shapes, reps);
+                Err(JudgeError::Model(NO_CUDA.into()))
+            }
+        }
+    }
+}

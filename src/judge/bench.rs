@@ -76,20 +76,79 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Measures the device's dense matmul rate (TFLOP/s) with `n`×`n` matrices.
 pub fn matmul_peak<B: Backend>(device: &B::Device, n: usize, reps: usize) -> f64 {
-    let a = Tensor::<B, 2>::random([n, n], Distribution::Default, device);
-    let b = Tensor::<B, 2>::random([n, n], Distribution::Default, device);
-    // Warm-up compiles and autotunes the kernel.
+    matmul_rate::<B>(device, GemmShape { m: n, k: n, n }, reps)
+}
+
+/// The shape of one matrix product: `[m, k] · [k, n]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GemmShape {
+    /// Rows of the left operand and of the product.
+    pub m: usize,
+    /// The contracted dimension.
+    pub k: usize,
+    /// Columns of the right operand and of the product.
+    pub n: usize,
+}
+
+impl GemmShape {
+    /// The products of one MiniLM layer over `tokens` rows (pairs × tokens per pair): the
+    /// q/k/v projection as one matmul, the attention output, and the feed-forward in and out.
+    /// Attention's own products are batched per head and are not among them.
+    pub fn minilm_layer(tokens: usize) -> Vec<Self> {
+        [(384, 1152), (384, 384), (384, 1536), (1536, 384)].map(|(k, n)| Self { m: tokens, k, n }).to_vec()
+    }
+
+    /// FLOPs of one product (2 per multiply-add).
+    pub fn flops(self) -> f64 {
+        2.0 * self.m as f64 * self.k as f64 * self.n as f64
+    }
+}
+
+impl std::str::FromStr for GemmShape {
+    type Err = String;
+
+    /// Parses `MxKxN`, e.g. `65536x384x1536`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let dims: Vec<usize> = s.split('x').map(|d| d.trim().parse::<usize>()).collect::<Result<_, _>>().map_err(|_| {
+            format!("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {s:?}")
+        })?;
+        match dims[..] {
+            [m, k, n] if m > 0 && k > 0 && n > 0 => Ok(Self { m, k, n }),
+            _ => Err(format!("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {s:?}")),
+        }
+    }
+}
+
+/// One product shape's measured rate.
+#[derive(Debug, Clone, Serialize)]
+pub struct MatmulRate {
+    /// Backend and precision.
+    pub device: String,
+    /// The shape timed.
+    #[serde(flatten)]
+    pub shape: GemmShape,
+    /// Achieved TFLOP/s.
+    pub tflops: f64,
+}
+
+/// Measures the device's matmul rate (TFLOP/s) on one product shape: `reps` products queued
+/// after one untimed product (which compiles and autotunes the kernel), then one element of each
+/// read back, which waits for all of them with negligible transfer.
+pub fn matmul_rate<B: Backend>(device: &B::Device, shape: GemmShape, reps: usize) -> f64 {
+    let GemmShape { m, k, n } = shape;
+    let a = Tensor::<B, 2>::random([m, k], Distribution::Default, device);
+    let b = Tensor::<B, 2>::random([k, n], Distribution::Default, device);
     let _ = a.clone().matmul(b.clone()).slice([0..1, 0..1]).into_data();
+    let reps = reps.max(1);
     let start = Instant::now();
     let mut outs = Vec::with_capacity(reps);
     for _ in 0..reps {
         outs.push(a.clone().matmul(b.clone()));
     }
-    // Reading one element of each product waits for all of them, with negligible transfer.
     for o in outs {
         let _ = o.slice([0..1, 0..1]).into_data();
     }
-    2.0 * (n as f64).powi(3) * reps as f64 / start.elapsed().as_secs_f64() / 1e12
+    shape.flops() * reps as f64 / start.elapsed().as_secs_f64() / 1e12
 }
 
 fn random_input<B: Backend>(batch: usize, len: usize, device: &B::Device) -> BertInput<B> {
@@ -286,6 +345,22 @@ pub fn run<B: Backend>(
 mod tests {
     use super::*;
     use crate::judge::bert::BertConfig;
+
+    #[test]
+    fn gemm_shapes_parse_and_bad_ones_are_named() {
+        assert_eq!("65536x384x1536".parse::<GemmShape>(), Ok(GemmShape { m: 65536, k: 384, n: 1536 }));
+        for bad in ["65536x384", "8x0x8", "axbxc", "1x2x3x4", ""] {
+            let err = bad.parse::<GemmShape>().unwrap_err();
+            assert!(err.contains(&format!("{bad:?}")) && err.contains("MxKxN"), "{err}");
+        }
+        assert_eq!(GemmShape::minilm_layer(100)[3], GemmShape { m: 100, k: 1536, n: 384 });
+    }
+
+    #[test]
+    fn a_matmul_rate_is_measured() {
+        let rate = matmul_rate::<burn::backend::Flex>(&Default::default(), GemmShape { m: 64, k: 32, n: 16 }, 3);
+        assert!(rate.is_finite() && rate > 0.0, "{rate}");
+    }
 
     #[test]
     fn flops_of_minilm_at_512_tokens() {
