@@ -63,4 +63,5 @@ if [ "$GEMM" != none ]; then
   echo "gemm: $(( $(date +%s) - t0 )) s"
 fi
 cat "$R"
+python3 scripts/bench_ratios.py "$R"
 bash scripts/gpu-cubecl-cache.sh export
