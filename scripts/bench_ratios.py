@@ -24,7 +24,8 @@ def main():
         elif "tflops" in r:
             ref = torch_gemm.get((r["m"], r["k"], r["n"]))
             if ref:
-                print(f"matmul {r['m']}x{r['k']}x{r['n']}, {r['device']}: "
+                form = f", rhs {r.get('rhs', 'row_major')}, split {r.get('split', 1)}"
+                print(f"matmul {r['m']}x{r['k']}x{r['n']}, {r['device']}{form}: "
                       f"{r['tflops']:.1f} / {ref['tflops']:.1f} TFLOP/s = {r['tflops'] / ref['tflops']:.2f}x PyTorch")
 
 

@@ -26,20 +26,28 @@ def flops_per_pair(cfg, length):
 
 def matmul_peak(n=8192, reps=50):
     """Dense bf16 matmul rate on n×n matrices, measured the same way as the Rust bench."""
-    return matmul_rate(n, n, n, reps)
+    return matmul_rate(n, n, n, reps, min_seconds=0.0)
 
 
-def matmul_rate(m, k, n, reps):
-    """bf16 rate on one product shape, timed as the Rust `bench matmul` does."""
+def matmul_rate(m, k, n, reps, min_seconds=0.5):
+    """bf16 rate on one product shape, timed as the Rust `bench matmul` does: at least `reps`
+    products, and more until about `min_seconds` have passed, then one synchronisation."""
     a = torch.randn(m, k, device="cuda", dtype=torch.bfloat16)
     b = torch.randn(k, n, device="cuda", dtype=torch.bfloat16)
     (a @ b)[0, 0].item()
-    torch.cuda.synchronize()
-    t = time.perf_counter()
-    outs = [a @ b for _ in range(reps)]
-    for o in outs:
-        o[0, 0].item()
-    return 2 * m * k * n * reps / (time.perf_counter() - t) / 1e12
+
+    def run(count):
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(count):
+            a @ b
+        torch.cuda.synchronize()
+        return time.perf_counter() - t
+
+    first = run(reps)
+    count = reps if first >= min_seconds else int(-(-min_seconds * reps // first))
+    seconds = first if count == reps else run(count)
+    return 2 * m * k * n * count / seconds / 1e12
 
 
 def random_batch(batch, length):

@@ -12,8 +12,10 @@
 # (default 128,256); PROFILE=0 skips the profiled run.
 # PyTorch: transformers' BertForSequenceClassification with SDPA, eager.
 # Then the matmul rate of both on the shapes in $GEMM (default: one MiniLM layer's products over
-# 128 pairs of 512 tokens, and 8192³), `deepprune bench matmul` against torch's `@`; GEMM=none
-# skips it.
+# 128 pairs of 512 tokens, and 8192³), `deepprune bench matmul $GEMM_FLAGS` against torch's `@`;
+# GEMM=none skips it. GEMM_FLAGS (default "--transposed --split 1,128") also times Burn with the
+# weight stored transposed and with the rows split into 128 batches as `Linear` runs them.
+# JUDGE=0 skips the judge benchmarks (the matmuls only).
 # Needs .carry/bin/deepprune.xz (stripped cuda build) and .carry/base/config.json; carries
 # CubeCL's caches in .carry/cubecl.tgz when present (scripts/gpu-cubecl-cache.sh).
 # Results in $OUT: bench-judge.jsonl (one JSON line per engine, length and batch) and
@@ -38,6 +40,7 @@ if [ "${CACHE_CHECK:-0}" = 1 ]; then
   cp /tmp/cache-check/rows.md "$OUT/cache-check-rows.md" 2>/dev/null
 fi
 t0=$(date +%s)
+if [ "${JUDGE:-1}" = 1 ]; then
 A=${ATTENTION:-deferred,unfused}
 B512=${B512:-64,128,256}
 B256=${B256:-128,256}
@@ -56,9 +59,12 @@ fi
 timeout 120 python3 scripts/bench_torch_judge.py --model .carry/base --random-init --max-len 512 --batch "$B512" --pairs 4096 >> "$R" 2> /tmp/torch.err
 timeout 60 python3 scripts/bench_torch_judge.py --model .carry/base --random-init --max-len 256 --batch "$B256" --pairs 4096 >> "$R" 2>> /tmp/torch.err
 echo "torch: $(( $(date +%s) - t0 )) s"; tail -2 /tmp/torch.err
+fi
 GEMM=${GEMM:-65536x384x1152,65536x384x384,65536x384x1536,65536x1536x384,8192x8192x8192}
 if [ "$GEMM" != none ]; then
-  timeout 120 /tmp/bin/dp-bench bench matmul --device cuda --shapes "$GEMM" --json >> "$R" 2>> /tmp/burn.err
+  # shellcheck disable=SC2086
+  timeout 300 /tmp/bin/dp-bench bench matmul --device cuda --shapes "$GEMM" ${GEMM_FLAGS:---transposed --split 1,128} --json >> "$R" 2>> /tmp/burn.err
+  tail -2 /tmp/burn.err
   timeout 60 python3 scripts/bench_torch_judge.py --gemm "$GEMM" >> "$R" 2>> /tmp/torch.err
   echo "gemm: $(( $(date +%s) - t0 )) s"
 fi

@@ -11,7 +11,7 @@ use deepprune::judge::eval::{self, PairMetrics};
 use deepprune::judge::train::TrainConfig;
 use deepprune::judge::bert::Attention;
 use deepprune::judge::{backend, PairJudge};
-use deepprune::judge::bench::GemmShape;
+use deepprune::judge::bench::{GemmShape, RhsLayout};
 use deepprune::trace::dataset::{load_problems, load_traces};
 
 /// deepprune tools.
@@ -104,9 +104,17 @@ enum BenchCommand {
         /// of 512 tokens (65,536 rows), then 8192x8192x8192.
         #[arg(long, value_delimiter = ',')]
         shapes: Vec<String>,
-        /// Products timed per shape.
+        /// Products timed per shape, at least; more run until half a second has passed.
         #[arg(long, default_value_t = 20)]
         reps: usize,
+        /// Also time each shape with the right operand stored transposed (PyTorch's `Linear`
+        /// layout), to see whether the layout of the weights matters.
+        #[arg(long)]
+        transposed: bool,
+        /// Also time each shape as this many batched products with the right operand broadcast,
+        /// as `Linear` runs on a `[batch, seq, hidden]` input (comma-separated; 1 = one product).
+        #[arg(long, value_delimiter = ',', default_value = "1")]
+        split: Vec<usize>,
         /// Print one JSON object per shape.
         #[arg(long)]
         json: bool,
@@ -249,7 +257,7 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Bench { command: BenchCommand::Matmul { device: dev, shapes, reps, json } } => {
+        Command::Bench { command: BenchCommand::Matmul { device: dev, shapes, reps, transposed, split, json } } => {
             let dev = device(&dev)?;
             let mut parsed: Vec<GemmShape> =
                 shapes.iter().map(|s| s.parse().map_err(|e| anyhow::anyhow!("--shapes: {e}"))).collect::<anyhow::Result<_>>()?;
@@ -257,11 +265,24 @@ fn main() -> anyhow::Result<()> {
                 parsed = GemmShape::minilm_layer(128 * 512);
                 parsed.push(GemmShape { m: 8192, k: 8192, n: 8192 });
             }
-            for r in backend::bench_matmul(dev, &parsed, reps)? {
-                if json {
-                    println!("{}", serde_json::to_string(&r)?);
-                } else {
-                    println!("{} {}x{}x{}: {:.3} TFLOP/s", r.device, r.shape.m, r.shape.k, r.shape.n, r.tflops);
+            if let Some(bad) = parsed.iter().find(|s| split.iter().any(|&b| b == 0 || s.m % b != 0)) {
+                anyhow::bail!("--split: expected numbers ≥ 1 that divide every shape's m, got {split:?} for m = {}", bad.m);
+            }
+            let layouts: &[RhsLayout] =
+                if transposed { &[RhsLayout::RowMajor, RhsLayout::Transposed] } else { &[RhsLayout::RowMajor] };
+            // One measurement at a time, each printed as soon as it is taken: a first run on a
+            // GPU autotunes every shape, and a run cut short still reports what it measured.
+            let combos = parsed.iter().flat_map(|s| split.iter().flat_map(move |b| layouts.iter().map(move |l| (*s, *b, *l))));
+            for (shape, b, layout) in combos {
+                for r in backend::bench_matmul(dev, &[shape], &[layout], &[b], reps)? {
+                    if json {
+                        println!("{}", serde_json::to_string(&r)?);
+                    } else {
+                        println!(
+                            "{} {}x{}x{}, rhs {:?}, split {}: {:.3} TFLOP/s",
+                            r.device, r.shape.m, r.shape.k, r.shape.n, r.rhs, r.split, r.tflops
+                        );
+                    }
                 }
             }
         }

@@ -132,34 +132,49 @@ pub fn bench_judge(
     }
 }
 
+/// How long each `bench matmul` measurement runs at least: long enough that a GPU's clock ramp
+/// and launch gaps do not dominate (20 products of a 65,536-row MiniLM layer take 3 ms).
+const MATMUL_SECONDS: f64 = 0.5;
+
 /// Measures the matmul rate on each shape on `device`, in the precision the judge serves in
 /// (bf16 on CUDA, f32 on the CPU), `reps` products per shape.
 pub fn bench_matmul(
     device: DeviceKind,
     shapes: &[super::bench::GemmShape],
+    layouts: &[super::bench::RhsLayout],
+    splits: &[usize],
     reps: usize,
 ) -> Result<Vec<super::bench::MatmulRate>, JudgeError> {
-    fn go<B: burn::prelude::Backend>(name: &str, shapes: &[super::bench::GemmShape], reps: usize) -> Vec<super::bench::MatmulRate> {
+    use super::bench::{matmul_rate, GemmShape, MatmulRate, RhsLayout};
+    fn go<B: burn::prelude::Backend>(
+        name: &str,
+        shapes: &[GemmShape],
+        layouts: &[RhsLayout],
+        splits: &[usize],
+        reps: usize,
+    ) -> Vec<MatmulRate> {
         let device = B::Device::default();
-        shapes
-            .iter()
-            .map(|&shape| super::bench::MatmulRate {
-                device: name.to_string(),
-                shape,
-                tflops: super::bench::matmul_rate::<B>(&device, shape, reps),
-            })
-            .collect()
+        let mut rates = Vec::new();
+        for &shape in shapes {
+            for &split in splits {
+                for &rhs in layouts {
+                    let tflops = matmul_rate::<B>(&device, shape, rhs, split, reps, MATMUL_SECONDS);
+                    rates.push(MatmulRate { device: name.to_string(), shape, rhs, split, tflops });
+                }
+            }
+        }
+        rates
     }
     match device {
-        DeviceKind::Cpu => Ok(go::<burn::backend::Flex>("cpu flex f32", shapes, reps)),
+        DeviceKind::Cpu => Ok(go::<burn::backend::Flex>("cpu flex f32", shapes, layouts, splits, reps)),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                Ok(go::<burn::backend::Cuda<burn::tensor::bf16, i32>>("cuda bf16", shapes, reps))
+                Ok(go::<burn::backend::Cuda<burn::tensor::bf16, i32>>("cuda bf16", shapes, layouts, splits, reps))
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (shapes, reps);
+                let _ = (shapes, layouts, splits, reps);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }

@@ -76,7 +76,17 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// Measures the device's dense matmul rate (TFLOP/s) with `n`×`n` matrices.
 pub fn matmul_peak<B: Backend>(device: &B::Device, n: usize, reps: usize) -> f64 {
-    matmul_rate::<B>(device, GemmShape { m: n, k: n, n }, reps)
+    matmul_rate::<B>(device, GemmShape { m: n, k: n, n }, RhsLayout::RowMajor, 1, reps, 0.0)
+}
+
+/// How the right operand `[k, n]` of a timed product is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RhsLayout {
+    /// Row-major `[k, n]`, as Burn's `Linear` stores its weight.
+    RowMajor,
+    /// A row-major `[n, k]` tensor, transposed (a view): PyTorch's `nn.Linear` layout.
+    Transposed,
 }
 
 /// The shape of one matrix product: `[m, k] · [k, n]`.
@@ -127,28 +137,64 @@ pub struct MatmulRate {
     /// The shape timed.
     #[serde(flatten)]
     pub shape: GemmShape,
+    /// How the right operand was stored.
+    pub rhs: RhsLayout,
+    /// 1: one `[m, k] · [k, n]` product. More: the left operand as `[split, m / split, k]`
+    /// times the right one broadcast as `[1, k, n]`, which is how `Linear` runs on a `[batch,
+    /// seq, hidden]` input (the same FLOPs).
+    pub split: usize,
     /// Achieved TFLOP/s.
     pub tflops: f64,
 }
 
-/// Measures the device's matmul rate (TFLOP/s) on one product shape: `reps` products queued
-/// after one untimed product (which compiles and autotunes the kernel), then one element of each
-/// read back, which waits for all of them with negligible transfer.
-pub fn matmul_rate<B: Backend>(device: &B::Device, shape: GemmShape, reps: usize) -> f64 {
+/// Measures the device's matmul rate (TFLOP/s) on one product shape. One untimed product
+/// compiles and autotunes the kernel; then products are queued until about `min_seconds` have
+/// passed (at least `reps`), and one number that depends on every product is read back, which
+/// waits for all of them with negligible transfer. Each product is reduced to one element as it
+/// is queued, so memory stays bounded however many run. With `split` > 1, the left operand is
+/// split into that many batches of `m / split` rows and the right one broadcast (rows past
+/// `split · (m / split)` are left out, and not counted).
+pub fn matmul_rate<B: Backend>(
+    device: &B::Device,
+    shape: GemmShape,
+    rhs: RhsLayout,
+    split: usize,
+    reps: usize,
+    min_seconds: f64,
+) -> f64 {
     let GemmShape { m, k, n } = shape;
-    let a = Tensor::<B, 2>::random([m, k], Distribution::Default, device);
-    let b = Tensor::<B, 2>::random([k, n], Distribution::Default, device);
-    let _ = a.clone().matmul(b.clone()).slice([0..1, 0..1]).into_data();
+    let split = split.clamp(1, m);
+    let rows = m / split * split;
+    let a = Tensor::<B, 3>::random([split, m / split, k], Distribution::Default, device);
+    let b = match rhs {
+        RhsLayout::RowMajor => Tensor::<B, 2>::random([k, n], Distribution::Default, device),
+        RhsLayout::Transposed => Tensor::<B, 2>::random([n, k], Distribution::Default, device).transpose(),
+    };
+    // One element of the product: it cannot be computed without the whole matmul.
+    let corner = || -> Tensor<B, 1> {
+        let product = if split == 1 {
+            a.clone().reshape([rows, k]).matmul(b.clone()).unsqueeze_dim::<3>(0)
+        } else {
+            a.clone().matmul(b.clone().unsqueeze_dim(0))
+        };
+        product.slice([0..1, 0..1, 0..1]).reshape([1])
+    };
+    let _ = corner().into_data();
+    // Size the timed run from one timed batch of `reps` products.
     let reps = reps.max(1);
-    let start = Instant::now();
-    let mut outs = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        outs.push(a.clone().matmul(b.clone()));
-    }
-    for o in outs {
-        let _ = o.slice([0..1, 0..1]).into_data();
-    }
-    shape.flops() * reps as f64 / start.elapsed().as_secs_f64() / 1e12
+    let time_batch = |count: usize| {
+        let start = Instant::now();
+        let mut total = corner();
+        for _ in 1..count {
+            total = total + corner();
+        }
+        let _ = total.into_data();
+        start.elapsed().as_secs_f64()
+    };
+    let first = time_batch(reps);
+    let count = if first >= min_seconds { reps } else { ((min_seconds / first) * reps as f64).ceil() as usize };
+    let seconds = if count == reps { first } else { time_batch(count) };
+    GemmShape { m: rows, ..shape }.flops() * count as f64 / seconds / 1e12
 }
 
 fn random_input<B: Backend>(batch: usize, len: usize, device: &B::Device) -> BertInput<B> {
@@ -358,8 +404,12 @@ mod tests {
 
     #[test]
     fn a_matmul_rate_is_measured() {
-        let rate = matmul_rate::<burn::backend::Flex>(&Default::default(), GemmShape { m: 64, k: 32, n: 16 }, 3);
-        assert!(rate.is_finite() && rate > 0.0, "{rate}");
+        for rhs in [RhsLayout::RowMajor, RhsLayout::Transposed] {
+            for split in [1, 4] {
+                let rate = matmul_rate::<burn::backend::Flex>(&Default::default(), GemmShape { m: 64, k: 32, n: 16 }, rhs, split, 3, 0.01);
+                assert!(rate.is_finite() && rate > 0.0, "{rhs:?}, split {split}: {rate}");
+            }
+        }
     }
 
     #[test]
