@@ -119,12 +119,11 @@ impl std::str::FromStr for GemmShape {
 
     /// Parses `MxKxN`, e.g. `65536x384x1536`.
     fn from_str(s: &str) -> Result<Self, String> {
-        let dims: Vec<usize> = s.split('x').map(|d| d.trim().parse::<usize>()).collect::<Result<_, _>>().map_err(|_| {
-            format!("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {s:?}")
-        })?;
+        let bad = || format!("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {s:?}");
+        let dims: Vec<usize> = s.split('x').map(|d| d.trim().parse::<usize>()).collect::<Result<_, _>>().map_err(|_| bad())?;
         match dims[..] {
             [m, k, n] if m > 0 && k > 0 && n > 0 => Ok(Self { m, k, n }),
-            _ => Err(format!("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {s:?}")),
+            _ => Err(bad()),
         }
     }
 }
@@ -192,7 +191,12 @@ pub fn matmul_rate<B: Backend>(
         start.elapsed().as_secs_f64()
     };
     let first = time_batch(reps);
-    let count = if first >= min_seconds { reps } else { ((min_seconds / first) * reps as f64).ceil() as usize };
+    // At most 10,000 times the first batch, whatever the clock said.
+    let count = if first >= min_seconds {
+        reps
+    } else {
+        ((min_seconds / first.max(1e-9)) * reps as f64).ceil().min(1e4 * reps as f64) as usize
+    };
     let seconds = if count == reps { first } else { time_batch(count) };
     GemmShape { m: rows, ..shape }.flops() * count as f64 / seconds / 1e12
 }
