@@ -50,7 +50,7 @@ where
         .label("cons@k (sampling fewer traces)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
     let palette = [&RED, &BLUE, &GREEN, &MAGENTA, &CYAN, &BLACK];
-    let mut judges: Vec<String> = rows.iter().map(|r| label(r)).collect();
+    let mut judges: Vec<String> = rows.iter().map(label).collect();
     judges.dedup();
     let mut seen: Vec<String> = Vec::new();
     for j in judges {

@@ -278,7 +278,7 @@ fn malformed_datasets_are_errors_naming_file_line_and_field() {
         (
             "problem question of wrong type",
             "problems.jsonl",
-            format!("{{\"pid\":\"a\",\"question\":\"?\"}}\n{{\"pid\":\"q\",\"question\":{{}}}}\n").into_bytes(),
+            "{\"pid\":\"a\",\"question\":\"?\"}\n{\"pid\":\"q\",\"question\":{}}\n".to_string().into_bytes(),
             Loader::Problems,
             vec![":2: field `question`: expected a string, found an object"],
         ),

@@ -462,7 +462,7 @@ pub fn train<B: AutodiffBackend>(
                 LossKind::Bce => bce_loss(logits, labels),
             };
             // Reading the loss syncs the device; every 10 steps is enough for the bar.
-            if step % 10 == 0 {
+            if step.is_multiple_of(10) {
                 let v: f32 = loss.clone().into_scalar().elem();
                 loss_sum += v as f64;
                 loss_n += 1;
@@ -471,7 +471,7 @@ pub fn train<B: AutodiffBackend>(
             model = optim.step(learning_rate(step, total, warmup, config.lr), model, grads);
             step += 1;
             seen += chunk.len();
-            if step % 200 == 0 {
+            if step.is_multiple_of(200) {
                 let rate = seen as f64 / start.elapsed().as_secs_f64().max(1e-9);
                 tracing::info!(epoch, step, loss = loss_sum / loss_n.max(1) as f64, pairs_per_s = rate, "training");
             }

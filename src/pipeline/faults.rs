@@ -190,7 +190,7 @@ impl Faults {
             return None;
         }
         let n = self.received[stage.index()].fetch_add(1, Ordering::Relaxed) + 1;
-        (n % self.config.every == 0).then(|| {
+        n.is_multiple_of(self.config.every).then(|| {
             self.injected[stage.index()].fetch_add(1, Ordering::Relaxed);
             tracing::debug!(stage = stage.name(), n, mode = ?self.config.mode, "injected fault");
             self.config.mode
@@ -204,13 +204,13 @@ impl Faults {
             return false;
         }
         let n = self.judge_batches.fetch_add(1, Ordering::Relaxed) + 1;
-        n % every == 0
+        n.is_multiple_of(every)
     }
 
     /// How long the generator stalls before virtual step `step` of a problem.
     pub fn generator_stall(&self, step: u64) -> Option<Duration> {
         let (ms, every) = (self.config.generator_stall_ms, self.config.generator_stall_every);
-        (ms > 0 && every > 0 && step % every == 0).then(|| Duration::from_millis(ms))
+        (ms > 0 && every > 0 && step.is_multiple_of(every)).then(|| Duration::from_millis(ms))
     }
 
     /// Records a restart of `stage`; over the limit, reports a fatal error for the run.

@@ -115,7 +115,7 @@ impl PrefixScanner {
         self.buf.extend_from_slice(bytes);
         self.token_ends.push(self.buf.len());
         let cut = match self.spec.mode {
-            PrefixMode::Tokens => (self.token_ends.len() >= self.spec.count).then(|| PrefixCut {
+            PrefixMode::Tokens => (self.token_ends.len() >= self.spec.count).then_some(PrefixCut {
                 tokens: self.token_ends.len(),
                 bytes: self.buf.len(),
                 whole_trace: false,
