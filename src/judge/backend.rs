@@ -136,8 +136,9 @@ pub fn bench_judge(
 /// and launch gaps do not dominate (20 products of a 65,536-row MiniLM layer take 3 ms).
 const MATMUL_SECONDS: f64 = 0.5;
 
-/// Measures the matmul rate on each shape on `device`, in the precision the judge serves in
-/// (bf16 on CUDA, f32 on the CPU), `reps` products per shape.
+/// Measures the matmul rate on each shape, split and layout on `device`, in the precision the
+/// judge serves in (bf16 on CUDA, f32 on the CPU): at least `reps` products each, and more
+/// until [`MATMUL_SECONDS`] have passed.
 pub fn bench_matmul(
     device: DeviceKind,
     shapes: &[super::bench::GemmShape],
