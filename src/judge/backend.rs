@@ -138,7 +138,7 @@ const MATMUL_SECONDS: f64 = 0.5;
 
 /// Measures the matmul rate on each shape, split and layout on `device`, in the precision the
 /// judge serves in (bf16 on CUDA, f32 on the CPU): at least `reps` products each, and more
-/// until [`MATMUL_SECONDS`] have passed.
+/// until `MATMUL_SECONDS` (half a second) have passed.
 pub fn bench_matmul(
     device: DeviceKind,
     shapes: &[super::bench::GemmShape],
