@@ -274,15 +274,14 @@ fn main() -> anyhow::Result<()> {
             // GPU autotunes every shape, and a run cut short still reports what it measured.
             let combos = parsed.iter().flat_map(|s| split.iter().flat_map(move |b| layouts.iter().map(move |l| (*s, *b, *l))));
             for (shape, b, layout) in combos {
-                for r in backend::bench_matmul(dev, &[shape], &[layout], &[b], reps)? {
-                    if json {
-                        println!("{}", serde_json::to_string(&r)?);
-                    } else {
-                        println!(
-                            "{} {}x{}x{}, rhs {:?}, split {}: {:.3} TFLOP/s",
-                            r.device, r.shape.m, r.shape.k, r.shape.n, r.rhs, r.split, r.tflops
-                        );
-                    }
+                let r = backend::bench_matmul(dev, shape, layout, b, reps)?;
+                if json {
+                    println!("{}", serde_json::to_string(&r)?);
+                } else {
+                    println!(
+                        "{} {}x{}x{}, rhs {:?}, split {}: {:.3} TFLOP/s",
+                        r.device, r.shape.m, r.shape.k, r.shape.n, r.rhs, r.split, r.tflops
+                    );
                 }
             }
         }

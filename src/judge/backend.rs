@@ -136,46 +136,33 @@ pub fn bench_judge(
 /// and launch gaps do not dominate (20 products of a 65,536-row MiniLM layer take 3 ms).
 const MATMUL_SECONDS: f64 = 0.5;
 
-/// Measures the matmul rate on each shape, split and layout on `device`, in the precision the
-/// judge serves in (bf16 on CUDA, f32 on the CPU): at least `reps` products each, and more
-/// until `MATMUL_SECONDS` (half a second) have passed.
+/// Measures the matmul rate of one product on `device`, in the precision the judge serves in
+/// (bf16 on CUDA, f32 on the CPU): at least `reps` products, and more until `MATMUL_SECONDS`
+/// (half a second) have passed. See [`super::bench::matmul_rate`] for `rhs` and `split`.
 pub fn bench_matmul(
     device: DeviceKind,
-    shapes: &[super::bench::GemmShape],
-    layouts: &[super::bench::RhsLayout],
-    splits: &[usize],
+    shape: super::bench::GemmShape,
+    rhs: super::bench::RhsLayout,
+    split: usize,
     reps: usize,
-) -> Result<Vec<super::bench::MatmulRate>, JudgeError> {
-    use super::bench::{matmul_rate, GemmShape, MatmulRate, RhsLayout};
-    fn go<B: burn::prelude::Backend>(
-        name: &str,
-        shapes: &[GemmShape],
-        layouts: &[RhsLayout],
-        splits: &[usize],
-        reps: usize,
-    ) -> Vec<MatmulRate> {
-        let device = B::Device::default();
-        let mut rates = Vec::new();
-        for &shape in shapes {
-            for &split in splits {
-                for &rhs in layouts {
-                    let tflops = matmul_rate::<B>(&device, shape, rhs, split, reps, MATMUL_SECONDS);
-                    rates.push(MatmulRate { device: name.to_string(), shape, rhs, split, tflops });
-                }
-            }
-        }
-        rates
-    }
+) -> Result<super::bench::MatmulRate, JudgeError> {
+    use super::bench::{matmul_rate, MatmulRate};
+    let measure = |name: &str, tflops: f64| MatmulRate { device: name.to_string(), shape, rhs, split, tflops };
     match device {
-        DeviceKind::Cpu => Ok(go::<burn::backend::Flex>("cpu flex f32", shapes, layouts, splits, reps)),
+        DeviceKind::Cpu => {
+            let device = Default::default();
+            Ok(measure("cpu flex f32", matmul_rate::<burn::backend::Flex>(&device, shape, rhs, split, reps, MATMUL_SECONDS)))
+        }
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                Ok(go::<burn::backend::Cuda<burn::tensor::bf16, i32>>("cuda bf16", shapes, layouts, splits, reps))
+                type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
+                let device = Default::default();
+                Ok(measure("cuda bf16", matmul_rate::<B>(&device, shape, rhs, split, reps, MATMUL_SECONDS)))
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (shapes, layouts, splits, reps);
+                let _ = (measure, reps);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }

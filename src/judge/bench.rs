@@ -101,11 +101,14 @@ pub struct GemmShape {
 }
 
 impl GemmShape {
-    /// The products of one MiniLM layer over `tokens` rows (pairs × tokens per pair): the
-    /// q/k/v projection as one matmul, the attention output, and the feed-forward in and out.
-    /// Attention's own products are batched per head and are not among them.
+    /// The products of one MiniLM layer ([`super::bert::BertConfig::all_minilm_l6_v2`]) over
+    /// `tokens` rows (pairs × tokens per pair): the q/k/v projection as one matmul, the
+    /// attention output, and the feed-forward in and out. Attention's own products are batched
+    /// per head and are not among them.
     pub fn minilm_layer(tokens: usize) -> Vec<Self> {
-        [(384, 1152), (384, 384), (384, 1536), (1536, 384)].map(|(k, n)| Self { m: tokens, k, n }).to_vec()
+        let config = super::bert::BertConfig::all_minilm_l6_v2();
+        let (d, f) = (config.hidden_size, config.intermediate_size);
+        [(d, 3 * d), (d, d), (d, f), (f, d)].map(|(k, n)| Self { m: tokens, k, n }).to_vec()
     }
 
     /// FLOPs of one product (2 per multiply-add).
