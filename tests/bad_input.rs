@@ -74,9 +74,15 @@ fn malformed_pipelines_are_errors_naming_file_and_key() {
         ),
         (
             "unknown attention implementation",
+            format!("{g}judge:\n  attention: flashy\n"),
+            vec![],
+            vec!["judge.attention: unknown value `flashy`, expected one of `fused`, `unfused`, `deferred`, `flash`"],
+        ),
+        (
+            "flash attention on the cpu",
             format!("{g}judge:\n  attention: flash\n"),
             vec![],
-            vec!["judge.attention: unknown value `flash`, expected one of `fused`, `unfused`, `deferred`"],
+            vec!["judge.attention: `flash` is a CUDA kernel; expected judge.device cuda"],
         ),
         (
             "serving bucket out of range",

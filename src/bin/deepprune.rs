@@ -250,6 +250,9 @@ fn main() -> anyhow::Result<()> {
                         r.device, r.batch, r.max_len, r.pairs_per_sec, r.batch_latency_p50_ms, r.batch_latency_p99_ms,
                         r.time_to_first_result_s, r.achieved_tflops, r.fraction_of_peak, r.peak_tflops
                     );
+                    if let Some(d) = r.max_abs_diff_vs_unfused {
+                        println!("  encoder output vs the unfused composition, mixed-length pairs: max |difference| {d:.2e}");
+                    }
                     for part in &r.breakdown {
                         let rate = part.tflops.map_or(String::new(), |t| format!(", {t:.1} TFLOP/s"));
                         println!("  {:<62} {:>8.2} ms/batch = {:>5.1}% of the forward pass{rate}", part.part, part.ms_per_batch, 100.0 * part.share_of_forward);

@@ -193,8 +193,9 @@ pub struct JudgeConfig {
     /// `cpu` or `cuda`, for `model` and `embedding`.
     #[serde(default)]
     pub device: DeviceKind,
-    /// How a neural judge computes self-attention: `deferred`, `unfused` or `fused` (see
-    /// [`crate::judge::bert::Attention`]). Unset: the fastest measured on the device.
+    /// How a neural judge computes self-attention: `flash` (CUDA only), `deferred`, `unfused`
+    /// or `fused` (see [`crate::judge::bert::Attention`]). Unset: the fastest measured on the
+    /// device.
     #[serde(default)]
     pub attention: Option<crate::judge::bert::Attention>,
     /// The pair lengths (WordPiece tokens) a `model` judge pads to when serving. Unset: every
@@ -727,6 +728,9 @@ impl JudgeConfig {
         }
         if j.model_batch == 0 {
             e.push("judge.model_batch: expected an integer ≥ 1, got 0".into());
+        }
+        if j.attention == Some(crate::judge::bert::Attention::Flash) && j.device != DeviceKind::Cuda {
+            e.push("judge.attention: `flash` is a CUDA kernel; expected judge.device cuda, or another attention".into());
         }
         if let Some(b) = &j.buckets {
             if let Err(err) = crate::judge::bert::LengthBuckets::new(b.clone()) {

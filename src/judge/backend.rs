@@ -29,6 +29,18 @@ pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<Epoch
     }
 }
 
+/// The attention implementation to serve with on `device`: the one asked for, else the fastest
+/// measured there. `flash` is a CUDA kernel, so asking for it on the CPU is an error.
+fn checked(attention: Option<Attention>, device: DeviceKind) -> Result<Attention, JudgeError> {
+    match attention {
+        Some(Attention::Flash) if device != DeviceKind::Cuda => {
+            Err(JudgeError::Model("attention `flash` is a CUDA kernel; use device cuda, or another attention".into()))
+        }
+        Some(a) => Ok(a),
+        None => Ok(Attention::fastest_on(device)),
+    }
+}
+
 /// The trained cross-encoder on `device`.
 pub fn model_judge(
     dir: &Path,
@@ -37,7 +49,7 @@ pub fn model_judge(
     attention: Option<Attention>,
     buckets: Option<&[usize]>,
 ) -> Result<Box<dyn PairJudge>, JudgeError> {
-    let attention = attention.unwrap_or(Attention::fastest_on(device));
+    let attention = checked(attention, device)?;
     match device {
         DeviceKind::Cpu => {
             Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, attention, buckets, Default::default())?))
@@ -64,7 +76,7 @@ pub fn embedding_judge(
     batch_size: usize,
     attention: Option<Attention>,
 ) -> Result<Box<dyn PairJudge>, JudgeError> {
-    let attention = attention.unwrap_or(Attention::fastest_on(device));
+    let attention = checked(attention, device)?;
     match device {
         DeviceKind::Cpu => Ok(Box::new(EmbeddingJudge::<burn::backend::Flex>::load(base, batch_size, attention, Default::default())?)),
         DeviceKind::Cuda => {
@@ -112,10 +124,17 @@ pub fn bench_judge(
                 (c.init::<B>(&device), c)
             }
         };
+        let (model, reference) = super::bench::twins(model, &config, &device);
+        let reference = reference.with_attention(super::bert::Attention::Unfused).frozen();
         let model = model.with_attention(attention).frozen();
         let name = format!("{name}, {} attention", attention.name());
-        Ok(super::bench::run(&model, &config, &device, &name, batch, max_len, pairs, peak, breakdown))
+        let mut report = super::bench::run(&model, &config, &device, &name, batch, max_len, pairs, peak, breakdown);
+        if attention != super::bert::Attention::Unfused {
+            report.max_abs_diff_vs_unfused = Some(super::bench::max_difference(&model, &reference, batch, max_len, &device));
+        }
+        Ok(report)
     }
+    let attention = checked(Some(attention), device)?;
     match device {
         DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown, attention),
         DeviceKind::Cuda => {

@@ -43,6 +43,11 @@ pub struct JudgeBench {
     /// Where a forward pass's time goes (with `--breakdown`), per part of one layer.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub breakdown: Vec<BreakdownPart>,
+    /// Largest difference between this attention implementation's encoder output and Burn's
+    /// reference composition (`unfused`), on the same weights and a batch of mixed-length
+    /// pairs, over real positions ([`max_difference`]). Absent when this is `unfused`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_abs_diff_vs_unfused: Option<f64>,
 }
 
 /// The time of one kind of operation over a whole forward pass, measured in isolation on the same
@@ -391,13 +396,48 @@ pub fn run<B: Backend>(
         peak_tflops: peak,
         fraction_of_peak: achieved / peak,
         breakdown,
+        max_abs_diff_vs_unfused: None,
     }
+}
+
+/// Two copies of `model` with the same weights. Burn draws a fresh model's initial weights
+/// lazily, on first use, separately in each clone; its record holds them drawn.
+pub fn twins<B: Backend>(model: CrossEncoder<B>, config: &CrossEncoderConfig, device: &B::Device) -> (CrossEncoder<B>, CrossEncoder<B>) {
+    let drawn = config.init::<B>(device).load_record(model.into_record());
+    (drawn.clone(), drawn)
+}
+
+/// The largest absolute difference between the encoder outputs of `model` and `reference`
+/// over the real positions of `batch` pairs of mixed lengths, padded to `len` (pair `i` has
+/// between `len / 2` and `len` real tokens). Encoder outputs are LayerNorm outputs, of order 1.
+pub fn max_difference<B: Backend>(
+    model: &CrossEncoder<B>,
+    reference: &CrossEncoder<B>,
+    batch: usize,
+    len: usize,
+    device: &B::Device,
+) -> f64 {
+    let mut input = random_input::<B>(batch, len, device);
+    let [vocab, _] = model.bert.embeddings.word.weight.dims();
+    input.ids = Tensor::random([batch, len], Distribution::Uniform(1.0, vocab as f64), device);
+    let real: Vec<i64> = (0..batch)
+        .flat_map(|i| {
+            let n = len / 2 + (i * 7919) % (len - len / 2) + 1;
+            (0..len).map(move |j| i64::from(j < n))
+        })
+        .collect();
+    input.attention_mask = Tensor::from_data(TensorData::new(real, [batch, len]), device);
+    let keep = input.attention_mask.clone().float().unsqueeze_dim::<3>(2);
+    let a = model.bert.infer(&input);
+    let b = reference.bert.infer(&input);
+    let diff = ((a - b).abs() * keep).max();
+    diff.into_scalar().elem::<f64>()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::judge::bert::BertConfig;
+    use crate::judge::bert::{Attention, BertConfig};
 
     #[test]
     fn gemm_shapes_parse_and_bad_ones_are_named() {
@@ -417,6 +457,21 @@ mod tests {
                 assert!(rate.is_finite() && rate > 0.0, "{rhs:?}, split {split}: {rate}");
             }
         }
+    }
+
+    #[test]
+    fn max_difference_is_small_between_compositions_and_large_between_models() {
+        type B = burn::backend::Flex;
+        let device = Default::default();
+        let config = CrossEncoderConfig::new(BertConfig::tiny());
+        let (model, unfused) = twins(config.init::<B>(&device), &config, &device);
+        let unfused = unfused.with_attention(Attention::Unfused);
+        let deferred = model.with_attention(Attention::Deferred).frozen();
+        let same = max_difference(&deferred, &unfused, 4, 32, &device);
+        assert!(same < 1e-4, "{same}");
+        let other = config.init::<B>(&device).with_attention(Attention::Unfused);
+        let different = max_difference(&deferred, &other, 4, 32, &device);
+        assert!(different > 1e-2, "{different}");
     }
 
     #[test]

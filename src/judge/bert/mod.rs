@@ -9,6 +9,7 @@
 //! - [`tokenize`]: WordPiece ids, fair pair truncation, single-sentence framing and
 //!   length-bucketed padding.
 
+pub mod flash;
 pub mod model;
 pub mod tokenize;
 pub mod weights;
