@@ -183,7 +183,8 @@ mod cuda {
         /// One plane per 16 query rows of one head; see the module docs.
         ///
         /// Each block of keys and values is first staged in shared memory by the whole cube,
-        /// with coalesced loads, and read from there by every plane's tensor-core tiles.
+        /// with coalesced loads issued one block ahead, and read from there by every plane's
+        /// tensor-core tiles.
         ///
         /// Lane `lane` works on row `r = lane / 2` of a 16-row tile, on the columns of one parity
         /// (`lane % 2`), visited in an order rotated by the row, so the 32 lanes of a plane
@@ -268,19 +269,38 @@ mod cuda {
             let mut row_max = f32::new(-1.0e30);
             let mut row_sum = f32::new(0.0);
 
+            // Keys and values travel global → registers → shared memory: the next block's are
+            // loaded while this block is computed, so the loads' latency is hidden.
+            let rows = comptime!(block / planes);
+            let mut k_next = Array::<F>::new(rows);
+            let mut v_next = Array::<F>::new(rows);
+            #[unroll]
+            for i in 0..rows {
+                let at = base + (i * planes + plane) * stride + lane;
+                k_next[i] = qkv[at + k_col];
+                v_next[i] = qkv[at + v_col];
+            }
+
             for kb in 0..blocks {
                 let key0 = kb * block;
                 // Stage the block's keys and values: 32 consecutive values of a row per plane
-                // and step, so each load instruction reads 64 contiguous bytes.
+                // and step, each load instruction reading 64 contiguous bytes.
                 sync_cube();
                 #[unroll]
-                for i in 0..block / planes {
+                for i in 0..rows {
                     let row = i * planes + plane;
-                    let at = base + (key0 + row) * stride + lane;
-                    kv[row * KV_STRIDE + lane] = qkv[at + k_col];
-                    kv[(block + row) * KV_STRIDE + lane] = qkv[at + v_col];
+                    kv[row * KV_STRIDE + lane] = k_next[i];
+                    kv[(block + row) * KV_STRIDE + lane] = v_next[i];
                 }
                 sync_cube();
+                if kb + 1 < blocks {
+                    #[unroll]
+                    for i in 0..rows {
+                        let at = base + (key0 + block + i * planes + plane) * stride + lane;
+                        k_next[i] = qkv[at + k_col];
+                        v_next[i] = qkv[at + v_col];
+                    }
+                }
 
                 // Scores of the block: q · kᵀ, one 16×16 tile at a time.
                 #[unroll]

@@ -303,10 +303,10 @@ impl Attention {
     }
 
     /// The implementation measured fastest on `device` for serving (docs/judge.md): on an
-    /// H100, `Flash` scored 4,668 pairs/s against 3,582 for `Deferred` (512-token pairs, batch
-    /// 128) and 6,672 against 4,096 at 384 tokens; on the flex CPU backend `Unfused` scored
-    /// 7.1–7.9 pairs/s against 5.8–6.1 for `Deferred` and 6.4–6.5 for `Fused` (256-token
-    /// pairs, batch 32, 2 cores).
+    /// H100, `Flash` scored 5,100 pairs/s against 3,650 for `Deferred` (512-token pairs, batch
+    /// 128), 9,931 against 7,762 at 256 tokens and 6,690 against 4,295 at 384; on the flex CPU
+    /// backend `Unfused` scored 7.1–7.9 pairs/s against 5.8–6.1 for `Deferred` and 6.4–6.5 for
+    /// `Fused` (256-token pairs, batch 32, 2 cores).
     pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
         match device {
             crate::config::DeviceKind::Cpu => Self::Unfused,
