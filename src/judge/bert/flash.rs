@@ -9,10 +9,16 @@
 //!
 //! - A plane (32 lanes) owns 16 query rows of one head. Its two 16×16 query tiles stay in
 //!   tensor-core fragments for the whole pass.
-//! - Keys are read in blocks of up to 64. For each block the plane computes the 16×block
-//!   scores with tensor-core products, the row maxima and exponentials with an online
-//!   softmax (the running output is rescaled when the maximum grows), then adds the block's
-//!   probabilities times its values to the running output, again on tensor cores.
+//! - Keys and values are read in blocks of up to 64, staged in shared memory by the cube's
+//!   planes (up to 4, the same head), the next block loaded while this one is computed. For
+//!   each block a plane computes its 16×block scores with tensor-core products, the row maxima
+//!   and exponentials with an online softmax (the running output is rescaled only when a
+//!   row's maximum grows by more than 8), then adds the block's probabilities times its values
+//!   to the running output, again on tensor cores.
+//!
+//! On an H100 it made the judge 1.40× faster at 512-token pairs and 1.56× at 384 than
+//! `Deferred` (docs/judge.md, "Seventh run"); `deepprune bench judge` reports its largest
+//! difference from Burn's reference composition, the check of its correctness (CI has no GPU).
 //! - Key blocks after the last real key of the sequence are skipped; padded keys inside a
 //!   block get probability 0.
 //!
@@ -211,7 +217,7 @@ mod cuda {
             let q_col = head * 32;
             let k_col = hidden + head * 32;
             let v_col = 2 * hidden + head * 32;
-            let key_base = batch * keys.stride(0) ;
+            let key_base = batch * keys.stride(0);
             let key_step = keys.stride(1);
 
             // The sequence's additive key bias (0 or -1e30), shared by the cube's planes, and
