@@ -27,7 +27,10 @@
 //! 32 (MiniLM's 384 / 12), lengths a multiple of 16 (the serving buckets are multiples of 32).
 //! [`attention`] returns `None` for anything else, and the caller computes the composition.
 //! Scores and the softmax run in f32, probabilities are rounded to bf16 for the value product
-//! (as in FlashAttention), and the output is rounded to bf16 once.
+//! (as in FlashAttention), and the output is rounded to bf16 once. Like
+//! [`super::attention_deferred`], it expects every sequence to have a real key (the judge's
+//! pairs always start with `[CLS]`); a sequence of padding alone would get the mean of its
+//! values rather than a defined result.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
