@@ -729,7 +729,7 @@ impl JudgeConfig {
         if j.model_batch == 0 {
             e.push("judge.model_batch: expected an integer ≥ 1, got 0".into());
         }
-        if j.attention == Some(crate::judge::bert::Attention::Flash) && j.device != DeviceKind::Cuda {
+        if j.attention.is_some_and(|a| !a.runs_on(j.device)) {
             e.push("judge.attention: `flash` is a CUDA kernel; expected judge.device cuda, or another attention".into());
         }
         if let Some(b) = &j.buckets {

@@ -33,8 +33,8 @@ pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<Epoch
 /// measured there. `flash` is a CUDA kernel, so asking for it on the CPU is an error.
 fn checked(attention: Option<Attention>, device: DeviceKind) -> Result<Attention, JudgeError> {
     match attention {
-        Some(Attention::Flash) if device != DeviceKind::Cuda => {
-            Err(JudgeError::Model("attention `flash` is a CUDA kernel; use device cuda, or another attention".into()))
+        Some(a) if !a.runs_on(device) => {
+            Err(JudgeError::Model(format!("attention `{}` is a CUDA kernel; use device cuda, or another attention", a.name())))
         }
         Some(a) => Ok(a),
         None => Ok(Attention::fastest_on(device)),

@@ -314,6 +314,12 @@ impl Attention {
         }
     }
 
+    /// Whether the implementation runs on `device`: `Flash` is a CUDA kernel, the others run
+    /// anywhere.
+    pub fn runs_on(self, device: crate::config::DeviceKind) -> bool {
+        self != Self::Flash || device == crate::config::DeviceKind::Cuda
+    }
+
     /// The implementation's name, as configs, the command line and reports write it.
     pub fn name(self) -> &'static str {
         match self {
