@@ -9,7 +9,8 @@
 # Burn: each attention implementation in $ATTENTION (default "deferred,unfused": the serving
 # default and Burn's reference composition, in one process, so their ratio is measured in one
 # run). Batch sizes: $B512 for 512-token pairs (default 64,128,256), $B256 for 256-token pairs
-# (default 128,256); PROFILE=0 skips the profiled run.
+# (default 128,256); PROFILE=0 skips the profiled run. $MATMUL (e.g. "cublaslt,burn") picks the
+# dense-product kernels the same way (default: the fastest measured, cuBLASLt).
 # PyTorch: transformers' BertForSequenceClassification with SDPA, eager.
 # Then the matmul rate of both on the shapes in $GEMM (default: one MiniLM layer's products over
 # 128 pairs of 512 tokens, and 8192³), `deepprune bench matmul $GEMM_FLAGS` against torch's `@`;
@@ -44,9 +45,9 @@ if [ "${JUDGE:-1}" = 1 ]; then
 A=${ATTENTION:-deferred,unfused}
 B512=${B512:-64,128,256}
 B256=${B256:-128,256}
-timeout 360 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch "$B512" --attention "$A" --pairs 4096 --json >> "$R" 2> /tmp/burn.err
+timeout 360 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch "$B512" --attention "$A" ${MATMUL:+--matmul "$MATMUL"} --pairs 4096 --json >> "$R" 2> /tmp/burn.err
 echo "burn 512: $(( $(date +%s) - t0 )) s"; tail -2 /tmp/burn.err
-timeout 150 /tmp/bin/dp-bench bench judge --device cuda --max-len 256 --batch "$B256" --attention "$A" --pairs 4096 --json >> "$R" 2>> /tmp/burn.err
+timeout 150 /tmp/bin/dp-bench bench judge --device cuda --max-len 256 --batch "$B256" --attention "$A" ${MATMUL:+--matmul "$MATMUL"} --pairs 4096 --json >> "$R" 2>> /tmp/burn.err
 echo "burn 256: $(( $(date +%s) - t0 )) s"
 if [ "${PROFILE:-1}" = 1 ]; then
 cp cubecl.toml /tmp/cubecl.toml.orig

@@ -85,6 +85,18 @@ fn malformed_pipelines_are_errors_naming_file_and_key() {
             vec!["judge.attention: `flash` is a CUDA kernel; expected judge.device cuda"],
         ),
         (
+            "cublaslt on the cpu",
+            format!("{g}judge:\n  matmul: cublaslt\n"),
+            vec![],
+            vec!["judge.matmul: `cublaslt` is a CUDA library; expected judge.device cuda"],
+        ),
+        (
+            "unknown matmul implementation",
+            format!("{g}judge:\n  matmul: cublas\n"),
+            vec![],
+            vec!["judge.matmul: unknown value `cublas`, expected one of `burn`, `cublaslt`"],
+        ),
+        (
             "serving bucket out of range",
             format!("{g}judge:\n  buckets: [256, 0]\n"),
             vec![],

@@ -12,7 +12,7 @@ use deepprune::trace::truncate::{cut, PrefixMode};
 #[test]
 fn committed_judge_scores_pairs_on_the_cpu() {
     let dir = common::root().join("models/judge-minilm");
-    let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8, None, None).expect("models/judge-minilm loads");
+    let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8, Default::default(), None).expect("models/judge-minilm loads");
     let traces = load_traces(&common::root().join("data/sample/traces.jsonl.gz")).unwrap();
     // Prefixes cut the way the checkpoint was trained (its train.json).
     let spec = deepprune::judge::eval::checkpoint_spec(&dir).expect("train.json names the truncation");
@@ -41,7 +41,7 @@ fn serving_buckets_change_the_padding_not_the_scores() {
     let pairs: Vec<PairInput> =
         (1..5).map(|i| PairInput { a: prefixes[0].clone(), b: prefixes[i].clone() }).collect();
     let score = |buckets: Option<&[usize]>| {
-        let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8, None, buckets).unwrap();
+        let mut judge = backend::model_judge(&dir, DeviceKind::Cpu, 8, Default::default(), buckets).unwrap();
         let scores = judge.score(&pairs).unwrap();
         (scores, judge.take_shapes().unwrap())
     };
@@ -56,6 +56,6 @@ fn serving_buckets_change_the_padding_not_the_scores() {
     assert_eq!(trained_shapes.tokens, finer_shapes.tokens);
     assert!(finer_shapes.padded_tokens < trained_shapes.padded_tokens, "{finer_shapes:?} vs {trained_shapes:?}");
     // Buckets too short for the checkpoint's longest pair are refused, naming the key.
-    let error = backend::model_judge(&dir, DeviceKind::Cpu, 8, None, Some(&[64, 128])).err().unwrap().to_string();
+    let error = backend::model_judge(&dir, DeviceKind::Cpu, 8, Default::default(), Some(&[64, 128])).err().unwrap().to_string();
     assert!(error.contains("judge.buckets") && error.contains("384"), "{error}");
 }

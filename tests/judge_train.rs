@@ -49,6 +49,6 @@ fn loss_falls_on_a_separable_set() {
     assert!(last.train_loss < first.train_loss * 0.7, "loss {} -> {}", first.train_loss, last.train_loss);
     assert!(last.val_auroc.unwrap() > 0.9, "validation AUROC {:?}", last.val_auroc);
     // The checkpoint loads back as a pipeline judge and scores on the CPU.
-    let judge = backend::model_judge(&dir.path().join("ckpt"), deepprune::config::DeviceKind::Cpu, 8, None, None);
+    let judge = backend::model_judge(&dir.path().join("ckpt"), deepprune::config::DeviceKind::Cpu, 8, Default::default(), None);
     assert!(judge.is_ok(), "{:?}", judge.err().map(|e| e.to_string()));
 }

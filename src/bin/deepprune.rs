@@ -9,7 +9,7 @@ use deepprune::answer::agreement;
 use deepprune::config::DeviceKind;
 use deepprune::judge::eval::{self, PairMetrics};
 use deepprune::judge::train::TrainConfig;
-use deepprune::judge::bert::Attention;
+use deepprune::judge::bert::{Attention, KernelRequest, Matmul};
 use deepprune::judge::{backend, PairJudge};
 use deepprune::judge::bench::{GemmShape, RhsLayout};
 use deepprune::trace::dataset::{load_problems, load_traces};
@@ -93,6 +93,11 @@ enum BenchCommand {
         /// run several in one process. Default: the fastest measured on the device.
         #[arg(long, value_delimiter = ',')]
         attention: Vec<String>,
+        /// Dense-product kernels: cublaslt (NVIDIA's library, CUDA only) or burn (Burn's own
+        /// matmul); comma-separated to run several in one process. Default: the fastest
+        /// measured on the device.
+        #[arg(long, value_delimiter = ',')]
+        matmul: Vec<String>,
     },
     /// The matmul rate (TFLOP/s) on given product shapes, in the judge's serving precision
     /// (bf16 on CUDA, f32 on the CPU); scripts/bench_torch_judge.py --gemm times the same shapes.
@@ -115,6 +120,10 @@ enum BenchCommand {
         /// as `Linear` runs on a `[batch, seq, hidden]` input (comma-separated; 1 = one product).
         #[arg(long, value_delimiter = ',', default_value = "1")]
         split: Vec<usize>,
+        /// Kernels: burn (Burn's matmul) and/or cublaslt (NVIDIA's cuBLASLt, CUDA only, which
+        /// also reports its largest difference from Burn's product), comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "burn")]
+        matmul: Vec<String>,
         /// Print one JSON object per shape.
         #[arg(long)]
         json: bool,
@@ -229,7 +238,7 @@ fn main() -> anyhow::Result<()> {
             let rows = deepprune::sweep::run(&cfg, &set, !quiet, resume)?;
             println!("{} rows; table: {}", rows.len(), cfg.output.join("rows.md").display());
         }
-        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown, attention } } => {
+        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown, attention, matmul } } => {
             let dev = device(&dev)?;
             let mut attention: Vec<Attention> = attention
                 .iter()
@@ -240,8 +249,19 @@ fn main() -> anyhow::Result<()> {
             if attention.is_empty() {
                 attention.push(Attention::fastest_on(dev));
             }
-            for (b, a) in batch.iter().flat_map(|&b| attention.iter().map(move |&a| (b, a))) {
-                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs, breakdown, a)?;
+            let mut matmul: Vec<Matmul> = matmul
+                .iter()
+                .map(|m| Matmul::try_from(m.clone()).map_err(|e| anyhow::anyhow!("--matmul: {e}")))
+                .collect::<anyhow::Result<_>>()?;
+            if matmul.is_empty() {
+                matmul.push(Matmul::fastest_on(dev));
+            }
+            let kernels: Vec<KernelRequest> = attention
+                .iter()
+                .flat_map(|&a| matmul.iter().map(move |&m| KernelRequest { attention: Some(a), matmul: Some(m) }))
+                .collect();
+            for (b, k) in batch.iter().flat_map(|&b| kernels.iter().map(move |&k| (b, k))) {
+                let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs, breakdown, k)?;
                 if json {
                     println!("{}", serde_json::to_string(&r)?);
                 } else {
@@ -260,8 +280,12 @@ fn main() -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Bench { command: BenchCommand::Matmul { device: dev, shapes, reps, transposed, split, json } } => {
+        Command::Bench { command: BenchCommand::Matmul { device: dev, shapes, reps, transposed, split, matmul, json } } => {
             let dev = device(&dev)?;
+            let matmul: Vec<Matmul> = matmul
+                .iter()
+                .map(|m| Matmul::try_from(m.clone()).map_err(|e| anyhow::anyhow!("--matmul: {e}")))
+                .collect::<anyhow::Result<_>>()?;
             let mut parsed: Vec<GemmShape> =
                 shapes.iter().map(|s| s.parse().map_err(|e| anyhow::anyhow!("--shapes: {e}"))).collect::<anyhow::Result<_>>()?;
             if parsed.is_empty() {
@@ -275,15 +299,19 @@ fn main() -> anyhow::Result<()> {
                 if transposed { &[RhsLayout::RowMajor, RhsLayout::Transposed] } else { &[RhsLayout::RowMajor] };
             // One measurement at a time, each printed as soon as it is taken: a first run on a
             // GPU autotunes every shape, and a run cut short still reports what it measured.
-            let combos = parsed.iter().flat_map(|s| split.iter().flat_map(move |b| layouts.iter().map(move |l| (*s, *b, *l))));
-            for (shape, b, layout) in combos {
-                let r = backend::bench_matmul(dev, shape, layout, b, reps)?;
+            let combos = parsed
+                .iter()
+                .flat_map(|s| split.iter().flat_map(move |b| layouts.iter().map(move |l| (*s, *b, *l))))
+                .flat_map(|c| matmul.iter().map(move |m| (c, *m)));
+            for ((shape, b, layout), m) in combos {
+                let r = backend::bench_matmul(dev, shape, layout, b, m, reps)?;
                 if json {
                     println!("{}", serde_json::to_string(&r)?);
                 } else {
+                    let diff = r.max_rel_diff_vs_burn.map_or(String::new(), |d| format!(", max relative difference from Burn's {d:.2e}"));
                     println!(
-                        "{} {}x{}x{}, rhs {:?}, split {}: {:.3} TFLOP/s",
-                        r.device, r.shape.m, r.shape.k, r.shape.n, r.rhs, r.split, r.tflops
+                        "{} {} {}x{}x{}, rhs {:?}, split {}: {:.3} TFLOP/s{diff}",
+                        r.device, r.matmul.name(), r.shape.m, r.shape.k, r.shape.n, r.rhs, r.split, r.tflops
                     );
                 }
             }
@@ -305,9 +333,9 @@ fn main() -> anyhow::Result<()> {
             let listed: std::collections::HashSet<&str> = problems.iter().map(|p| p.pid.as_str()).collect();
             traces.problems.retain(|(pid, _)| listed.contains(pid.as_str()));
             let pairs = eval::eval_pairs(&traces, &spec, max_pairs, seed)?;
-            let mut model = backend::model_judge(&judge, dev, batch, None, None)?;
+            let mut model = backend::model_judge(&judge, dev, batch, Default::default(), None)?;
             let mut embedding: Option<Box<dyn PairJudge>> =
-                if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch, None)?) };
+                if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch, Default::default())?) };
             let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });
             let (report, scores) = eval::evaluate(model.as_mut(), embedding, &pairs, &spec)?;
             if let Some(dir) = roc {

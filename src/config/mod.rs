@@ -198,6 +198,11 @@ pub struct JudgeConfig {
     /// device.
     #[serde(default)]
     pub attention: Option<crate::judge::bert::Attention>,
+    /// Which kernels compute a neural judge's dense products: `cublaslt` (NVIDIA's library,
+    /// CUDA only) or `burn` (see [`crate::judge::bert::Matmul`]). Unset: the fastest measured on
+    /// the device.
+    #[serde(default)]
+    pub matmul: Option<crate::judge::bert::Matmul>,
     /// The pair lengths (WordPiece tokens) a `model` judge pads to when serving. Unset: every
     /// multiple of 32 up to the checkpoint's longest pair. Padding never changes a score, only
     /// the compute spent.
@@ -712,6 +717,11 @@ fn check_judge_prefix(judge: &JudgeConfig, truncator: &TruncatorConfig, e: &mut 
 }
 
 impl JudgeConfig {
+    /// The kernels `judge.attention` and `judge.matmul` ask for.
+    pub fn kernels(&self) -> crate::judge::bert::KernelRequest {
+        crate::judge::bert::KernelRequest { attention: self.attention, matmul: self.matmul }
+    }
+
     fn check(&self, e: &mut Vec<String>) {
         let j = self;
         if j.max_batch_pairs == 0 {
@@ -731,6 +741,9 @@ impl JudgeConfig {
         }
         if j.attention.is_some_and(|a| !a.runs_on(j.device)) {
             e.push("judge.attention: `flash` is a CUDA kernel; expected judge.device cuda, or another attention".into());
+        }
+        if j.matmul.is_some_and(|m| !m.runs_on(j.device)) {
+            e.push("judge.matmul: `cublaslt` is a CUDA library; expected judge.device cuda, or matmul `burn`".into());
         }
         if let Some(b) = &j.buckets {
             if let Err(err) = crate::judge::bert::LengthBuckets::new(b.clone()) {

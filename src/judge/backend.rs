@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::bert::Attention;
+use super::bert::{KernelRequest, Kernels};
 use super::neural::{EmbeddingJudge, ModelJudge};
 use super::train::{train, EpochReport, TrainConfig, TrainError};
 use super::{JudgeError, PairJudge};
@@ -29,16 +29,10 @@ pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<Epoch
     }
 }
 
-/// The attention implementation to serve with on `device`: the one asked for, else the fastest
-/// measured there. `flash` is a CUDA kernel, so asking for it on the CPU is an error.
-fn checked(attention: Option<Attention>, device: DeviceKind) -> Result<Attention, JudgeError> {
-    match attention {
-        Some(a) if !a.runs_on(device) => {
-            Err(JudgeError::Model(format!("attention `{}` is a CUDA kernel; use device cuda, or another attention", a.name())))
-        }
-        Some(a) => Ok(a),
-        None => Ok(Attention::fastest_on(device)),
-    }
+/// The kernels to serve with on `device`: those asked for, else the fastest measured there.
+/// `flash` and `cublaslt` are CUDA only, so asking for them on the CPU is an error.
+fn checked(request: KernelRequest, device: DeviceKind) -> Result<Kernels, JudgeError> {
+    Kernels::resolve(request, device).map_err(JudgeError::Model)
 }
 
 /// The trained cross-encoder on `device`.
@@ -46,23 +40,23 @@ pub fn model_judge(
     dir: &Path,
     device: DeviceKind,
     batch_size: usize,
-    attention: Option<Attention>,
+    kernels: KernelRequest,
     buckets: Option<&[usize]>,
 ) -> Result<Box<dyn PairJudge>, JudgeError> {
-    let attention = checked(attention, device)?;
+    let kernels = checked(kernels, device)?;
     match device {
         DeviceKind::Cpu => {
-            Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, attention, buckets, Default::default())?))
+            Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, kernels, buckets, Default::default())?))
         }
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
-                Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, attention, buckets, Default::default())?))
+                Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, kernels, buckets, Default::default())?))
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (dir, batch_size, attention, buckets);
+                let _ = (dir, batch_size, kernels, buckets);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }
@@ -74,20 +68,20 @@ pub fn embedding_judge(
     base: &Path,
     device: DeviceKind,
     batch_size: usize,
-    attention: Option<Attention>,
+    kernels: KernelRequest,
 ) -> Result<Box<dyn PairJudge>, JudgeError> {
-    let attention = checked(attention, device)?;
+    let kernels = checked(kernels, device)?;
     match device {
-        DeviceKind::Cpu => Ok(Box::new(EmbeddingJudge::<burn::backend::Flex>::load(base, batch_size, attention, Default::default())?)),
+        DeviceKind::Cpu => Ok(Box::new(EmbeddingJudge::<burn::backend::Flex>::load(base, batch_size, kernels, Default::default())?)),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
-                Ok(Box::new(EmbeddingJudge::<B>::load(base, batch_size, attention, Default::default())?))
+                Ok(Box::new(EmbeddingJudge::<B>::load(base, batch_size, kernels, Default::default())?))
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (base, batch_size, attention);
+                let _ = (base, batch_size, kernels);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }
@@ -103,7 +97,7 @@ pub fn bench_judge(
     max_len: usize,
     pairs: usize,
     breakdown: bool,
-    attention: super::bert::Attention,
+    kernels: KernelRequest,
 ) -> Result<super::bench::JudgeBench, JudgeError> {
     #[allow(clippy::too_many_arguments)]
     fn go<B: burn::prelude::Backend>(
@@ -114,7 +108,7 @@ pub fn bench_judge(
         pairs: usize,
         peak: usize,
         breakdown: bool,
-        attention: super::bert::Attention,
+        kernels: Kernels,
     ) -> Result<super::bench::JudgeBench, JudgeError> {
         let device = B::Device::default();
         let (model, config) = match dir {
@@ -125,26 +119,26 @@ pub fn bench_judge(
             }
         };
         let (model, reference) = super::bench::twins(model, &config, &device);
-        let reference = reference.with_attention(super::bert::Attention::Unfused).frozen();
-        let model = model.with_attention(attention).frozen();
-        let name = format!("{name}, {} attention", attention.name());
+        let reference = reference.with_kernels(Kernels { attention: super::bert::Attention::Unfused, matmul: Default::default() }).frozen();
+        let model = model.with_kernels(kernels).frozen();
+        let name = format!("{name}, {}", kernels.name());
         let mut report = super::bench::run(&model, &config, &device, &name, batch, max_len, pairs, peak, breakdown);
-        if attention != super::bert::Attention::Unfused {
+        if kernels.attention != super::bert::Attention::Unfused || kernels.matmul != Default::default() {
             report.max_abs_diff_vs_unfused = Some(super::bench::max_difference(&model, &reference, batch, max_len, &device));
         }
         Ok(report)
     }
-    let attention = checked(Some(attention), device)?;
+    let kernels = checked(kernels, device)?;
     match device {
-        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown, attention),
+        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown, kernels),
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
-                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192, breakdown, attention)
+                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192, breakdown, kernels)
             }
             #[cfg(not(feature = "cuda"))]
             {
-                let _ = (dir, batch, max_len, pairs, breakdown, attention);
+                let _ = (dir, batch, max_len, pairs, breakdown, kernels);
                 Err(JudgeError::Model(NO_CUDA.into()))
             }
         }
@@ -163,21 +157,35 @@ pub fn bench_matmul(
     shape: super::bench::GemmShape,
     rhs: super::bench::RhsLayout,
     split: usize,
+    matmul: super::bert::Matmul,
     reps: usize,
 ) -> Result<super::bench::MatmulRate, JudgeError> {
     use super::bench::{matmul_rate, MatmulRate};
-    let measure = |name: &str, tflops: f64| MatmulRate { device: name.to_string(), shape, rhs, split, tflops };
+    if !matmul.runs_on(device) {
+        return Err(JudgeError::Model(format!("matmul `{}` is a CUDA library; use device cuda, or matmul `burn`", matmul.name())));
+    }
+    let measure = |name: &str, tflops: f64, diff: Option<f64>| MatmulRate {
+        device: name.to_string(),
+        shape,
+        rhs,
+        split,
+        matmul,
+        tflops,
+        max_rel_diff_vs_burn: diff,
+    };
     match device {
         DeviceKind::Cpu => {
             let device = Default::default();
-            Ok(measure("cpu flex f32", matmul_rate::<burn::backend::Flex>(&device, shape, rhs, split, reps, MATMUL_SECONDS)))
+            let tflops = matmul_rate::<burn::backend::Flex>(&device, shape, rhs, split, matmul, reps, MATMUL_SECONDS);
+            Ok(measure("cpu flex f32", tflops, None))
         }
         DeviceKind::Cuda => {
             #[cfg(feature = "cuda")]
             {
                 type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
                 let device = Default::default();
-                Ok(measure("cuda bf16", matmul_rate::<B>(&device, shape, rhs, split, reps, MATMUL_SECONDS)))
+                let tflops = matmul_rate::<B>(&device, shape, rhs, split, matmul, reps, MATMUL_SECONDS);
+                Ok(measure("cuda bf16", tflops, super::bench::dense_difference::<B>(&device, shape, matmul)))
             }
             #[cfg(not(feature = "cuda"))]
             {

@@ -11,7 +11,7 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use serde::Serialize;
 
-use super::bert::{BertInput, CrossEncoder, CrossEncoderConfig};
+use super::bert::{BertInput, CrossEncoder, CrossEncoderConfig, Matmul};
 
 /// What was measured.
 #[derive(Debug, Clone, Serialize)]
@@ -79,9 +79,17 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     sorted[((q * (sorted.len() - 1) as f64).round() as usize).min(sorted.len() - 1)]
 }
 
-/// Measures the device's dense matmul rate (TFLOP/s) with `n`×`n` matrices.
+/// Measures the device's dense matmul rate (TFLOP/s) with `n`×`n` matrices: the faster of
+/// Burn's matmul and cuBLASLt where that runs.
 pub fn matmul_peak<B: Backend>(device: &B::Device, n: usize, reps: usize) -> f64 {
-    matmul_rate::<B>(device, GemmShape { m: n, k: n, n }, RhsLayout::RowMajor, 1, reps, 0.0)
+    let square = GemmShape { m: n, k: n, n };
+    let burn = matmul_rate::<B>(device, square, RhsLayout::RowMajor, 1, Matmul::Burn, reps, 0.0);
+    let probe = Tensor::<B, 3>::zeros([1, 16, 16], device);
+    if crate::judge::bert::dense::dense(&probe, &Tensor::zeros([16, 16], device), &Tensor::zeros([16], device)).is_some() {
+        burn.max(matmul_rate::<B>(device, square, RhsLayout::RowMajor, 1, Matmul::CublasLt, reps, 0.0))
+    } else {
+        burn
+    }
 }
 
 /// How the right operand `[k, n]` of a timed product is stored.
@@ -150,8 +158,15 @@ pub struct MatmulRate {
     /// times the right one broadcast as `[1, k, n]`, which is how `Linear` runs on a `[batch,
     /// seq, hidden]` input (the same FLOPs).
     pub split: usize,
+    /// Which kernels ran the product.
+    pub matmul: Matmul,
     /// Achieved TFLOP/s.
     pub tflops: f64,
+    /// For kernels other than Burn's: the largest difference from Burn's product, relative to
+    /// its largest magnitude, over this shape plus a bias and over a strided view of its rows
+    /// (see [`dense_difference`]). `None` where they did not run (the CPU, for one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_rel_diff_vs_burn: Option<f64>,
 }
 
 /// Measures the device's matmul rate (TFLOP/s) on one product shape. One untimed product
@@ -161,11 +176,13 @@ pub struct MatmulRate {
 /// is queued, so memory stays bounded however many run. With `split` > 1, the left operand is
 /// split into that many batches of `m / split` rows and the right one broadcast (rows past
 /// `split · (m / split)` are left out, and not counted).
+#[allow(clippy::too_many_arguments)]
 pub fn matmul_rate<B: Backend>(
     device: &B::Device,
     shape: GemmShape,
     rhs: RhsLayout,
     split: usize,
+    matmul: Matmul,
     reps: usize,
     min_seconds: f64,
 ) -> f64 {
@@ -177,9 +194,16 @@ pub fn matmul_rate<B: Backend>(
         RhsLayout::RowMajor => Tensor::<B, 2>::random([k, n], Distribution::Default, device),
         RhsLayout::Transposed => Tensor::<B, 2>::random([n, k], Distribution::Default, device).transpose(),
     };
+    let zero_bias = Tensor::<B, 1>::zeros([n], device);
     // One element of the product: it cannot be computed without the whole matmul.
     let corner = || -> Tensor<B, 1> {
-        let product = if split == 1 {
+        let other = match matmul {
+            Matmul::Burn => None,
+            Matmul::CublasLt => crate::judge::bert::dense::dense(&a, &b, &zero_bias),
+        };
+        let product = if let Some(product) = other {
+            product
+        } else if split == 1 {
             a.clone().reshape([rows, k]).matmul(b.clone()).unsqueeze_dim::<3>(0)
         } else {
             a.clone().matmul(b.clone().unsqueeze_dim(0))
@@ -207,6 +231,30 @@ pub fn matmul_rate<B: Backend>(
     };
     let seconds = if count == reps { first } else { time_batch(count) };
     GemmShape { m: rows, ..shape }.flops() * count as f64 / seconds / 1e12
+}
+
+/// The largest difference between `matmul`'s `x · w + bias` and Burn's, relative to the largest
+/// magnitude of Burn's, over random operands of `shape` and over a strided view of the rows (every
+/// other row, as the `[CLS]`-only last layer reads them). `None` where `matmul`'s kernels do not
+/// run on `B`.
+pub fn dense_difference<B: Backend>(device: &B::Device, shape: GemmShape, matmul: Matmul) -> Option<f64> {
+    if matmul == Matmul::Burn {
+        return None;
+    }
+    let GemmShape { m, k, n } = shape;
+    let x = Tensor::<B, 3>::random([m, 2, k], Distribution::Default, device);
+    let w = Tensor::<B, 2>::random([k, n], Distribution::Default, device);
+    let bias = Tensor::<B, 1>::random([n], Distribution::Default, device);
+    let mut worst: f64 = 0.0;
+    // Whole rows: x as [1, 2m, k]; a view: the first of each pair of rows, [m, 1, k].
+    for x in [x.clone().reshape([1, 2 * m, k]), x.narrow(1, 0, 1)] {
+        let got = crate::judge::bert::dense::dense(&x, &w, &bias)?;
+        let reference = x.matmul(w.clone().unsqueeze_dim::<3>(0)) + bias.clone().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0);
+        let scale = reference.clone().abs().max().into_scalar().elem::<f64>().max(1e-12);
+        let diff = (got - reference).abs().max().into_scalar().elem::<f64>();
+        worst = worst.max(diff / scale);
+    }
+    Some(worst)
 }
 
 fn random_input<B: Backend>(batch: usize, len: usize, device: &B::Device) -> BertInput<B> {
@@ -440,6 +488,14 @@ mod tests {
     use crate::judge::bert::{Attention, BertConfig};
 
     #[test]
+    fn the_dense_check_reports_nothing_where_cublaslt_does_not_run() {
+        let device = Default::default();
+        let shape = GemmShape { m: 8, k: 16, n: 8 };
+        assert_eq!(dense_difference::<burn::backend::Flex>(&device, shape, Matmul::CublasLt), None);
+        assert_eq!(dense_difference::<burn::backend::Flex>(&device, shape, Matmul::Burn), None);
+    }
+
+    #[test]
     fn gemm_shapes_parse_and_bad_ones_are_named() {
         assert_eq!("65536x384x1536".parse::<GemmShape>(), Ok(GemmShape { m: 65536, k: 384, n: 1536 }));
         for bad in ["65536x384", "8x0x8", "axbxc", "1x2x3x4", ""] {
@@ -453,7 +509,7 @@ mod tests {
     fn a_matmul_rate_is_measured() {
         for rhs in [RhsLayout::RowMajor, RhsLayout::Transposed] {
             for split in [1, 4] {
-                let rate = matmul_rate::<burn::backend::Flex>(&Default::default(), GemmShape { m: 64, k: 32, n: 16 }, rhs, split, 3, 0.01);
+                let rate = matmul_rate::<burn::backend::Flex>(&Default::default(), GemmShape { m: 64, k: 32, n: 16 }, rhs, split, Matmul::Burn, 3, 0.01);
                 assert!(rate.is_finite() && rate > 0.0, "{rhs:?}, split {split}: {rate}");
             }
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use burn::prelude::*;
 
 use super::bert::{
-    load_checkpoint, Attention, BaseModelFiles, BertEncoder, BertTokenizer, CrossEncoder, EncodedPair, LengthBuckets,
+    load_checkpoint, BaseModelFiles, Kernels, BertEncoder, BertTokenizer, CrossEncoder, EncodedPair, LengthBuckets,
     PaddedBatch, PairEncoder,
 };
 use super::{ForwardShapes, JudgeError, PairInput, PairJudge};
@@ -135,13 +135,13 @@ impl<B: Backend> ModelJudge<B> {
     pub fn load(
         dir: &Path,
         batch_size: usize,
-        attention: Attention,
+        kernels: Kernels,
         buckets: Option<&[usize]>,
         device: B::Device,
     ) -> Result<Self, JudgeError> {
         let err = |e: String| JudgeError::Model(format!("{}: {e}", dir.display()));
         let (model, _) = load_checkpoint::<B>(dir, &device).map_err(|e| err(e.to_string()))?;
-        let model = model.with_attention(attention).frozen();
+        let model = model.with_kernels(kernels).frozen();
         let tokenizer = BertTokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| err(e.to_string()))?;
         let meta = super::train::CheckpointMeta::read(dir).map_err(|e| err(e.to_string()))?;
         let encoder = PairEncoder::new(tokenizer, meta.max_len).map_err(|e| err(e.to_string()))?;
@@ -208,10 +208,10 @@ pub struct EmbeddingJudge<B: Backend> {
 
 impl<B: Backend> EmbeddingJudge<B> {
     /// Loads the base model from `dir` (see `scripts/fetch-base-model.sh`).
-    pub fn load(dir: &Path, batch_size: usize, attention: Attention, device: B::Device) -> Result<Self, JudgeError> {
+    pub fn load(dir: &Path, batch_size: usize, kernels: Kernels, device: B::Device) -> Result<Self, JudgeError> {
         let files = BaseModelFiles::new(dir);
         let err = |e: String| JudgeError::Model(format!("{}: {e}", dir.display()));
-        let encoder = files.load_encoder::<B>(&device).map_err(|e| err(e.to_string()))?.with_attention(attention).frozen();
+        let encoder = files.load_encoder::<B>(&device).map_err(|e| err(e.to_string()))?.with_kernels(kernels).frozen();
         let tokenizer = BertTokenizer::from_file(files.tokenizer()).map_err(|e| err(e.to_string()))?;
         Ok(Self { encoder, tokenizer, embeddings: HashMap::new(), batch_size, device, shapes: ForwardShapes::default() })
     }

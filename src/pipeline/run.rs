@@ -85,14 +85,14 @@ fn make_judge(config: &PipelineConfig, selected: &[(String, Vec<Arc<Trace>>)]) -
                 dir,
                 config.judge.device,
                 config.judge.model_batch,
-                config.judge.attention,
+                config.judge.kernels(),
                 config.judge.buckets.as_deref(),
             )?
         }
         JudgeKind::Embedding => {
             let default = std::path::PathBuf::from(crate::judge::bert::weights::BASE_MODEL_DIR);
             let dir = config.judge.path.clone().unwrap_or(default);
-            backend::embedding_judge(&dir, config.judge.device, config.judge.model_batch, config.judge.attention)?
+            backend::embedding_judge(&dir, config.judge.device, config.judge.model_batch, config.judge.kernels())?
         }
         JudgeKind::None => Box::new(NoJudge),
         JudgeKind::Noop => Box::new(crate::judge::NoopJudge),

@@ -9,12 +9,14 @@
 //! - [`tokenize`]: WordPiece ids, fair pair truncation, single-sentence framing and
 //!   length-bucketed padding.
 
+pub mod dense;
 pub mod flash;
 pub mod model;
 pub mod tokenize;
 pub mod weights;
 
-pub use model::{attention_deferred, Attention, BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
+pub use dense::Matmul;
+pub use model::{attention_deferred, Attention, KernelRequest, Kernels, BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
 pub use tokenize::{
     BertTokenizer, EncodedPair, EncodedSentence, KeepSide, LengthBuckets, PaddedBatch, PairEncoder,
     SpecialTokens, TokenizeError,

@@ -22,6 +22,7 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Int, Tensor};
 use serde::Deserialize;
 
+use super::dense::Matmul;
 use super::weights::WeightsError;
 
 /// Shape of a BERT encoder. Defaults are those of all-MiniLM-L6-v2.
@@ -188,6 +189,7 @@ impl BertConfig {
                 ffn_out: linear(self.intermediate_size, self.hidden_size),
                 ffn_norm: norm(),
                 dropout: dropout.clone(),
+                matmul: Matmul::default(),
             })
             .collect();
         BertEncoder {
@@ -331,6 +333,54 @@ impl Attention {
     }
 }
 
+/// The kernels that serve the encoder: self-attention and the dense products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Kernels {
+    /// How self-attention is computed.
+    pub attention: Attention,
+    /// Which kernels compute the dense products.
+    pub matmul: Matmul,
+}
+
+/// The kernels a config or command line asks for; unset ones are the fastest measured on the
+/// device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct KernelRequest {
+    /// `judge.attention`.
+    pub attention: Option<Attention>,
+    /// `judge.matmul`.
+    pub matmul: Option<Matmul>,
+}
+
+impl Kernels {
+    /// The fastest measured on `device`.
+    pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
+        Self { attention: Attention::fastest_on(device), matmul: Matmul::fastest_on(device) }
+    }
+
+    /// What `request` asks for on `device`, unset parts filled with the fastest there; an error
+    /// naming the part that does not run on `device` (`flash` and `cublaslt` are CUDA only).
+    pub fn resolve(request: KernelRequest, device: crate::config::DeviceKind) -> Result<Self, String> {
+        let fastest = Self::fastest_on(device);
+        let kernels = Self {
+            attention: request.attention.unwrap_or(fastest.attention),
+            matmul: request.matmul.unwrap_or(fastest.matmul),
+        };
+        if !kernels.attention.runs_on(device) {
+            return Err(format!("attention `{}` is a CUDA kernel; use device cuda, or another attention", kernels.attention.name()));
+        }
+        if !kernels.matmul.runs_on(device) {
+            return Err(format!("matmul `{}` is a CUDA library; use device cuda, or matmul `burn`", kernels.matmul.name()));
+        }
+        Ok(kernels)
+    }
+
+    /// How reports name them: `flash attention, cublaslt matmul`.
+    pub fn name(self) -> String {
+        format!("{} attention, {} matmul", self.attention.name(), self.matmul.name())
+    }
+}
+
 impl TryFrom<String> for Attention {
     type Error = String;
 
@@ -401,6 +451,27 @@ pub struct BertLayer<B: Backend> {
     pub ffn_norm: LayerNorm<B>,
     /// Dropout on both residual branches.
     pub dropout: Dropout,
+    /// Which kernels compute the layer's dense products; see [`Matmul`].
+    #[module(skip)]
+    pub matmul: Matmul,
+}
+
+/// `x · weight + bias` over the last axis, by `matmul`'s kernels where they run, else Burn's.
+fn dense<B: Backend>(x: Tensor<B, 3>, weight: Tensor<B, 2>, bias: Tensor<B, 1>, matmul: Matmul) -> Tensor<B, 3> {
+    if matmul == Matmul::CublasLt {
+        if let Some(y) = super::dense::dense(&x, &weight, &bias) {
+            return y;
+        }
+    }
+    x.matmul(weight.unsqueeze_dim::<3>(0)) + bias.unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0)
+}
+
+/// A [`Linear`] layer by `matmul`'s kernels where they run, else its own `forward`.
+fn linear<B: Backend>(layer: &Linear<B>, x: Tensor<B, 3>, matmul: Matmul) -> Tensor<B, 3> {
+    match &layer.bias {
+        Some(bias) if matmul == Matmul::CublasLt => dense(x, layer.weight.val(), bias.val(), matmul),
+        _ => layer.forward(x),
+    }
 }
 
 /// A BERT encoder: embeddings, a stack of layers, and BERT's `[CLS]` pooler.
@@ -479,7 +550,7 @@ impl<B: Backend> BertSelfAttention<B> {
     /// Attention of the queries from `x_q` (`[batch, q_len, hidden]`) over the keys and values
     /// from `x` (`[batch, seq, hidden]`). `x_q` is `x` itself, or its `[CLS]` row alone where
     /// only that row is read.
-    fn run(&self, x_q: Option<Tensor<B, 3>>, x: Tensor<B, 3>, padding: &KeyPadding<B>) -> Tensor<B, 3> {
+    fn run(&self, x_q: Option<Tensor<B, 3>>, x: Tensor<B, 3>, padding: &KeyPadding<B>, matmul: Matmul) -> Tensor<B, 3> {
         let [batch, seq, hidden] = x.dims();
         let head_dim = hidden / self.num_heads;
         let heads = |t: Tensor<B, 3>| {
@@ -488,14 +559,14 @@ impl<B: Backend> BertSelfAttention<B> {
         };
         let affine = |x: Tensor<B, 3>, which: Projection| {
             let (weight, bias) = self.projection(which);
-            x.matmul(weight.unsqueeze_dim::<3>(0)) + bias.unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0)
+            dense(x, weight, bias, matmul)
         };
         let (q, k, v) = match x_q {
             None => {
                 let y = affine(x, Projection::Qkv);
                 if self.implementation == Attention::Flash {
                     if let Some(context) = super::flash::attention(&y, &padding.keys, self.num_heads) {
-                        return self.output.forward(context);
+                        return linear(&self.output, context, matmul);
                     }
                 }
                 (y.clone().narrow(2, 0, hidden), y.clone().narrow(2, hidden, hidden), y.narrow(2, 2 * hidden, hidden))
@@ -516,7 +587,7 @@ impl<B: Backend> BertSelfAttention<B> {
             Attention::Deferred | Attention::Flash => attention_deferred(q, k, v, padding.bias()),
         };
         let context = context.swap_dims(1, 2).reshape([batch, q_len, hidden]);
-        self.output.forward(context)
+        linear(&self.output, context, matmul)
     }
 }
 
@@ -533,16 +604,16 @@ impl<B: Backend> BertLayer<B> {
     ) -> Tensor<B, 3> {
         let (x, attended) = if cls_only {
             let cls = x.clone().narrow(1, 0, 1);
-            let attended = self.attention.run(Some(cls.clone()), x, padding);
+            let attended = self.attention.run(Some(cls.clone()), x, padding, self.matmul);
             (cls, attended)
         } else {
-            (x.clone(), self.attention.run(None, x, padding))
+            (x.clone(), self.attention.run(None, x, padding, self.matmul))
         };
         let x = self
             .attention_norm
             .forward(x + maybe_dropout(&self.dropout, attended, mode));
-        let expanded = gelu(self.ffn_in.forward(x.clone()));
-        let contracted = self.ffn_out.forward(expanded);
+        let expanded = gelu(linear(&self.ffn_in, x.clone(), self.matmul));
+        let contracted = linear(&self.ffn_out, expanded, self.matmul);
         self.ffn_norm
             .forward(x + maybe_dropout(&self.dropout, contracted, mode))
     }
@@ -568,6 +639,19 @@ impl<B: Backend> BertEncoder<B> {
             layer.attention.implementation = implementation;
         }
         self
+    }
+
+    /// Computes the dense products with `matmul`'s kernels (the default is [`Matmul::Burn`]).
+    pub fn with_matmul(mut self, matmul: Matmul) -> Self {
+        for layer in &mut self.layers {
+            layer.matmul = matmul;
+        }
+        self
+    }
+
+    /// Serves with `kernels`; see [`Self::with_attention`] and [`Self::with_matmul`].
+    pub fn with_kernels(self, kernels: Kernels) -> Self {
+        self.with_attention(kernels.attention).with_matmul(kernels.matmul)
     }
 
     /// For serving: builds each layer's concatenated query/key/value weights once instead of
@@ -660,6 +744,17 @@ impl<B: Backend> CrossEncoder<B> {
     pub fn with_attention(mut self, implementation: Attention) -> Self {
         self.bert = self.bert.with_attention(implementation);
         self
+    }
+
+    /// Computes the dense products with `matmul`'s kernels (the default is [`Matmul::Burn`]).
+    pub fn with_matmul(mut self, matmul: Matmul) -> Self {
+        self.bert = self.bert.with_matmul(matmul);
+        self
+    }
+
+    /// Serves with `kernels`; see [`Self::with_attention`] and [`Self::with_matmul`].
+    pub fn with_kernels(self, kernels: Kernels) -> Self {
+        self.with_attention(kernels.attention).with_matmul(kernels.matmul)
     }
 
     /// For serving; see [`BertEncoder::frozen`].
@@ -803,14 +898,14 @@ mod tests {
         // before cloning gives every clone the same weights.
         let _ = logits(&model);
         let reference = logits(&model.clone().with_attention(Attention::Unfused));
-        // `Flash` is a CUDA kernel; on the CPU it runs `Deferred`'s composition.
+        // `Flash` and `CublasLt` are CUDA only; on the CPU they run Burn's ops.
         for implementation in [Attention::Fused, Attention::Deferred, Attention::Flash] {
-            for frozen in [false, true] {
-                let m = model.clone().with_attention(implementation);
+            for (frozen, matmul) in [false, true].into_iter().flat_map(|f| Matmul::ALL.map(|m| (f, m))) {
+                let m = model.clone().with_kernels(Kernels { attention: implementation, matmul });
                 let m = if frozen { m.frozen() } else { m };
                 let got = logits(&m);
                 for (a, b) in got.iter().zip(&reference) {
-                    assert!((a - b).abs() < 1e-5, "{implementation:?} frozen {frozen}: {got:?} vs {reference:?}");
+                    assert!((a - b).abs() < 1e-5, "{implementation:?} {matmul:?} frozen {frozen}: {got:?} vs {reference:?}");
                 }
             }
         }
