@@ -10,7 +10,8 @@
 # default and Burn's reference composition, in one process, so their ratio is measured in one
 # run). Batch sizes: $B512 for 512-token pairs (default 64,128,256), $B256 for 256-token pairs
 # (default 128,256); PROFILE=0 skips the profiled run. $MATMUL (e.g. "cublaslt,burn") picks the
-# dense-product kernels the same way (default: the fastest measured, cuBLASLt).
+# dense-product kernels the same way (default: the fastest measured, cuBLASLt), and $NORM (e.g.
+# "fused,burn") the residual-sum and LayerNorm kernels.
 # PyTorch: transformers' BertForSequenceClassification with SDPA, eager.
 # Then the matmul rate of both on the shapes in $GEMM (default: one MiniLM layer's products over
 # 128 pairs of 512 tokens, and 8192³), `deepprune bench matmul $GEMM_FLAGS` against torch's `@`;
@@ -18,7 +19,7 @@
 # weight stored transposed and with the rows split into 128 batches as `Linear` runs them.
 # JUDGE=0 skips the judge benchmarks (the matmuls only).
 # Needs .carry/bin/deepprune.xz (stripped cuda build) and .carry/base/config.json; carries
-# CubeCL's caches in .carry/cubecl.tgz when present (scripts/gpu-cubecl-cache.sh).
+# CubeCL's caches in .carry/cubecl.txz when present (scripts/gpu-cubecl-cache.sh).
 # Results in $OUT: bench-judge.jsonl (one JSON line per engine, length and batch) and
 # profile.txt (the profiler's per-kernel table).
 set -u
@@ -45,9 +46,9 @@ if [ "${JUDGE:-1}" = 1 ]; then
 A=${ATTENTION:-deferred,unfused}
 B512=${B512:-64,128,256}
 B256=${B256:-128,256}
-timeout 360 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch "$B512" --attention "$A" ${MATMUL:+--matmul "$MATMUL"} --pairs 4096 --json >> "$R" 2> /tmp/burn.err
+timeout 360 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch "$B512" --attention "$A" ${MATMUL:+--matmul "$MATMUL"} ${NORM:+--norm "$NORM"} --pairs 4096 --json >> "$R" 2> /tmp/burn.err
 echo "burn 512: $(( $(date +%s) - t0 )) s"; tail -2 /tmp/burn.err
-timeout 150 /tmp/bin/dp-bench bench judge --device cuda --max-len 256 --batch "$B256" --attention "$A" ${MATMUL:+--matmul "$MATMUL"} --pairs 4096 --json >> "$R" 2>> /tmp/burn.err
+timeout 150 /tmp/bin/dp-bench bench judge --device cuda --max-len 256 --batch "$B256" --attention "$A" ${MATMUL:+--matmul "$MATMUL"} ${NORM:+--norm "$NORM"} --pairs 4096 --json >> "$R" 2>> /tmp/burn.err
 echo "burn 256: $(( $(date +%s) - t0 )) s"
 if [ "${PROFILE:-1}" = 1 ]; then
 cp cubecl.toml /tmp/cubecl.toml.orig

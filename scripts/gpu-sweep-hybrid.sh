@@ -6,7 +6,7 @@
 # Each call follows the sweep for at most $WAIT seconds (default 540).
 # Needs .carry/bin/deepprune.xz (the stripped cuda build, xz: the carry limit is 64 MiB with the
 # tracked checkpoint) and .carry/data/{problems.jsonl,traces-eval.jsonl.gz} with the `conf`
-# field. Carries CubeCL's caches in .carry/cubecl.tgz when present (scripts/gpu-cubecl-cache.sh).
+# field. Carries CubeCL's caches in .carry/cubecl.txz when present (scripts/gpu-cubecl-cache.sh).
 set -u
 B=/tmp/bin/deepprune
 D=.carry/data

@@ -91,6 +91,12 @@ fn malformed_pipelines_are_errors_naming_file_and_key() {
             vec!["judge.matmul: `cublaslt` is a CUDA library; expected judge.device cuda"],
         ),
         (
+            "fused norm on the cpu",
+            format!("{g}judge:\n  norm: fused\n"),
+            vec![],
+            vec!["judge.norm: `fused` is a CUDA kernel; expected judge.device cuda"],
+        ),
+        (
             "unknown matmul implementation",
             format!("{g}judge:\n  matmul: cublas\n"),
             vec![],

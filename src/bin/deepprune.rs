@@ -9,7 +9,7 @@ use deepprune::answer::agreement;
 use deepprune::config::DeviceKind;
 use deepprune::judge::eval::{self, PairMetrics};
 use deepprune::judge::train::TrainConfig;
-use deepprune::judge::bert::{Attention, KernelRequest, Matmul};
+use deepprune::judge::bert::{Attention, KernelRequest, Matmul, Norm};
 use deepprune::judge::{backend, PairJudge};
 use deepprune::judge::bench::{GemmShape, RhsLayout};
 use deepprune::trace::dataset::{load_problems, load_traces};
@@ -98,6 +98,11 @@ enum BenchCommand {
         /// measured on the device.
         #[arg(long, value_delimiter = ',')]
         matmul: Vec<String>,
+        /// Residual-sum and LayerNorm kernels: fused (one CUDA kernel each, CUDA only) or burn
+        /// (Burn's ops); comma-separated to run several in one process. Default: the fastest
+        /// measured on the device.
+        #[arg(long, value_delimiter = ',')]
+        norm: Vec<String>,
     },
     /// The matmul rate (TFLOP/s) on given product shapes, in the judge's serving precision
     /// (bf16 on CUDA, f32 on the CPU); scripts/bench_torch_judge.py --gemm times the same shapes.
@@ -238,7 +243,7 @@ fn main() -> anyhow::Result<()> {
             let rows = deepprune::sweep::run(&cfg, &set, !quiet, resume)?;
             println!("{} rows; table: {}", rows.len(), cfg.output.join("rows.md").display());
         }
-        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown, attention, matmul } } => {
+        Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown, attention, matmul, norm } } => {
             let dev = device(&dev)?;
             let mut attention: Vec<Attention> = attention
                 .iter()
@@ -256,9 +261,17 @@ fn main() -> anyhow::Result<()> {
             if matmul.is_empty() {
                 matmul.push(Matmul::fastest_on(dev));
             }
+            let mut norm: Vec<Norm> = norm
+                .iter()
+                .map(|n| Norm::try_from(n.clone()).map_err(|e| anyhow::anyhow!("--norm: {e}")))
+                .collect::<anyhow::Result<_>>()?;
+            if norm.is_empty() {
+                norm.push(Norm::fastest_on(dev));
+            }
             let kernels: Vec<KernelRequest> = attention
                 .iter()
-                .flat_map(|&a| matmul.iter().map(move |&m| KernelRequest { attention: Some(a), matmul: Some(m) }))
+                .flat_map(|&a| matmul.iter().map(move |&m| (a, m)))
+                .flat_map(|(a, m)| norm.iter().map(move |&n| KernelRequest { attention: Some(a), matmul: Some(m), norm: Some(n) }))
                 .collect();
             for (b, k) in batch.iter().flat_map(|&b| kernels.iter().map(move |&k| (b, k))) {
                 let r = backend::bench_judge(judge.as_deref(), dev, b, max_len, pairs, breakdown, k)?;

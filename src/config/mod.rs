@@ -203,6 +203,11 @@ pub struct JudgeConfig {
     /// the device.
     #[serde(default)]
     pub matmul: Option<crate::judge::bert::Matmul>,
+    /// How a neural judge computes its residual sums and LayerNorms: `fused` (one CUDA kernel
+    /// each, CUDA only) or `burn` (see [`crate::judge::bert::Norm`]). Unset: the fastest
+    /// measured on the device.
+    #[serde(default)]
+    pub norm: Option<crate::judge::bert::Norm>,
     /// The pair lengths (WordPiece tokens) a `model` judge pads to when serving. Unset: every
     /// multiple of 32 up to the checkpoint's longest pair. Padding never changes a score, only
     /// the compute spent.
@@ -719,7 +724,7 @@ fn check_judge_prefix(judge: &JudgeConfig, truncator: &TruncatorConfig, e: &mut 
 impl JudgeConfig {
     /// The kernels `judge.attention` and `judge.matmul` ask for.
     pub fn kernels(&self) -> crate::judge::bert::KernelRequest {
-        crate::judge::bert::KernelRequest { attention: self.attention, matmul: self.matmul }
+        crate::judge::bert::KernelRequest { attention: self.attention, matmul: self.matmul, norm: self.norm }
     }
 
     fn check(&self, e: &mut Vec<String>) {
@@ -744,6 +749,9 @@ impl JudgeConfig {
         }
         if j.matmul.is_some_and(|m| !m.runs_on(j.device)) {
             e.push("judge.matmul: `cublaslt` is a CUDA library; expected judge.device cuda, or matmul `burn`".into());
+        }
+        if j.norm.is_some_and(|n| !n.runs_on(j.device)) {
+            e.push("judge.norm: `fused` is a CUDA kernel; expected judge.device cuda, or norm `burn`".into());
         }
         if let Some(b) = &j.buckets {
             if let Err(err) = crate::judge::bert::LengthBuckets::new(b.clone()) {

@@ -119,11 +119,11 @@ pub fn bench_judge(
             }
         };
         let (model, reference) = super::bench::twins(model, &config, &device);
-        let reference = reference.with_kernels(Kernels { attention: super::bert::Attention::Unfused, matmul: Default::default() }).frozen();
+        let reference = reference.with_kernels(Kernels { attention: super::bert::Attention::Unfused, ..Default::default() }).frozen();
         let model = model.with_kernels(kernels).frozen();
         let name = format!("{name}, {}", kernels.name());
         let mut report = super::bench::run(&model, &config, &device, &name, batch, max_len, pairs, peak, breakdown);
-        if kernels.attention != super::bert::Attention::Unfused || kernels.matmul != Default::default() {
+        if kernels != (Kernels { attention: super::bert::Attention::Unfused, ..Default::default() }) {
             report.max_abs_diff_vs_unfused = Some(super::bench::max_difference(&model, &reference, batch, max_len, &device));
         }
         Ok(report)

@@ -603,7 +603,7 @@ mod tests {
 
     use super::Matmul;
     use crate::config::DeviceKind;
-    use crate::judge::bert::{Attention, KernelRequest, Kernels};
+    use crate::judge::bert::{Attention, KernelRequest, Kernels, Norm};
 
     #[test]
     fn the_product_declines_the_cpu_backend() {
@@ -616,11 +616,16 @@ mod tests {
     #[test]
     fn kernels_resolve_to_the_fastest_and_refuse_cuda_ones_on_the_cpu() {
         let cuda = Kernels::resolve(KernelRequest::default(), DeviceKind::Cuda).unwrap();
-        assert_eq!(cuda, Kernels { attention: Attention::Flash, matmul: Matmul::CublasLt });
+        assert_eq!(cuda, Kernels { attention: Attention::Flash, matmul: Matmul::CublasLt, norm: Norm::Fused });
         let cpu = Kernels::resolve(KernelRequest::default(), DeviceKind::Cpu).unwrap();
-        assert_eq!(cpu, Kernels { attention: Attention::Unfused, matmul: Matmul::Burn });
-        let asked = KernelRequest { attention: Some(Attention::Deferred), matmul: Some(Matmul::Burn) };
-        assert_eq!(Kernels::resolve(asked, DeviceKind::Cuda).unwrap(), Kernels { attention: Attention::Deferred, matmul: Matmul::Burn });
+        assert_eq!(cpu, Kernels { attention: Attention::Unfused, matmul: Matmul::Burn, norm: Norm::Burn });
+        let asked = KernelRequest { attention: Some(Attention::Deferred), matmul: Some(Matmul::Burn), norm: Some(Norm::Burn) };
+        assert_eq!(
+            Kernels::resolve(asked, DeviceKind::Cuda).unwrap(),
+            Kernels { attention: Attention::Deferred, matmul: Matmul::Burn, norm: Norm::Burn }
+        );
+        let error = Kernels::resolve(KernelRequest { norm: Some(Norm::Fused), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
+        assert!(error.contains("norm `fused` is a CUDA kernel"), "{error}");
         let error = Kernels::resolve(KernelRequest { matmul: Some(Matmul::CublasLt), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
         assert!(error.contains("matmul `cublaslt` is a CUDA library"), "{error}");
         let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash), ..Default::default() }, DeviceKind::Cpu).unwrap_err();

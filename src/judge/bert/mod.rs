@@ -12,10 +12,12 @@
 pub mod dense;
 pub mod flash;
 pub mod model;
+pub mod norm;
 pub mod tokenize;
 pub mod weights;
 
 pub use dense::Matmul;
+pub use norm::Norm;
 pub use model::{attention_deferred, Attention, KernelRequest, Kernels, BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
 pub use tokenize::{
     BertTokenizer, EncodedPair, EncodedSentence, KeepSide, LengthBuckets, PaddedBatch, PairEncoder,

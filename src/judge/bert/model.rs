@@ -23,6 +23,7 @@ use burn::tensor::{Int, Tensor};
 use serde::Deserialize;
 
 use super::dense::Matmul;
+use super::norm::{residual_norm, Norm};
 use super::weights::WeightsError;
 
 /// Shape of a BERT encoder. Defaults are those of all-MiniLM-L6-v2.
@@ -190,6 +191,8 @@ impl BertConfig {
                 ffn_norm: norm(),
                 dropout: dropout.clone(),
                 matmul: Matmul::default(),
+                norm: Norm::default(),
+                norm_epsilon: self.layer_norm_eps,
             })
             .collect();
         BertEncoder {
@@ -333,13 +336,16 @@ impl Attention {
     }
 }
 
-/// The kernels that serve the encoder: self-attention and the dense products.
+/// The kernels that serve the encoder: self-attention, the dense products, and the residual
+/// sums with their LayerNorms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Kernels {
     /// How self-attention is computed.
     pub attention: Attention,
     /// Which kernels compute the dense products.
     pub matmul: Matmul,
+    /// Which kernels compute the residual sums and LayerNorms.
+    pub norm: Norm,
 }
 
 /// The kernels a config or command line asks for; unset ones are the fastest measured on the
@@ -350,12 +356,14 @@ pub struct KernelRequest {
     pub attention: Option<Attention>,
     /// `judge.matmul`.
     pub matmul: Option<Matmul>,
+    /// `judge.norm`.
+    pub norm: Option<Norm>,
 }
 
 impl Kernels {
     /// The fastest measured on `device`.
     pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
-        Self { attention: Attention::fastest_on(device), matmul: Matmul::fastest_on(device) }
+        Self { attention: Attention::fastest_on(device), matmul: Matmul::fastest_on(device), norm: Norm::fastest_on(device) }
     }
 
     /// What `request` asks for on `device`, unset parts filled with the fastest there; an error
@@ -365,6 +373,7 @@ impl Kernels {
         let kernels = Self {
             attention: request.attention.unwrap_or(fastest.attention),
             matmul: request.matmul.unwrap_or(fastest.matmul),
+            norm: request.norm.unwrap_or(fastest.norm),
         };
         if !kernels.attention.runs_on(device) {
             return Err(format!("attention `{}` is a CUDA kernel; use device cuda, or another attention", kernels.attention.name()));
@@ -372,12 +381,15 @@ impl Kernels {
         if !kernels.matmul.runs_on(device) {
             return Err(format!("matmul `{}` is a CUDA library; use device cuda, or matmul `burn`", kernels.matmul.name()));
         }
+        if !kernels.norm.runs_on(device) {
+            return Err(format!("norm `{}` is a CUDA kernel; use device cuda, or norm `burn`", kernels.norm.name()));
+        }
         Ok(kernels)
     }
 
-    /// How reports name them: `flash attention, cublaslt matmul`.
+    /// How reports name them: `flash attention, cublaslt matmul, fused norm`.
     pub fn name(self) -> String {
-        format!("{} attention, {} matmul", self.attention.name(), self.matmul.name())
+        format!("{} attention, {} matmul, {} norm", self.attention.name(), self.matmul.name(), self.norm.name())
     }
 }
 
@@ -454,6 +466,12 @@ pub struct BertLayer<B: Backend> {
     /// Which kernels compute the layer's dense products; see [`Matmul`].
     #[module(skip)]
     pub matmul: Matmul,
+    /// Which kernels compute the residual sums and LayerNorms; see [`Norm`].
+    #[module(skip)]
+    pub norm: Norm,
+    /// The LayerNorms' epsilon ([`BertConfig::layer_norm_eps`]).
+    #[module(skip)]
+    pub norm_epsilon: f64,
 }
 
 /// `x · weight + bias` over the last axis, by `matmul`'s kernels where they run, else Burn's.
@@ -609,13 +627,10 @@ impl<B: Backend> BertLayer<B> {
         } else {
             (x.clone(), self.attention.run(None, x, padding, self.matmul))
         };
-        let x = self
-            .attention_norm
-            .forward(x + maybe_dropout(&self.dropout, attended, mode));
+        let x = residual_norm(&self.attention_norm, self.norm_epsilon, x, maybe_dropout(&self.dropout, attended, mode), self.norm);
         let expanded = gelu(linear(&self.ffn_in, x.clone(), self.matmul));
         let contracted = linear(&self.ffn_out, expanded, self.matmul);
-        self.ffn_norm
-            .forward(x + maybe_dropout(&self.dropout, contracted, mode))
+        residual_norm(&self.ffn_norm, self.norm_epsilon, x, maybe_dropout(&self.dropout, contracted, mode), self.norm)
     }
 }
 
@@ -649,9 +664,19 @@ impl<B: Backend> BertEncoder<B> {
         self
     }
 
-    /// Serves with `kernels`; see [`Self::with_attention`] and [`Self::with_matmul`].
+    /// Computes the residual sums and LayerNorms with `norm`'s kernels (the default is
+    /// [`Norm::Burn`]).
+    pub fn with_norm(mut self, norm: Norm) -> Self {
+        for layer in &mut self.layers {
+            layer.norm = norm;
+        }
+        self
+    }
+
+    /// Serves with `kernels`; see [`Self::with_attention`], [`Self::with_matmul`] and
+    /// [`Self::with_norm`].
     pub fn with_kernels(self, kernels: Kernels) -> Self {
-        self.with_attention(kernels.attention).with_matmul(kernels.matmul)
+        self.with_attention(kernels.attention).with_matmul(kernels.matmul).with_norm(kernels.norm)
     }
 
     /// For serving: builds each layer's concatenated query/key/value weights once instead of
@@ -752,9 +777,10 @@ impl<B: Backend> CrossEncoder<B> {
         self
     }
 
-    /// Serves with `kernels`; see [`Self::with_attention`] and [`Self::with_matmul`].
-    pub fn with_kernels(self, kernels: Kernels) -> Self {
-        self.with_attention(kernels.attention).with_matmul(kernels.matmul)
+    /// Serves with `kernels`; see [`BertEncoder::with_kernels`].
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.bert = self.bert.with_kernels(kernels);
+        self
     }
 
     /// For serving; see [`BertEncoder::frozen`].
@@ -898,14 +924,15 @@ mod tests {
         // before cloning gives every clone the same weights.
         let _ = logits(&model);
         let reference = logits(&model.clone().with_attention(Attention::Unfused));
-        // `Flash` and `CublasLt` are CUDA only; on the CPU they run Burn's ops.
+        // `Flash`, `CublasLt` and `Norm::Fused` are CUDA only; on the CPU they run Burn's ops.
         for implementation in [Attention::Fused, Attention::Deferred, Attention::Flash] {
-            for (frozen, matmul) in [false, true].into_iter().flat_map(|f| Matmul::ALL.map(|m| (f, m))) {
-                let m = model.clone().with_kernels(Kernels { attention: implementation, matmul });
+            let options = [false, true].into_iter().flat_map(|f| Matmul::ALL.into_iter().flat_map(move |m| Norm::ALL.map(|n| (f, m, n))));
+            for (frozen, matmul, norm) in options {
+                let m = model.clone().with_kernels(Kernels { attention: implementation, matmul, norm });
                 let m = if frozen { m.frozen() } else { m };
                 let got = logits(&m);
                 for (a, b) in got.iter().zip(&reference) {
-                    assert!((a - b).abs() < 1e-5, "{implementation:?} {matmul:?} frozen {frozen}: {got:?} vs {reference:?}");
+                    assert!((a - b).abs() < 1e-5, "{implementation:?} {matmul:?} {norm:?} frozen {frozen}: {got:?} vs {reference:?}");
                 }
             }
         }
