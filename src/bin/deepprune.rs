@@ -180,6 +180,14 @@ enum JudgeCommand {
         /// Write every judge's ROC curve here: roc.csv, roc.png, roc.svg.
         #[arg(long)]
         roc: Option<PathBuf>,
+        /// The kernels to serve the model judge with, as in a pipeline's `judge.attention`,
+        /// `judge.matmul` and `judge.norm`; unset ones are the fastest measured on the device.
+        #[arg(long)]
+        attention: Option<String>,
+        #[arg(long)]
+        matmul: Option<String>,
+        #[arg(long)]
+        norm: Option<String>,
     },
 }
 
@@ -337,16 +345,21 @@ fn main() -> anyhow::Result<()> {
             println!("trained in {:.1} s; checkpoint: {}", start.elapsed().as_secs_f64(), config.output.display());
         }
         Command::Judge {
-            command: JudgeCommand::Eval { judge, problems, traces, max_pairs, seed, device: dev, base, batch, json, roc },
+            command: JudgeCommand::Eval { judge, problems, traces, max_pairs, seed, device: dev, base, batch, json, roc, attention, matmul, norm },
         } => {
             let dev = device(&dev)?;
+            let kernels = KernelRequest {
+                attention: attention.map(|a| Attention::try_from(a).map_err(|e| anyhow::anyhow!("--attention: {e}"))).transpose()?,
+                matmul: matmul.map(|m| Matmul::try_from(m).map_err(|e| anyhow::anyhow!("--matmul: {e}"))).transpose()?,
+                norm: norm.map(|n| Norm::try_from(n).map_err(|e| anyhow::anyhow!("--norm: {e}"))).transpose()?,
+            };
             let spec = eval::checkpoint_spec(&judge)?;
             let problems = load_problems(&problems).context("loading problems")?;
             let mut traces = load_traces(&traces).context("loading traces")?;
             let listed: std::collections::HashSet<&str> = problems.iter().map(|p| p.pid.as_str()).collect();
             traces.problems.retain(|(pid, _)| listed.contains(pid.as_str()));
             let pairs = eval::eval_pairs(&traces, &spec, max_pairs, seed)?;
-            let mut model = backend::model_judge(&judge, dev, batch, Default::default(), None)?;
+            let mut model = backend::model_judge(&judge, dev, batch, kernels, None)?;
             let mut embedding: Option<Box<dyn PairJudge>> =
                 if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch, Default::default())?) };
             let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });

@@ -50,7 +50,8 @@ impl Matmul {
     }
 
     /// The implementation to serve with on `device` when none is asked for: cuBLASLt on CUDA
-    /// (docs/judge.md, "Eighth run"), Burn on the CPU.
+    /// (on an H100, with flash attention, 8,130 against 4,996 pairs/s for Burn's matmul at
+    /// 512-token pairs; docs/judge.md, "Eighth run"), Burn on the CPU.
     pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
         match device {
             crate::config::DeviceKind::Cpu => Self::Burn,

@@ -1,11 +1,15 @@
 //! The BERT encoder (post-norm, absolute positions, exact GELU) and the pair cross-encoder
 //! built on it.
 //!
-//! Shapes follow all-MiniLM-L6-v2 by default ([`BertConfig::all_minilm_l6_v2`]). Every op but
-//! one is a generic Burn op, so the same code runs in f32 on the flex CPU backend and in f16/bf16
-//! on CUDA. Self-attention has four interchangeable implementations ([`Attention`]): Burn's
-//! fused attention op, Burn's reference composition, a composition that makes fewer passes over
-//! the attention scores, and the CUDA default, our own flash-attention kernel ([`super::flash`]).
+//! Shapes follow all-MiniLM-L6-v2 by default ([`BertConfig::all_minilm_l6_v2`]). The model is
+//! written in generic Burn ops, so the same code runs in f32 on the flex CPU backend and in
+//! f16/bf16 on CUDA. Serving on CUDA swaps three parts for faster kernels ([`Kernels`]), each
+//! falling back to the Burn ops wherever it does not run:
+//! - self-attention ([`Attention`]): Burn's fused attention op, Burn's reference composition, a
+//!   composition that makes fewer passes over the scores, or our flash-attention kernel
+//!   ([`super::flash`]);
+//! - the dense products ([`Matmul`]): Burn's matmul or cuBLASLt ([`super::dense`]);
+//! - each residual sum and LayerNorm ([`Norm`]): Burn's ops or one kernel ([`super::norm`]).
 
 use std::path::Path;
 
@@ -204,6 +208,8 @@ impl BertConfig {
                     .init(device),
                 norm: norm(),
                 dropout: dropout.clone(),
+                norm_kernels: Norm::default(),
+                norm_epsilon: self.layer_norm_eps,
             },
             layers,
             pooler: linear(self.hidden_size, self.hidden_size),
@@ -238,6 +244,12 @@ pub struct BertEmbeddings<B: Backend> {
     pub norm: LayerNorm<B>,
     /// Dropout after the LayerNorm.
     pub dropout: Dropout,
+    /// Which kernels compute the last sum and the LayerNorm; see [`Norm`].
+    #[module(skip)]
+    pub norm_kernels: Norm,
+    /// The LayerNorm's epsilon ([`BertConfig::layer_norm_eps`]).
+    #[module(skip)]
+    pub norm_epsilon: f64,
 }
 
 /// Multi-head self-attention with its output projection.
@@ -534,7 +546,7 @@ impl<B: Backend> BertEmbeddings<B> {
             .narrow(0, 0, seq_len)
             .unsqueeze_dim::<3>(0);
         let types = self.token_type.forward(input.type_ids.clone());
-        let x = self.norm.forward(words + positions + types);
+        let x = residual_norm(&self.norm, self.norm_epsilon, words + positions, types, self.norm_kernels);
         maybe_dropout(&self.dropout, x, mode)
     }
 }
@@ -667,6 +679,7 @@ impl<B: Backend> BertEncoder<B> {
     /// Computes the residual sums and LayerNorms with `norm`'s kernels (the default is
     /// [`Norm::Burn`]).
     pub fn with_norm(mut self, norm: Norm) -> Self {
+        self.embeddings.norm_kernels = norm;
         for layer in &mut self.layers {
             layer.norm = norm;
         }

@@ -42,7 +42,10 @@ impl Norm {
         Self::ALL.into_iter().find(|n| n.name() == name)
     }
 
-    /// The implementation to serve with on `device` when none is asked for.
+    /// The implementation to serve with on `device` when none is asked for: on an H100, with
+    /// flash attention and cuBLASLt, the fused kernel scored 9,613 against 8,130 pairs/s for
+    /// Burn's ops at 512-token pairs and 23,482 against 18,404 at 256 (docs/judge.md, "Eighth
+    /// run").
     pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
         match device {
             crate::config::DeviceKind::Cpu => Self::Burn,
