@@ -471,7 +471,8 @@ mod cuda {
             WARNED.get_or_init(|| {
                 tracing::warn!(
                     "cuBLASLt products cannot be queued on CubeCL's CUDA stream ({reason}); each one waits for the GPU, which is slower \
-                     than judge.matmul burn. Put CUDA's extras/CUPTI/lib64 on LD_LIBRARY_PATH, or set judge.matmul: burn"
+                     than judge.matmul burn. CUPTI comes with the CUDA toolkit (extras/CUPTI/lib64; a profiler attached to the \
+                     process holds it too); or set judge.matmul: burn"
                 );
             });
         }
