@@ -191,6 +191,14 @@ enum JudgeCommand {
     },
 }
 
+/// The kernel choices a comma-separated flag names, or `default` alone when it names none.
+fn named<T: TryFrom<String, Error = String>>(flag: &str, names: &[String], default: T) -> anyhow::Result<Vec<T>> {
+    if names.is_empty() {
+        return Ok(vec![default]);
+    }
+    names.iter().map(|n| T::try_from(n.clone()).map_err(|e| anyhow::anyhow!("{flag}: {e}"))).collect()
+}
+
 fn device(name: &str) -> anyhow::Result<DeviceKind> {
     match name {
         "cpu" => Ok(DeviceKind::Cpu),
@@ -253,29 +261,9 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench { command: BenchCommand::Judge { device: dev, pairs, max_len, batch, judge, json, breakdown, attention, matmul, norm } } => {
             let dev = device(&dev)?;
-            let mut attention: Vec<Attention> = attention
-                .iter()
-                .map(|a| {
-                    Attention::try_from(a.clone()).map_err(|e| anyhow::anyhow!("--attention: {e}"))
-                })
-                .collect::<anyhow::Result<_>>()?;
-            if attention.is_empty() {
-                attention.push(Attention::fastest_on(dev));
-            }
-            let mut matmul: Vec<Matmul> = matmul
-                .iter()
-                .map(|m| Matmul::try_from(m.clone()).map_err(|e| anyhow::anyhow!("--matmul: {e}")))
-                .collect::<anyhow::Result<_>>()?;
-            if matmul.is_empty() {
-                matmul.push(Matmul::fastest_on(dev));
-            }
-            let mut norm: Vec<Norm> = norm
-                .iter()
-                .map(|n| Norm::try_from(n.clone()).map_err(|e| anyhow::anyhow!("--norm: {e}")))
-                .collect::<anyhow::Result<_>>()?;
-            if norm.is_empty() {
-                norm.push(Norm::fastest_on(dev));
-            }
+            let attention = named("--attention", &attention, Attention::fastest_on(dev))?;
+            let matmul = named("--matmul", &matmul, Matmul::fastest_on(dev))?;
+            let norm = named("--norm", &norm, Norm::fastest_on(dev))?;
             let kernels: Vec<KernelRequest> = attention
                 .iter()
                 .flat_map(|&a| matmul.iter().map(move |&m| (a, m)))
@@ -303,10 +291,7 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench { command: BenchCommand::Matmul { device: dev, shapes, reps, transposed, split, matmul, json } } => {
             let dev = device(&dev)?;
-            let matmul: Vec<Matmul> = matmul
-                .iter()
-                .map(|m| Matmul::try_from(m.clone()).map_err(|e| anyhow::anyhow!("--matmul: {e}")))
-                .collect::<anyhow::Result<_>>()?;
+            let matmul = named("--matmul", &matmul, Matmul::Burn)?;
             let mut parsed: Vec<GemmShape> =
                 shapes.iter().map(|s| s.parse().map_err(|e| anyhow::anyhow!("--shapes: {e}"))).collect::<anyhow::Result<_>>()?;
             if parsed.is_empty() {

@@ -46,7 +46,7 @@ impl Matmul {
 
     /// Parses a name written by [`Matmul::name`].
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|m| m.name() == name)
+        super::model::by_name(&Self::ALL, Self::name, name).ok()
     }
 
     /// The implementation to serve with on `device` when none is asked for: cuBLASLt on CUDA
@@ -77,10 +77,7 @@ impl TryFrom<String> for Matmul {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, String> {
-        Self::parse(&name).ok_or_else(|| {
-            let names: Vec<String> = Self::ALL.iter().map(|m| format!("`{}`", m.name())).collect();
-            format!("unknown value `{name}`, expected one of {}", names.join(", "))
-        })
+        super::model::by_name(&Self::ALL, Self::name, &name)
     }
 }
 
@@ -106,76 +103,50 @@ pub fn dense<B: Backend>(x: &Tensor<B, 3>, weight: &Tensor<B, 2>, bias: &Tensor<
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use std::any::{Any, TypeId};
     use std::collections::HashMap;
     use std::ffi::c_void;
     use std::sync::{Mutex, OnceLock};
 
     use burn::tensor::backend::Backend;
-    use burn::tensor::{bf16, DType, Shape, Tensor, TensorPrimitive};
+    use burn::tensor::{Shape, Tensor};
     use burn_cubecl::kernel::into_contiguous;
     use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
     use burn_cubecl::tensor::CubeTensor;
-    use burn_cubecl::CubeBackend;
-    use burn_fusion::stream::{Operation, OperationStreams};
-    use burn_fusion::{Fusion, FusionTensor};
-    use burn_ir::{CustomOpIr, HandleContainer, OperationIr, OperationOutput, TensorIr};
+    use burn_fusion::stream::Operation;
+    use burn_ir::CustomOpIr;
     use cubecl::cuda::CudaRuntime;
     use cudarc::cublaslt::{result as lt, sys};
     use cudarc::driver::result as driver;
     use cudarc::driver::sys::CUstream;
 
-    /// The backend the judge serves with on CUDA.
-    type Inner = CubeBackend<CudaRuntime, bf16, i32, u8>;
-    type Served = Fusion<Inner>;
-    type Runtime = <Inner as burn_fusion::FusionBackend>::FusionRuntime;
+    use super::super::cuda_op::{register, served, Handles, Inner, Runtime};
 
     /// cuBLASLt's scratch space; 32 MiB is what NVIDIA recommends for Hopper.
     const WORKSPACE: usize = 32 << 20;
 
+    /// The product as a custom operation in burn's fusion stream.
+    #[derive(Debug)]
+    struct DenseOp {
+        desc: CustomOpIr,
+    }
+
+    impl Operation<Runtime> for DenseOp {
+        fn execute(&self, handles: &mut Handles) {
+            let ([x, weight, bias], [out]) = self.desc.as_fixed();
+            let x = handles.get_float_tensor::<Inner>(x);
+            let weight = handles.get_float_tensor::<Inner>(weight);
+            let bias = handles.get_float_tensor::<Inner>(bias);
+            let product = launch(x, weight, bias);
+            handles.register_float_tensor::<Inner>(&out.id, product);
+        }
+    }
+
     pub(super) fn dense<B: Backend>(x: &Tensor<B, 3>, weight: &Tensor<B, 2>, bias: &Tensor<B, 1>) -> Option<Tensor<B, 3>> {
-        if TypeId::of::<B>() != TypeId::of::<Served>() || x.dtype() != DType::BF16 || weight.dtype() != DType::BF16 || bias.dtype() != DType::BF16 {
-            return None;
-        }
+        let [batch, len, _] = x.dims();
+        let [_, width] = weight.dims();
+        let inputs = vec![served(x)?, served(weight)?, served(bias)?];
         Lt::shared()?;
-        // `B` is `Served`, so these downcasts cannot fail.
-        let x = downcast::<FusionTensor<Runtime>>(x.clone().into_primitive().tensor())?;
-        let weight = downcast::<FusionTensor<Runtime>>(weight.clone().into_primitive().tensor())?;
-        let bias = downcast::<FusionTensor<Runtime>>(bias.clone().into_primitive().tensor())?;
-        let out = fused(x, weight, bias);
-        let out = downcast::<B::FloatTensorPrimitive>(out)?;
-        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
-    }
-
-    fn downcast<T: 'static>(value: impl Any) -> Option<T> {
-        (Box::new(value) as Box<dyn Any>).downcast::<T>().ok().map(|b| *b)
-    }
-
-    /// Registers the product as a custom operation in burn's fusion stream.
-    fn fused(x: FusionTensor<Runtime>, weight: FusionTensor<Runtime>, bias: FusionTensor<Runtime>) -> FusionTensor<Runtime> {
-        #[derive(Debug)]
-        struct DenseOp {
-            desc: CustomOpIr,
-        }
-
-        impl Operation<Runtime> for DenseOp {
-            fn execute(&self, handles: &mut HandleContainer<<Runtime as burn_fusion::FusionRuntime>::FusionHandle>) {
-                let ([x, weight, bias], [out]) = self.desc.as_fixed();
-                let x = handles.get_float_tensor::<Inner>(x);
-                let weight = handles.get_float_tensor::<Inner>(weight);
-                let bias = handles.get_float_tensor::<Inner>(bias);
-                let product = launch(x, weight, bias);
-                handles.register_float_tensor::<Inner>(&out.id, product);
-            }
-        }
-
-        let client = x.client.clone();
-        let [batch, len, _] = x.shape.dims::<3>();
-        let [_, width] = weight.shape.dims::<2>();
-        let streams = OperationStreams::with_inputs([&x, &weight, &bias]);
-        let out = TensorIr::uninit(client.create_empty_handle(), Shape::new([batch, len, width]), x.dtype);
-        let desc = CustomOpIr::new("deepprune_cublaslt_dense", &[x.into_ir(), weight.into_ir(), bias.into_ir()], &[out]);
-        client.register(streams, OperationIr::Custom(desc.clone()), DenseOp { desc }).output()
+        register::<B, 3, _>("deepprune_cublaslt_dense", inputs, Shape::new([batch, len, width]), |desc| DenseOp { desc })
     }
 
     /// Runs the product on the inner backend's tensors.

@@ -68,72 +68,45 @@ pub fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use std::any::{Any, TypeId};
-
     use burn::tensor::backend::Backend;
-    use burn::tensor::{bf16, DType, Int, Shape, Tensor, TensorPrimitive};
+    use burn::tensor::{Int, Shape, Tensor};
     use burn_cubecl::kernel::into_contiguous;
     use burn_cubecl::ops::numeric::empty_device_dtype;
     use burn_cubecl::tensor::CubeTensor;
-    use burn_cubecl::{CubeBackend, CubeRuntime};
-    use burn_fusion::stream::{Operation, OperationStreams};
-    use burn_fusion::{Fusion, FusionTensor};
-    use burn_ir::{CustomOpIr, HandleContainer, OperationIr, OperationOutput, TensorIr};
-    use cubecl::cuda::CudaRuntime;
+    use burn_cubecl::CubeRuntime;
+    use burn_fusion::stream::Operation;
+    use burn_ir::CustomOpIr;
     use cubecl::prelude::{CubeCount, CubeDim};
 
+    use super::super::cuda_op::{register, served, served_int, Handles, Inner, Runtime};
     use super::{HEAD_DIM, ROWS};
-
-    /// The backend the judge serves with on CUDA.
-    type Inner = CubeBackend<CudaRuntime, bf16, i32, u8>;
-    type Served = Fusion<Inner>;
-    type Runtime = <Inner as burn_fusion::FusionBackend>::FusionRuntime;
 
     /// Planes per cube: the planes of a cube read the same head's keys and values, which the
     /// SM's L1 cache then serves once.
     const PLANES: usize = 4;
 
+    /// The kernel as a custom operation in burn's fusion stream.
+    #[derive(Debug)]
+    struct FlashOp {
+        desc: CustomOpIr,
+        heads: usize,
+    }
+
+    impl Operation<Runtime> for FlashOp {
+        fn execute(&self, handles: &mut Handles) {
+            let ([qkv, keys], [out]) = self.desc.as_fixed();
+            let qkv = handles.get_float_tensor::<Inner>(qkv);
+            let keys = handles.get_int_tensor::<Inner>(keys);
+            let context = launch(qkv, keys, self.heads);
+            handles.register_float_tensor::<Inner>(&out.id, context);
+        }
+    }
+
     pub(super) fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize) -> Option<Tensor<B, 3>> {
-        if TypeId::of::<B>() != TypeId::of::<Served>() || qkv.dtype() != DType::BF16 {
-            return None;
-        }
-        // `B` is `Served`, so these downcasts cannot fail.
-        let qkv = downcast::<FusionTensor<Runtime>>(qkv.clone().into_primitive().tensor())?;
-        let keys = downcast::<FusionTensor<Runtime>>(keys.clone().into_primitive())?;
-        let out = fused(qkv, keys, heads);
-        let out = downcast::<B::FloatTensorPrimitive>(out)?;
-        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
-    }
-
-    fn downcast<T: 'static>(value: impl Any) -> Option<T> {
-        (Box::new(value) as Box<dyn Any>).downcast::<T>().ok().map(|b| *b)
-    }
-
-    /// Registers the kernel as a custom operation in burn's fusion stream, so it runs in order
-    /// with the lazily queued ops around it.
-    fn fused(qkv: FusionTensor<Runtime>, keys: FusionTensor<Runtime>, heads: usize) -> FusionTensor<Runtime> {
-        #[derive(Debug)]
-        struct FlashOp {
-            desc: CustomOpIr,
-            heads: usize,
-        }
-
-        impl Operation<Runtime> for FlashOp {
-            fn execute(&self, handles: &mut HandleContainer<<Runtime as burn_fusion::FusionRuntime>::FusionHandle>) {
-                let ([qkv, keys], [out]) = self.desc.as_fixed();
-                let qkv = handles.get_float_tensor::<Inner>(qkv);
-                let keys = handles.get_int_tensor::<Inner>(keys);
-                let context = launch(qkv, keys, self.heads);
-                handles.register_float_tensor::<Inner>(&out.id, context);
-            }
-        }
-
-        let client = qkv.client.clone();
-        let [batch, len, width] = qkv.shape.dims::<3>();
-        let streams = OperationStreams::with_inputs([&qkv, &keys]);
-        let out = TensorIr::uninit(client.create_empty_handle(), Shape::new([batch, len, width / 3]), qkv.dtype);
-        let desc = CustomOpIr::new("deepprune_flash_attention", &[qkv.into_ir(), keys.into_ir()], &[out]);
-        client.register(streams, OperationIr::Custom(desc.clone()), FlashOp { desc, heads }).output()
+        let [batch, len, width] = qkv.dims();
+        let inputs = vec![served(qkv)?, served_int(keys)?];
+        let shape = Shape::new([batch, len, width / 3]);
+        register::<B, 3, _>("deepprune_flash_attention", inputs, shape, |desc| FlashOp { desc, heads })
     }
 
     /// The largest key block of 32 or 16 that divides `len`, so no block reads past the

@@ -9,6 +9,8 @@
 //! - [`tokenize`]: WordPiece ids, fair pair truncation, single-sentence framing and
 //!   length-bucketed padding.
 
+#[cfg(feature = "cuda")]
+mod cuda_op;
 pub mod dense;
 pub mod flash;
 pub mod model;

@@ -316,7 +316,7 @@ impl Attention {
 
     /// Parses a name written by [`Attention::name`].
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.name() == name)
+        by_name(&Self::ALL, Self::name, name).ok()
     }
 
     /// The implementation measured fastest on `device` for serving (docs/judge.md): on an
@@ -405,14 +405,20 @@ impl Kernels {
     }
 }
 
+/// The member of `all` that `name_of` calls `name`, or an error listing the names: how configs
+/// and the command line read [`Attention`], [`Matmul`] and [`Norm`].
+pub(crate) fn by_name<T: Copy>(all: &[T], name_of: fn(T) -> &'static str, name: &str) -> Result<T, String> {
+    all.iter().copied().find(|&t| name_of(t) == name).ok_or_else(|| {
+        let names: Vec<String> = all.iter().map(|&t| format!("`{}`", name_of(t))).collect();
+        format!("unknown value `{name}`, expected one of {}", names.join(", "))
+    })
+}
+
 impl TryFrom<String> for Attention {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, String> {
-        Self::parse(&name).ok_or_else(|| {
-            let names: Vec<String> = Self::ALL.iter().map(|a| format!("`{}`", a.name())).collect();
-            format!("unknown value `{name}`, expected one of {}", names.join(", "))
-        })
+        by_name(&Self::ALL, Self::name, &name)
     }
 }
 

@@ -39,7 +39,7 @@ impl Norm {
 
     /// Parses a name written by [`Norm::name`].
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|n| n.name() == name)
+        super::model::by_name(&Self::ALL, Self::name, name).ok()
     }
 
     /// The implementation to serve with on `device` when none is asked for: on an H100, with
@@ -71,10 +71,7 @@ impl TryFrom<String> for Norm {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, String> {
-        Self::parse(&name).ok_or_else(|| {
-            let names: Vec<String> = Self::ALL.iter().map(|n| format!("`{}`", n.name())).collect();
-            format!("unknown value `{name}`, expected one of {}", names.join(", "))
-        })
+        super::model::by_name(&Self::ALL, Self::name, &name)
     }
 }
 
@@ -125,27 +122,39 @@ pub fn add_layer_norm<B: Backend>(
 
 #[cfg(feature = "cuda")]
 mod cuda {
-    use std::any::{Any, TypeId};
-
     use burn::tensor::backend::Backend;
-    use burn::tensor::{bf16, DType, Shape, Tensor, TensorPrimitive};
+    use burn::tensor::{Shape, Tensor};
     use burn_cubecl::kernel::into_contiguous;
     use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
     use burn_cubecl::tensor::CubeTensor;
-    use burn_cubecl::{CubeBackend, CubeRuntime};
-    use burn_fusion::stream::{Operation, OperationStreams};
-    use burn_fusion::{Fusion, FusionTensor};
-    use burn_ir::{CustomOpIr, HandleContainer, OperationIr, OperationOutput, TensorIr};
-    use cubecl::cuda::CudaRuntime;
+    use burn_cubecl::CubeRuntime;
+    use burn_fusion::stream::Operation;
+    use burn_ir::CustomOpIr;
     use cubecl::prelude::{CubeCount, CubeDim};
 
-    /// The backend the judge serves with on CUDA.
-    type Inner = CubeBackend<CudaRuntime, bf16, i32, u8>;
-    type Served = Fusion<Inner>;
-    type Runtime = <Inner as burn_fusion::FusionBackend>::FusionRuntime;
+    use super::super::cuda_op::{register, served, Handles, Inner, Runtime};
 
     /// Rows per cube: one per plane.
     const ROWS_PER_CUBE: usize = 8;
+
+    /// The kernel as a custom operation in burn's fusion stream.
+    #[derive(Debug)]
+    struct NormOp {
+        desc: CustomOpIr,
+        epsilon: f32,
+    }
+
+    impl Operation<Runtime> for NormOp {
+        fn execute(&self, handles: &mut Handles) {
+            let ([a, b, gamma, beta], [out]) = self.desc.as_fixed();
+            let a = handles.get_float_tensor::<Inner>(a);
+            let b = handles.get_float_tensor::<Inner>(b);
+            let gamma = handles.get_float_tensor::<Inner>(gamma);
+            let beta = handles.get_float_tensor::<Inner>(beta);
+            let normed = launch(a, b, gamma, beta, self.epsilon);
+            handles.register_float_tensor::<Inner>(&out.id, normed);
+        }
+    }
 
     pub(super) fn add_layer_norm<B: Backend>(
         a: &Tensor<B, 3>,
@@ -154,54 +163,10 @@ mod cuda {
         beta: &Tensor<B, 1>,
         epsilon: f64,
     ) -> Option<Tensor<B, 3>> {
-        if TypeId::of::<B>() != TypeId::of::<Served>() || [a.dtype(), b.dtype(), gamma.dtype(), beta.dtype()].iter().any(|d| *d != DType::BF16) {
-            return None;
-        }
-        let fusion = |t: Tensor<B, 3>| downcast::<FusionTensor<Runtime>>(t.into_primitive().tensor());
-        let fusion1 = |t: Tensor<B, 1>| downcast::<FusionTensor<Runtime>>(t.into_primitive().tensor());
-        // `B` is `Served`, so these downcasts cannot fail.
-        let out = fused(fusion(a.clone())?, fusion(b.clone())?, fusion1(gamma.clone())?, fusion1(beta.clone())?, epsilon as f32);
-        let out = downcast::<B::FloatTensorPrimitive>(out)?;
-        Some(Tensor::from_primitive(TensorPrimitive::Float(out)))
-    }
-
-    fn downcast<T: 'static>(value: impl Any) -> Option<T> {
-        (Box::new(value) as Box<dyn Any>).downcast::<T>().ok().map(|b| *b)
-    }
-
-    /// Registers the kernel as a custom operation in burn's fusion stream.
-    fn fused(
-        a: FusionTensor<Runtime>,
-        b: FusionTensor<Runtime>,
-        gamma: FusionTensor<Runtime>,
-        beta: FusionTensor<Runtime>,
-        epsilon: f32,
-    ) -> FusionTensor<Runtime> {
-        #[derive(Debug)]
-        struct NormOp {
-            desc: CustomOpIr,
-            epsilon: f32,
-        }
-
-        impl Operation<Runtime> for NormOp {
-            fn execute(&self, handles: &mut HandleContainer<<Runtime as burn_fusion::FusionRuntime>::FusionHandle>) {
-                let ([a, b, gamma, beta], [out]) = self.desc.as_fixed();
-                let a = handles.get_float_tensor::<Inner>(a);
-                let b = handles.get_float_tensor::<Inner>(b);
-                let gamma = handles.get_float_tensor::<Inner>(gamma);
-                let beta = handles.get_float_tensor::<Inner>(beta);
-                let normed = launch(a, b, gamma, beta, self.epsilon);
-                handles.register_float_tensor::<Inner>(&out.id, normed);
-            }
-        }
-
-        let client = a.client.clone();
-        let shape = a.shape.clone();
-        let streams = OperationStreams::with_inputs([&a, &b, &gamma, &beta]);
-        let out = TensorIr::uninit(client.create_empty_handle(), shape, a.dtype);
-        let inputs = [a.into_ir(), b.into_ir(), gamma.into_ir(), beta.into_ir()];
-        let desc = CustomOpIr::new("deepprune_add_layer_norm", &inputs, &[out]);
-        client.register(streams, OperationIr::Custom(desc.clone()), NormOp { desc, epsilon }).output()
+        let inputs = vec![served(a)?, served(b)?, served(gamma)?, served(beta)?];
+        let shape = a.shape();
+        let epsilon = epsilon as f32;
+        register::<B, 3, _>("deepprune_add_layer_norm", inputs, shape, |desc| NormOp { desc, epsilon })
     }
 
     /// Launches the kernel on the inner backend's tensors.
