@@ -21,6 +21,7 @@
 //! - cuBLASLt is loaded at run time (`libcublasLt.so` of the CUDA toolkit). Where it cannot be
 //!   loaded, or for anything but bf16 on burn's CUDA backend with fusion, [`dense`] returns
 //!   `None` and the caller uses Burn's matmul.
+//! - It runs on CUDA device 0, the device the judge serves on (burn's default CUDA device).
 //!
 //! Numerics: bf16 inputs, f32 accumulation, the bias added in f32, the output rounded to bf16
 //! once (Burn's fused matmul does the same).
