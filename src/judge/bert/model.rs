@@ -379,7 +379,8 @@ impl Kernels {
     }
 
     /// What `request` asks for on `device`, unset parts filled with the fastest there; an error
-    /// naming the part that does not run on `device` (`flash` and `cublaslt` are CUDA only).
+    /// naming the part that does not run on `device` (`flash`, `cublaslt` and the `fused` norm are
+    /// CUDA only).
     pub fn resolve(request: KernelRequest, device: crate::config::DeviceKind) -> Result<Self, String> {
         let fastest = Self::fastest_on(device);
         let kernels = Self {
