@@ -722,7 +722,7 @@ fn check_judge_prefix(judge: &JudgeConfig, truncator: &TruncatorConfig, e: &mut 
 }
 
 impl JudgeConfig {
-    /// The kernels `judge.attention` and `judge.matmul` ask for.
+    /// The kernels `judge.attention`, `judge.matmul` and `judge.norm` ask for.
     pub fn kernels(&self) -> crate::judge::bert::KernelRequest {
         crate::judge::bert::KernelRequest { attention: self.attention, matmul: self.matmul, norm: self.norm }
     }
@@ -744,14 +744,8 @@ impl JudgeConfig {
         if j.model_batch == 0 {
             e.push("judge.model_batch: expected an integer ≥ 1, got 0".into());
         }
-        if j.attention.is_some_and(|a| !a.runs_on(j.device)) {
-            e.push("judge.attention: `flash` is a CUDA kernel; expected judge.device cuda, or another attention".into());
-        }
-        if j.matmul.is_some_and(|m| !m.runs_on(j.device)) {
-            e.push("judge.matmul: `cublaslt` is a CUDA library; expected judge.device cuda, or matmul `burn`".into());
-        }
-        if j.norm.is_some_and(|n| !n.runs_on(j.device)) {
-            e.push("judge.norm: `fused` is a CUDA kernel; expected judge.device cuda, or norm `burn`".into());
+        for r in j.kernels().refusals(j.device) {
+            e.push(format!("judge.{}: `{}` is {}; expected judge.device cuda, or {}", r.key, r.name, r.is, r.instead));
         }
         if let Some(b) = &j.buckets {
             if let Err(err) = crate::judge::bert::LengthBuckets::new(b.clone()) {

@@ -30,7 +30,8 @@ pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<Epoch
 }
 
 /// The kernels to serve with on `device`: those asked for, else the fastest measured there.
-/// `flash` and `cublaslt` are CUDA only, so asking for them on the CPU is an error.
+/// `flash`, `cublaslt` and the `fused` norm are CUDA only, so asking for them on the CPU is an
+/// error.
 fn checked(request: KernelRequest, device: DeviceKind) -> Result<Kernels, JudgeError> {
     Kernels::resolve(request, device).map_err(JudgeError::Model)
 }
@@ -119,11 +120,11 @@ pub fn bench_judge(
             }
         };
         let (model, reference) = super::bench::twins(model, &config, &device);
-        let reference = reference.with_kernels(Kernels { attention: super::bert::Attention::Unfused, ..Default::default() }).frozen();
+        let reference = reference.with_kernels(Kernels::reference()).frozen();
         let model = model.with_kernels(kernels).frozen();
         let name = format!("{name}, {}", kernels.name());
         let mut report = super::bench::run(&model, &config, &device, &name, batch, max_len, pairs, peak, breakdown);
-        if kernels != (Kernels { attention: super::bert::Attention::Unfused, ..Default::default() }) {
+        if kernels != Kernels::reference() {
             report.max_abs_diff_vs_unfused = Some(super::bench::max_difference(&model, &reference, batch, max_len, &device));
         }
         Ok(report)
@@ -161,9 +162,7 @@ pub fn bench_matmul(
     reps: usize,
 ) -> Result<super::bench::MatmulRate, JudgeError> {
     use super::bench::{matmul_rate, MatmulRate};
-    if !matmul.runs_on(device) {
-        return Err(JudgeError::Model(format!("matmul `{}` is a CUDA library; use device cuda, or matmul `burn`", matmul.name())));
-    }
+    checked(KernelRequest { matmul: Some(matmul), ..Default::default() }, device)?;
     let measure = |name: &str, tflops: f64, diff: Option<f64>| MatmulRate {
         device: name.to_string(),
         shape,

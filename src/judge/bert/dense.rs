@@ -154,10 +154,9 @@ mod cuda {
     fn launch(x: CubeTensor<CudaRuntime>, weight: CubeTensor<CudaRuntime>, bias: CubeTensor<CudaRuntime>) -> CubeTensor<CudaRuntime> {
         // cuBLASLt reads matrices whose rows are evenly spaced, 16-byte aligned; anything else is
         // copied first. `x` is often a view: the `[CLS]` rows of a whole batch, for one.
-        let x = match rows(&x) { Some(_) => x, None => into_contiguous(x) };
-        let weight = match rows(&weight) { Some(_) => weight, None => into_contiguous(weight) };
+        let (x, ld_x) = with_rows(x);
+        let (weight, ld_w) = with_rows(weight);
         let bias = if bias.meta.strides()[0] == 1 && aligned(&bias) { bias } else { into_contiguous(bias) };
-        let (ld_x, ld_w) = (rows(&x).unwrap_or(0), rows(&weight).unwrap_or(0));
         let [batch, len, k] = x.meta.shape.dims::<3>();
         let [_, n] = weight.meta.shape.dims::<2>();
         // Contiguous: CubeCL's default layout may pad rows, and cuBLASLt writes them `n` apart.
@@ -220,6 +219,18 @@ mod cuda {
         }
         let ld = ld.unwrap_or(width);
         (ld >= width && (ld * 2) % 16 == 0 && aligned(t)).then_some(ld)
+    }
+
+    /// `t` and its row stride ([`rows`]), copied to a contiguous tensor first where its rows are
+    /// not evenly spaced or aligned (a contiguous tensor's rows are `width` apart).
+    fn with_rows(t: CubeTensor<CudaRuntime>) -> (CubeTensor<CudaRuntime>, usize) {
+        match rows(&t) {
+            Some(ld) => (t, ld),
+            None => {
+                let width = t.meta.shape()[t.meta.shape().num_dims() - 1];
+                (into_contiguous(t), width)
+            }
+        }
     }
 
     /// Whether the view starts 16-byte aligned (cuBLASLt's assumption for bf16 operands).
@@ -449,12 +460,6 @@ mod cuda {
             });
         }
 
-        /// What the CUPTI callback saw.
-        #[derive(Default)]
-        struct Seen {
-            stream: Option<usize>,
-        }
-
         unsafe extern "C" fn on_launch(userdata: *mut c_void, domain: cupti::CUpti_CallbackDomain, cbid: cupti::CUpti_CallbackId, data: *const c_void) {
             if domain != cupti::CUpti_CallbackDomain::CUPTI_CB_DOMAIN_DRIVER_API
                 || cbid != cupti::CUpti_driver_api_trace_cbid_enum::CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel as u32
@@ -463,7 +468,8 @@ mod cuda {
             }
             // SAFETY: CUPTI passes a `CUpti_CallbackData` for driver-API callbacks, whose
             // `functionParams` are `cuLaunchKernel`'s for this callback id; `userdata` is the
-            // `Mutex<Seen>` that `probe` subscribed with and keeps alive until it unsubscribes.
+            // `Mutex` for the stream seen that `probe` subscribed with and keeps alive until it
+            // unsubscribes.
             let data = unsafe { &*(data as *const cupti::CUpti_CallbackData) };
             if data.callbackSite != cupti::CUpti_ApiCallbackSite::CUPTI_API_ENTER {
                 return;
@@ -472,9 +478,9 @@ mod cuda {
             let probe = (params.gridDimX, params.gridDimY, params.gridDimZ, params.blockDimX, params.blockDimY, params.blockDimZ)
                 == (PROBE_CUBES, 1, 1, PROBE_UNITS, 1, 1);
             if probe {
-                let seen = unsafe { &*(userdata as *const Mutex<Seen>) };
+                let seen = unsafe { &*(userdata as *const Mutex<Option<usize>>) };
                 if let Ok(mut seen) = seen.lock() {
-                    seen.stream = Some(params.hStream as usize);
+                    *seen = Some(params.hStream as usize);
                 }
             }
         }
@@ -486,9 +492,10 @@ mod cuda {
             static ONE: Mutex<()> = Mutex::new(());
             let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
             load_cupti()?;
-            let seen: Box<Mutex<Seen>> = Box::default();
+            // The stream the callback saw the probe launched on.
+            let seen: Box<Mutex<Option<usize>>> = Box::default();
             let mut subscriber: cupti::CUpti_SubscriberHandle = std::ptr::null_mut();
-            let userdata = &*seen as *const Mutex<Seen> as *mut c_void;
+            let userdata = &*seen as *const Mutex<Option<usize>> as *mut c_void;
             // SAFETY: `seen` outlives the subscription, which ends below on every path.
             unsafe {
                 let r = cupti::cuptiSubscribe(&mut subscriber, Some(on_launch), userdata);
@@ -509,7 +516,7 @@ mod cuda {
                 cupti::cuptiUnsubscribe(subscriber);
                 launched?;
             }
-            let stream = seen.lock().map_err(|_| "the CUPTI callback panicked".to_string())?.stream;
+            let stream = *seen.lock().map_err(|_| "the CUPTI callback panicked".to_string())?;
             stream.map(|s| s as CUstream).ok_or_else(|| "the probe kernel's launch was not seen".into())
         }
 
@@ -575,34 +582,11 @@ mod cuda {
 mod tests {
     use burn::tensor::Tensor;
 
-    use super::Matmul;
-    use crate::config::DeviceKind;
-    use crate::judge::bert::{Attention, KernelRequest, Kernels, Norm};
-
     #[test]
     fn the_product_declines_the_cpu_backend() {
         type B = burn::backend::Flex;
         let device = Default::default();
         let x = Tensor::<B, 3>::zeros([2, 4, 8], &device);
         assert!(super::dense(&x, &Tensor::zeros([8, 3], &device), &Tensor::zeros([3], &device)).is_none());
-    }
-
-    #[test]
-    fn kernels_resolve_to_the_fastest_and_refuse_cuda_ones_on_the_cpu() {
-        let cuda = Kernels::resolve(KernelRequest::default(), DeviceKind::Cuda).unwrap();
-        assert_eq!(cuda, Kernels { attention: Attention::Flash, matmul: Matmul::CublasLt, norm: Norm::Fused });
-        let cpu = Kernels::resolve(KernelRequest::default(), DeviceKind::Cpu).unwrap();
-        assert_eq!(cpu, Kernels { attention: Attention::Unfused, matmul: Matmul::Burn, norm: Norm::Burn });
-        let asked = KernelRequest { attention: Some(Attention::Deferred), matmul: Some(Matmul::Burn), norm: Some(Norm::Burn) };
-        assert_eq!(
-            Kernels::resolve(asked, DeviceKind::Cuda).unwrap(),
-            Kernels { attention: Attention::Deferred, matmul: Matmul::Burn, norm: Norm::Burn }
-        );
-        let error = Kernels::resolve(KernelRequest { norm: Some(Norm::Fused), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
-        assert!(error.contains("norm `fused` is a CUDA kernel"), "{error}");
-        let error = Kernels::resolve(KernelRequest { matmul: Some(Matmul::CublasLt), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
-        assert!(error.contains("matmul `cublaslt` is a CUDA library"), "{error}");
-        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
-        assert!(error.contains("attention `flash` is a CUDA kernel"), "{error}");
     }
 }

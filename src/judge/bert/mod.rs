@@ -20,7 +20,7 @@ pub mod weights;
 
 pub use dense::Matmul;
 pub use norm::Norm;
-pub use model::{attention_deferred, Attention, KernelRequest, Kernels, BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
+pub use model::{attention_deferred, Attention, KernelRequest, Kernels, Refusal, BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
 pub use tokenize::{
     BertTokenizer, EncodedPair, EncodedSentence, KeepSide, LengthBuckets, PaddedBatch, PairEncoder,
     SpecialTokens, TokenizeError,

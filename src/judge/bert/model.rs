@@ -372,32 +372,59 @@ pub struct KernelRequest {
     pub norm: Option<Norm>,
 }
 
+/// A kernel asked for on a device it does not run on, in the words error messages use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// The config key: `attention`, `matmul` or `norm`.
+    pub key: &'static str,
+    /// The kernel's name (`flash`, `cublaslt`, `fused`).
+    pub name: &'static str,
+    /// What it is: `a CUDA kernel` or `a CUDA library`.
+    pub is: &'static str,
+    /// What to ask for instead.
+    pub instead: &'static str,
+}
+
+impl KernelRequest {
+    /// Every asked-for kernel that does not run on `device` (`flash`, `cublaslt` and the
+    /// `fused` norm are CUDA only). The config check and [`Kernels::resolve`] both report these.
+    pub fn refusals(self, device: crate::config::DeviceKind) -> Vec<Refusal> {
+        let refuse = |runs: bool, key, name, is, instead| (!runs).then_some(Refusal { key, name, is, instead });
+        [
+            self.attention.and_then(|a| refuse(a.runs_on(device), "attention", a.name(), "a CUDA kernel", "another attention")),
+            self.matmul.and_then(|m| refuse(m.runs_on(device), "matmul", m.name(), "a CUDA library", "matmul `burn`")),
+            self.norm.and_then(|n| refuse(n.runs_on(device), "norm", n.name(), "a CUDA kernel", "norm `burn`")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
 impl Kernels {
     /// The fastest measured on `device`.
     pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
         Self { attention: Attention::fastest_on(device), matmul: Matmul::fastest_on(device), norm: Norm::fastest_on(device) }
     }
 
-    /// What `request` asks for on `device`, unset parts filled with the fastest there; an error
-    /// naming the part that does not run on `device` (`flash`, `cublaslt` and the `fused` norm are
-    /// CUDA only).
+    /// What `request` asks for on `device`, unset parts filled with the fastest there (which
+    /// always run there); an error naming the first part that does not run on `device`
+    /// ([`KernelRequest::refusals`]).
     pub fn resolve(request: KernelRequest, device: crate::config::DeviceKind) -> Result<Self, String> {
+        if let Some(r) = request.refusals(device).first() {
+            return Err(format!("{} `{}` is {}; use device cuda, or {}", r.key, r.name, r.is, r.instead));
+        }
         let fastest = Self::fastest_on(device);
-        let kernels = Self {
+        Ok(Self {
             attention: request.attention.unwrap_or(fastest.attention),
             matmul: request.matmul.unwrap_or(fastest.matmul),
             norm: request.norm.unwrap_or(fastest.norm),
-        };
-        if !kernels.attention.runs_on(device) {
-            return Err(format!("attention `{}` is a CUDA kernel; use device cuda, or another attention", kernels.attention.name()));
-        }
-        if !kernels.matmul.runs_on(device) {
-            return Err(format!("matmul `{}` is a CUDA library; use device cuda, or matmul `burn`", kernels.matmul.name()));
-        }
-        if !kernels.norm.runs_on(device) {
-            return Err(format!("norm `{}` is a CUDA kernel; use device cuda, or norm `burn`", kernels.norm.name()));
-        }
-        Ok(kernels)
+        })
+    }
+
+    /// Burn's reference composition: unfused attention, Burn's matmul and norm.
+    pub fn reference() -> Self {
+        Self { attention: Attention::Unfused, ..Default::default() }
     }
 
     /// How reports name them: `flash attention, cublaslt matmul, fused norm`.
@@ -791,12 +818,6 @@ impl<B: Backend> CrossEncoder<B> {
         self
     }
 
-    /// Computes the dense products with `matmul`'s kernels (the default is [`Matmul::Burn`]).
-    pub fn with_matmul(mut self, matmul: Matmul) -> Self {
-        self.bert = self.bert.with_matmul(matmul);
-        self
-    }
-
     /// Serves with `kernels`; see [`BertEncoder::with_kernels`].
     pub fn with_kernels(mut self, kernels: Kernels) -> Self {
         self.bert = self.bert.with_kernels(kernels);
@@ -956,6 +977,25 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn kernels_resolve_to_the_fastest_and_refuse_cuda_ones_on_the_cpu() {
+        let cuda = Kernels::resolve(KernelRequest::default(), crate::config::DeviceKind::Cuda).unwrap();
+        assert_eq!(cuda, Kernels { attention: Attention::Flash, matmul: Matmul::CublasLt, norm: Norm::Fused });
+        let cpu = Kernels::resolve(KernelRequest::default(), crate::config::DeviceKind::Cpu).unwrap();
+        assert_eq!(cpu, Kernels { attention: Attention::Unfused, matmul: Matmul::Burn, norm: Norm::Burn });
+        let asked = KernelRequest { attention: Some(Attention::Deferred), matmul: Some(Matmul::Burn), norm: Some(Norm::Burn) };
+        assert_eq!(
+            Kernels::resolve(asked, crate::config::DeviceKind::Cuda).unwrap(),
+            Kernels { attention: Attention::Deferred, matmul: Matmul::Burn, norm: Norm::Burn }
+        );
+        let error = Kernels::resolve(KernelRequest { norm: Some(Norm::Fused), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
+        assert!(error.contains("norm `fused` is a CUDA kernel"), "{error}");
+        let error = Kernels::resolve(KernelRequest { matmul: Some(Matmul::CublasLt), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
+        assert!(error.contains("matmul `cublaslt` is a CUDA library"), "{error}");
+        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
+        assert!(error.contains("attention `flash` is a CUDA kernel"), "{error}");
     }
 
     #[test]
