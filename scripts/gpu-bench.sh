@@ -6,9 +6,8 @@
 #   - pairs of 256 tokens (what 128-token prefixes become in the pipeline) at batch 128 and 256;
 #   - one more Burn run at 512 tokens, batch 128, under CubeCL's kernel profiler (GPU time per
 #     kernel over the timed batches; profiling serialises kernels, so its pairs/s is not used).
-# Burn: each attention implementation in $ATTENTION (default "deferred,unfused": the serving
-# default and Burn's reference composition, in one process, so their ratio is measured in one
-# run). Batch sizes: $B512 for 512-token pairs (default 64,128,256), $B256 for 256-token pairs
+# Burn: each attention implementation in $ATTENTION (default "flash2,flash": the serving default
+# and our CubeCL kernel, in one process, so their ratio is measured in one run). Batch sizes: $B512 for 512-token pairs (default 64,128,256), $B256 for 256-token pairs
 # (default 128,256); PROFILE=0 skips the profiled run. $MATMUL (e.g. "cublaslt,burn") picks the
 # dense-product kernels the same way (default: the fastest measured, cuBLASLt), and $NORM (e.g.
 # "fused,burn") the residual-sum and LayerNorm kernels.
@@ -43,7 +42,7 @@ if [ "${CACHE_CHECK:-0}" = 1 ]; then
 fi
 t0=$(date +%s)
 if [ "${JUDGE:-1}" = 1 ]; then
-A=${ATTENTION:-deferred,unfused}
+A=${ATTENTION:-flash2,flash}
 B512=${B512:-64,128,256}
 B256=${B256:-128,256}
 timeout 360 /tmp/bin/dp-bench bench judge --device cuda --max-len 512 --batch "$B512" --attention "$A" ${MATMUL:+--matmul "$MATMUL"} ${NORM:+--norm "$NORM"} --pairs 4096 --json >> "$R" 2> /tmp/burn.err

@@ -76,13 +76,19 @@ fn malformed_pipelines_are_errors_naming_file_and_key() {
             "unknown attention implementation",
             format!("{g}judge:\n  attention: flashy\n"),
             vec![],
-            vec!["judge.attention: unknown value `flashy`, expected one of `fused`, `unfused`, `deferred`, `flash`"],
+            vec!["judge.attention: unknown value `flashy`, expected one of `fused`, `unfused`, `deferred`, `flash`, `flash2`"],
         ),
         (
             "flash attention on the cpu",
             format!("{g}judge:\n  attention: flash\n"),
             vec![],
             vec!["judge.attention: `flash` is a CUDA kernel; expected judge.device cuda"],
+        ),
+        (
+            "flash2 attention on the cpu",
+            format!("{g}judge:\n  attention: flash2\n"),
+            vec![],
+            vec!["judge.attention: `flash2` is a CUDA kernel; expected judge.device cuda"],
         ),
         (
             "cublaslt on the cpu",

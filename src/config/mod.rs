@@ -193,8 +193,8 @@ pub struct JudgeConfig {
     /// `cpu` or `cuda`, for `model` and `embedding`.
     #[serde(default)]
     pub device: DeviceKind,
-    /// How a neural judge computes self-attention: `flash` (CUDA only), `deferred`, `unfused`
-    /// or `fused` (see [`crate::judge::bert::Attention`]). Unset: the fastest measured on the
+    /// How a neural judge computes self-attention: `flash2` or `flash` (CUDA only), `deferred`,
+    /// `unfused` or `fused` (see [`crate::judge::bert::Attention`]). Unset: the fastest measured on the
     /// device.
     #[serde(default)]
     pub attention: Option<crate::judge::bert::Attention>,

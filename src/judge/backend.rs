@@ -30,8 +30,8 @@ pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<Epoch
 }
 
 /// The kernels to serve with on `device`: those asked for, else the fastest measured there.
-/// `flash`, `cublaslt` and the `fused` norm are CUDA only, so asking for them on the CPU is an
-/// error.
+/// `flash`, `flash2`, `cublaslt` and the `fused` norm are CUDA only, so asking for them on the
+/// CPU is an error.
 fn checked(request: KernelRequest, device: DeviceKind) -> Result<Kernels, JudgeError> {
     Kernels::resolve(request, device).map_err(JudgeError::Model)
 }

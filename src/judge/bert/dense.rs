@@ -10,14 +10,12 @@
 //! - It is a custom op in burn's fusion stream (like [`super::flash`]), so it sees its inputs
 //!   after every op queued before it.
 //! - It queues cuBLASLt on CubeCL's own CUDA stream, behind the kernels that produce its inputs
-//!   and ahead of those that read its output, so nothing waits on the host. CubeCL 0.10 does not
-//!   expose that stream, so the op learns it once per thread with NVIDIA's CUPTI callback API:
-//!   it subscribes to `cuLaunchKernel`, launches a tiny probe kernel of a shape no other kernel
-//!   uses through CubeCL, and reads the stream from the launch's parameters.
-//! - Where CUPTI cannot be loaded (it ships with the CUDA toolkit, in `extras/CUPTI/lib64`), the op
-//!   waits for CubeCL's stream to drain, runs the product on a stream of its own, and waits for
-//!   that. The GPU then idles while the host queues the next kernels: on an H100 this made the
-//!   judge slower than Burn's own matmul (docs/judge.md, "Eighth run"), and a warning says so.
+//!   and ahead of those that read its output, so nothing waits on the host; [`super::cuda_stream`]
+//!   says how that stream is found (CUPTI).
+//! - Where CUPTI cannot be loaded, the op waits for CubeCL's stream to drain, runs the product on
+//!   a stream of its own, and waits for that. The GPU then idles while the host queues the next
+//!   kernels: on an H100 this made the judge slower than Burn's own matmul (docs/judge.md, "Eighth
+//!   run"), and a warning says so.
 //! - cuBLASLt is loaded at run time (`libcublasLt.so` of the CUDA toolkit). Where it cannot be
 //!   loaded, or for anything but bf16 on burn's CUDA backend with fusion, [`dense`] returns
 //!   `None` and the caller uses Burn's matmul.
@@ -121,6 +119,7 @@ mod cuda {
     use cudarc::driver::sys::CUstream;
 
     use super::super::cuda_op::{register, served, Handles, Inner, Runtime};
+    use super::super::cuda_stream as stream;
 
     /// cuBLASLt's scratch space; 32 MiB is what NVIDIA recommends for Hopper.
     const WORKSPACE: usize = 32 << 20;
@@ -296,10 +295,7 @@ mod cuda {
             if !unsafe { sys::is_culib_present() } {
                 return Err("libcublasLt could not be loaded".into());
             }
-            driver::init().map_err(|e| format!("cuInit: {e}"))?;
-            let device = driver::device::get(0).map_err(|e| format!("CUDA device 0: {e}"))?;
-            // SAFETY: `device` came from `device::get`. CubeCL retains the same primary context.
-            let context = unsafe { driver::primary_ctx::retain(device) }.map_err(|e| format!("CUDA context: {e}"))?;
+            let context = stream::context()?;
             // SAFETY: `context` is a live primary context.
             unsafe { driver::ctx::set_current(context) }.map_err(|e| format!("CUDA context: {e}"))?;
             let own_stream = driver::stream::create(driver::stream::StreamKind::NonBlocking).map_err(|e| format!("CUDA stream: {e}"))?;
@@ -406,176 +402,6 @@ mod cuda {
         }
     }
 
-    /// Learning CubeCL's CUDA stream for the calling thread; see the module docs.
-    mod stream {
-        use std::cell::Cell;
-        use std::ffi::c_void;
-        use std::sync::{Mutex, OnceLock};
-
-        use burn_cubecl::ops::numeric::empty_device_dtype;
-        use burn::tensor::{DType, Shape};
-        use cubecl::client::ComputeClient;
-        use cubecl::cuda::{CudaDevice, CudaRuntime};
-        use cubecl::prelude::{CubeCount, CubeDim};
-        use cudarc::cupti::sys as cupti;
-        use cudarc::driver::sys::CUstream;
-
-        /// The probe's launch shape: 3 cubes of 7 units, which no other kernel uses.
-        const PROBE_CUBES: u32 = 3;
-        const PROBE_UNITS: u32 = 7;
-
-        thread_local! {
-            /// This thread's CubeCL stream: unknown yet, found, or not findable.
-            static STREAM: Cell<Option<Option<usize>>> = const { Cell::new(None) };
-        }
-
-        /// CubeCL's stream for the calling thread, or `None` where CUPTI cannot tell it.
-        pub(super) fn of_this_thread(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Option<CUstream> {
-            let known = STREAM.with(|s| s.get());
-            let found = match known {
-                Some(found) => found,
-                None => {
-                    let found = match probe(client, device) {
-                        Ok(stream) => Some(stream as usize),
-                        Err(e) => {
-                            warn_once(&e);
-                            None
-                        }
-                    };
-                    STREAM.with(|s| s.set(Some(found)));
-                    found
-                }
-            };
-            found.map(|s| s as CUstream)
-        }
-
-        fn warn_once(reason: &str) {
-            static WARNED: OnceLock<()> = OnceLock::new();
-            WARNED.get_or_init(|| {
-                tracing::warn!(
-                    "cuBLASLt products cannot be queued on CubeCL's CUDA stream ({reason}); each one waits for the GPU, which is slower \
-                     than judge.matmul burn. CUPTI comes with the CUDA toolkit (extras/CUPTI/lib64; a profiler attached to the \
-                     process holds it too); or set judge.matmul: burn"
-                );
-            });
-        }
-
-        unsafe extern "C" fn on_launch(userdata: *mut c_void, domain: cupti::CUpti_CallbackDomain, cbid: cupti::CUpti_CallbackId, data: *const c_void) {
-            if domain != cupti::CUpti_CallbackDomain::CUPTI_CB_DOMAIN_DRIVER_API
-                || cbid != cupti::CUpti_driver_api_trace_cbid_enum::CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel as u32
-            {
-                return;
-            }
-            // SAFETY: CUPTI passes a `CUpti_CallbackData` for driver-API callbacks, whose
-            // `functionParams` are `cuLaunchKernel`'s for this callback id; `userdata` is the
-            // `Mutex` for the stream seen that `probe` subscribed with and keeps alive until it
-            // unsubscribes.
-            let data = unsafe { &*(data as *const cupti::CUpti_CallbackData) };
-            if data.callbackSite != cupti::CUpti_ApiCallbackSite::CUPTI_API_ENTER {
-                return;
-            }
-            let params = unsafe { &*(data.functionParams as *const cupti::cuLaunchKernel_params) };
-            let probe = (params.gridDimX, params.gridDimY, params.gridDimZ, params.blockDimX, params.blockDimY, params.blockDimZ)
-                == (PROBE_CUBES, 1, 1, PROBE_UNITS, 1, 1);
-            if probe {
-                let seen = unsafe { &*(userdata as *const Mutex<Option<usize>>) };
-                if let Ok(mut seen) = seen.lock() {
-                    *seen = Some(params.hStream as usize);
-                }
-            }
-        }
-
-        /// Launches the probe kernel through CubeCL with CUPTI listening, and returns the stream
-        /// it went to.
-        fn probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Result<CUstream, String> {
-            // One probe at a time: CUPTI allows one subscriber.
-            static ONE: Mutex<()> = Mutex::new(());
-            let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
-            load_cupti()?;
-            // The stream the callback saw the probe launched on.
-            let seen: Box<Mutex<Option<usize>>> = Box::default();
-            let mut subscriber: cupti::CUpti_SubscriberHandle = std::ptr::null_mut();
-            let userdata = &*seen as *const Mutex<Option<usize>> as *mut c_void;
-            // SAFETY: `seen` outlives the subscription, which ends below on every path.
-            unsafe {
-                let r = cupti::cuptiSubscribe(&mut subscriber, Some(on_launch), userdata);
-                if r != cupti::CUptiResult::CUPTI_SUCCESS {
-                    return Err(format!("cuptiSubscribe: {r:?}"));
-                }
-                let r = cupti::cuptiEnableCallback(
-                    1,
-                    subscriber,
-                    cupti::CUpti_CallbackDomain::CUPTI_CB_DOMAIN_DRIVER_API,
-                    cupti::CUpti_driver_api_trace_cbid_enum::CUPTI_DRIVER_TRACE_CBID_cuLaunchKernel as u32,
-                );
-                let launched = if r == cupti::CUptiResult::CUPTI_SUCCESS {
-                    launch_probe(client, device)
-                } else {
-                    Err(format!("cuptiEnableCallback: {r:?}"))
-                };
-                cupti::cuptiUnsubscribe(subscriber);
-                launched?;
-            }
-            let stream = *seen.lock().map_err(|_| "the CUPTI callback panicked".to_string())?;
-            stream.map(|s| s as CUstream).ok_or_else(|| "the probe kernel's launch was not seen".into())
-        }
-
-        fn launch_probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Result<(), String> {
-            let out = empty_device_dtype::<CudaRuntime>(client.clone(), device.clone(), Shape::new([1]), DType::U32);
-            kernel::stream_probe::launch::<CudaRuntime>(
-                client,
-                CubeCount::Static(PROBE_CUBES, 1, 1),
-                CubeDim::new_1d(PROBE_UNITS),
-                out.into_tensor_arg(),
-            );
-            // The launch reaches the driver once the client's queue is flushed and run.
-            cubecl::future::block_on(client.sync()).map_err(|e| format!("probe kernel: {e:?}"))
-        }
-
-        /// Loads CUPTI: from the library path, else from the CUDA toolkit's `extras/CUPTI/lib64`
-        /// (then cudarc finds it under its soname).
-        fn load_cupti() -> Result<(), String> {
-            static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
-            LOADED
-                .get_or_init(|| {
-                    // SAFETY: only probes for and loads the shared library.
-                    if unsafe { cupti::is_culib_present() } {
-                        return Ok(());
-                    }
-                    let roots: Vec<String> = ["CUDA_HOME", "CUDA_PATH"]
-                        .iter()
-                        .filter_map(|v| std::env::var(v).ok())
-                        .chain(["/usr/local/cuda".to_string()])
-                        .collect();
-                    for root in &roots {
-                        for dir in ["extras/CUPTI/lib64", "lib64", "targets/x86_64-linux/lib"] {
-                            for name in ["libcupti.so.13", "libcupti.so"] {
-                                let path = std::path::Path::new(root).join(dir).join(name);
-                                // SAFETY: loading CUDA's own library; kept loaded for the process.
-                                if let Ok(lib) = unsafe { libloading::Library::new(&path) } {
-                                    std::mem::forget(lib);
-                                    if unsafe { cupti::is_culib_present() } {
-                                        return Ok(());
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    Err("libcupti could not be loaded".into())
-                })
-                .clone()
-        }
-
-        /// The probe kernel, in a module of its own: CubeCL's prelude names `Tensor` too.
-        mod kernel {
-            use cubecl::prelude::*;
-
-            #[cube(launch)]
-            pub(super) fn stream_probe(out: &mut Tensor<u32>) {
-                out[0] = 1u32;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -11,8 +11,11 @@
 
 #[cfg(feature = "cuda")]
 mod cuda_op;
+#[cfg(feature = "cuda")]
+mod cuda_stream;
 pub mod dense;
 pub mod flash;
+pub mod flash2;
 pub mod model;
 pub mod norm;
 pub mod tokenize;

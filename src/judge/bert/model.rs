@@ -6,8 +6,8 @@
 //! f16/bf16 on CUDA. Serving on CUDA swaps three parts for faster kernels ([`Kernels`]), each
 //! falling back to the Burn ops wherever it does not run:
 //! - self-attention ([`Attention`]): Burn's fused attention op, Burn's reference composition, a
-//!   composition that makes fewer passes over the scores, or our flash-attention kernel
-//!   ([`super::flash`]);
+//!   composition that makes fewer passes over the scores, or one of our two flash-attention
+//!   kernels ([`super::flash`] in CubeCL, [`super::flash2`] in CUDA C++);
 //! - the dense products ([`Matmul`]): Burn's matmul or cuBLASLt ([`super::dense`]);
 //! - each residual sum and LayerNorm ([`Norm`]): Burn's ops or one kernel ([`super::norm`]).
 
@@ -308,11 +308,15 @@ pub enum Attention {
     /// ([`super::flash`]). Served in bf16 on CUDA only; layers it does not cover (the
     /// `[CLS]`-only last layer, other head widths) use `Deferred`.
     Flash,
+    /// FlashAttention-2's design in hand-written CUDA C++ compiled at run time by NVRTC, the
+    /// scores kept in registers ([`super::flash2`]). Served in bf16 on CUDA only; layers it does
+    /// not cover use `Flash`, then `Deferred`.
+    Flash2,
 }
 
 impl Attention {
     /// Every implementation, in the order error messages list them.
-    pub const ALL: [Self; 4] = [Self::Fused, Self::Unfused, Self::Deferred, Self::Flash];
+    pub const ALL: [Self; 5] = [Self::Fused, Self::Unfused, Self::Deferred, Self::Flash, Self::Flash2];
 
     /// Parses a name written by [`Attention::name`].
     pub fn parse(name: &str) -> Option<Self> {
@@ -320,21 +324,22 @@ impl Attention {
     }
 
     /// The implementation measured fastest on `device` for serving (docs/judge.md): on an
-    /// H100, `Flash` scored 5,100 pairs/s against 3,650 for `Deferred` (512-token pairs, batch
-    /// 128), 9,931 against 7,762 at 256 tokens and 6,690 against 4,295 at 384; on the flex CPU
+    /// H100, `Flash2` scored 16,643 pairs/s against 10,356 for `Flash` (512-token pairs, batch
+    /// 128, with cuBLASLt and the fused norm), and `Flash` 5,100 against 3,650 for `Deferred`
+    /// with Burn's matmul; on the flex CPU
     /// backend `Unfused` scored 7.1–7.9 pairs/s against 5.8–6.1 for `Deferred` and 6.4–6.5 for
     /// `Fused` (256-token pairs, batch 32, 2 cores).
     pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
         match device {
             crate::config::DeviceKind::Cpu => Self::Unfused,
-            crate::config::DeviceKind::Cuda => Self::Flash,
+            crate::config::DeviceKind::Cuda => Self::Flash2,
         }
     }
 
-    /// Whether the implementation runs on `device`: `Flash` is a CUDA kernel, the others run
-    /// anywhere.
+    /// Whether the implementation runs on `device`: `Flash` and `Flash2` are CUDA kernels, the
+    /// others run anywhere.
     pub fn runs_on(self, device: crate::config::DeviceKind) -> bool {
-        self != Self::Flash || device == crate::config::DeviceKind::Cuda
+        !matches!(self, Self::Flash | Self::Flash2) || device == crate::config::DeviceKind::Cuda
     }
 
     /// The implementation's name, as configs, the command line and reports write it.
@@ -344,6 +349,7 @@ impl Attention {
             Self::Unfused => "unfused",
             Self::Deferred => "deferred",
             Self::Flash => "flash",
+            Self::Flash2 => "flash2",
         }
     }
 }
@@ -377,7 +383,7 @@ pub struct KernelRequest {
 pub struct Refusal {
     /// The config key: `attention`, `matmul` or `norm`.
     pub key: &'static str,
-    /// The kernel's name (`flash`, `cublaslt`, `fused`).
+    /// The kernel's name (`flash`, `flash2`, `cublaslt`, `fused`).
     pub name: &'static str,
     /// What it is: `a CUDA kernel` or `a CUDA library`.
     pub is: &'static str,
@@ -386,8 +392,8 @@ pub struct Refusal {
 }
 
 impl KernelRequest {
-    /// Every asked-for kernel that does not run on `device` (`flash`, `cublaslt` and the
-    /// `fused` norm are CUDA only). The config check and [`Kernels::resolve`] both report these.
+    /// Every asked-for kernel that does not run on `device` (`flash`, `flash2`, `cublaslt` and
+    /// the `fused` norm are CUDA only). The config check and [`Kernels::resolve`] both report these.
     pub fn refusals(self, device: crate::config::DeviceKind) -> Vec<Refusal> {
         let refuse = |runs: bool, key, name, is, instead| (!runs).then_some(Refusal { key, name, is, instead });
         [
@@ -628,8 +634,12 @@ impl<B: Backend> BertSelfAttention<B> {
         let (q, k, v) = match x_q {
             None => {
                 let y = affine(x, Projection::Qkv);
-                if self.implementation == Attention::Flash {
-                    if let Some(context) = super::flash::attention(&y, &padding.keys, self.num_heads) {
+                let flash2 = || match self.implementation {
+                    Attention::Flash2 => super::flash2::attention(&y, &padding.keys, self.num_heads),
+                    _ => None,
+                };
+                if matches!(self.implementation, Attention::Flash | Attention::Flash2) {
+                    if let Some(context) = flash2().or_else(|| super::flash::attention(&y, &padding.keys, self.num_heads)) {
                         return linear(&self.output, context, matmul);
                     }
                 }
@@ -648,7 +658,7 @@ impl<B: Backend> BertSelfAttention<B> {
         let context = match self.implementation {
             Attention::Fused => attention(q, k, v, mask(), None, options),
             Attention::Unfused => attention_fallback(q, k, v, mask(), None, options),
-            Attention::Deferred | Attention::Flash => attention_deferred(q, k, v, padding.bias()),
+            Attention::Deferred | Attention::Flash | Attention::Flash2 => attention_deferred(q, k, v, padding.bias()),
         };
         let context = context.swap_dims(1, 2).reshape([batch, q_len, hidden]);
         linear(&self.output, context, matmul)
@@ -965,8 +975,9 @@ mod tests {
         // before cloning gives every clone the same weights.
         let _ = logits(&model);
         let reference = logits(&model.clone().with_attention(Attention::Unfused));
-        // `Flash`, `CublasLt` and `Norm::Fused` are CUDA only; on the CPU they run Burn's ops.
-        for implementation in [Attention::Fused, Attention::Deferred, Attention::Flash] {
+        // `Flash`, `Flash2`, `CublasLt` and `Norm::Fused` are CUDA only; on the CPU they run
+        // Burn's ops.
+        for implementation in [Attention::Fused, Attention::Deferred, Attention::Flash, Attention::Flash2] {
             let options = [false, true].into_iter().flat_map(|f| Matmul::ALL.into_iter().flat_map(move |m| Norm::ALL.map(|n| (f, m, n))));
             for (frozen, matmul, norm) in options {
                 let m = model.clone().with_kernels(Kernels { attention: implementation, matmul, norm });
@@ -982,7 +993,7 @@ mod tests {
     #[test]
     fn kernels_resolve_to_the_fastest_and_refuse_cuda_ones_on_the_cpu() {
         let cuda = Kernels::resolve(KernelRequest::default(), crate::config::DeviceKind::Cuda).unwrap();
-        assert_eq!(cuda, Kernels { attention: Attention::Flash, matmul: Matmul::CublasLt, norm: Norm::Fused });
+        assert_eq!(cuda, Kernels { attention: Attention::Flash2, matmul: Matmul::CublasLt, norm: Norm::Fused });
         let cpu = Kernels::resolve(KernelRequest::default(), crate::config::DeviceKind::Cpu).unwrap();
         assert_eq!(cpu, Kernels { attention: Attention::Unfused, matmul: Matmul::Burn, norm: Norm::Burn });
         let asked = KernelRequest { attention: Some(Attention::Deferred), matmul: Some(Matmul::Burn), norm: Some(Norm::Burn) };
@@ -996,6 +1007,8 @@ mod tests {
         assert!(error.contains("matmul `cublaslt` is a CUDA library"), "{error}");
         let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
         assert!(error.contains("attention `flash` is a CUDA kernel"), "{error}");
+        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash2), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
+        assert!(error.contains("attention `flash2` is a CUDA kernel"), "{error}");
     }
 
     #[test]

@@ -1,0 +1,234 @@
+//! Flash attention in FlashAttention-2's design for the serving encoder on CUDA: a hand-written
+//! CUDA C++ kernel (`flash2.cu`), compiled at run time by NVRTC (the compiler CubeCL itself uses)
+//! and queued on CubeCL's stream as a custom op in burn's fusion stream.
+//!
+//! Why a second flash kernel: [`super::flash`], written in CubeCL, keeps each block's scores in
+//! shared memory between its two tensor-core products, because CubeCL 0.10's `cmma` fragments are
+//! opaque; Nsight Compute measured it latency-bound on that round trip (1.64 ms per layer at 128
+//! pairs of 512 tokens on an H100; docs/judge.md, "Eighth run"). The fragments of PTX's
+//! `mma.sync` have a documented layout, so here the scores, their online softmax and the
+//! probabilities never leave registers: the accumulators of the score product, rounded to bf16,
+//! are the left operand of the value product. `flash2.cu` says how the work is laid out.
+//!
+//! Scope: what [`super::flash`] covers (bf16 on burn's CUDA backend with fusion, heads of width
+//! 32, lengths a multiple of 16), up to 512 tokens, on GPUs of compute capability 8.0 or newer.
+//! [`attention`] returns `None` for anything else, and the caller falls back to
+//! [`super::flash`]. Numerics are those of [`super::flash`]: scores and softmax in f32,
+//! probabilities rounded to bf16 for the value product, the output rounded once; every sequence
+//! must have a real key.
+//!
+//! Where NVRTC or the driver fails (compiling, loading), a warning says why, once, and the
+//! caller falls back the same way.
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Int, Tensor};
+
+use super::flash::{HEAD_DIM, ROWS};
+
+/// The longest sequence the kernel's shared key bias holds.
+pub const MAX_LEN: usize = 512;
+
+/// `softmax(q·kᵀ + padding) · v` for every head of a full layer, heads merged, or `None` where
+/// the kernel does not apply (see the module docs). Arguments and result as
+/// [`super::flash::attention`].
+pub fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize) -> Option<Tensor<B, 3>> {
+    let [_, len, width] = qkv.dims();
+    if width != 3 * heads * HEAD_DIM || !len.is_multiple_of(ROWS) || len > MAX_LEN {
+        return None;
+    }
+    #[cfg(feature = "cuda")]
+    {
+        cuda::attention::<B>(qkv, keys, heads)
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        let _ = keys;
+        None
+    }
+}
+
+#[cfg(feature = "cuda")]
+mod cuda {
+    use std::ffi::{c_void, CString};
+    use std::sync::OnceLock;
+
+    use burn::tensor::backend::Backend;
+    use burn::tensor::{DType, Int, Shape, Tensor};
+    use burn_cubecl::kernel::into_contiguous;
+    use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
+    use burn_cubecl::tensor::CubeTensor;
+    use burn_fusion::stream::Operation;
+    use burn_ir::CustomOpIr;
+    use cubecl::cuda::CudaRuntime;
+    use cudarc::driver::result as driver;
+    use cudarc::driver::sys::{CUdevice_attribute, CUfunction};
+
+    use super::super::cuda_op::{register, served, served_int, Handles, Inner, Runtime};
+    use super::super::cuda_stream as stream;
+    use super::ROWS;
+
+    /// The kernel's source; see its header comment.
+    const SOURCE: &str = include_str!("flash2.cu");
+
+    /// The kernel as a custom operation in burn's fusion stream.
+    #[derive(Debug)]
+    struct Flash2Op {
+        desc: CustomOpIr,
+        heads: usize,
+    }
+
+    impl Operation<Runtime> for Flash2Op {
+        fn execute(&self, handles: &mut Handles) {
+            let ([qkv, keys], [out]) = self.desc.as_fixed();
+            let qkv = handles.get_float_tensor::<Inner>(qkv);
+            let keys = handles.get_int_tensor::<Inner>(keys);
+            let context = launch(qkv, keys, self.heads);
+            handles.register_float_tensor::<Inner>(&out.id, context);
+        }
+    }
+
+    pub(super) fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize) -> Option<Tensor<B, 3>> {
+        let [batch, len, width] = qkv.dims();
+        let inputs = vec![served(qkv)?, served_int(keys)?];
+        if inputs[1].dtype != DType::I32 {
+            return None;
+        }
+        Kernel::shared()?;
+        let shape = Shape::new([batch, len, width / 3]);
+        register::<B, 3, _>("deepprune_flash2_attention", inputs, shape, |desc| Flash2Op { desc, heads })
+    }
+
+    /// Warps per cube, each computing 16 query rows (`flash2.cu` says why 4).
+    const WARPS: usize = 4;
+
+    /// The compiled kernel and the context it was loaded in (raw handles, kept as addresses so
+    /// the shared instance can be `Sync`).
+    struct Kernel {
+        context: usize,
+        function: usize,
+    }
+
+    impl Kernel {
+        /// The process's kernel, compiled on first use; `None` (with one warning) where it
+        /// cannot be.
+        fn shared() -> Option<&'static Kernel> {
+            static SHARED: OnceLock<Option<Kernel>> = OnceLock::new();
+            SHARED
+                .get_or_init(|| match Kernel::new() {
+                    Ok(kernel) => Some(kernel),
+                    Err(e) => {
+                        tracing::warn!("the flash2 attention kernel is not available ({e}); the judge uses judge.attention flash");
+                        None
+                    }
+                })
+                .as_ref()
+        }
+
+        fn new() -> Result<Self, String> {
+            let context = stream::context()?;
+            // SAFETY: `context` is a live primary context; the device is the one it belongs to.
+            let (major, minor) = unsafe {
+                driver::ctx::set_current(context).map_err(|e| format!("CUDA context: {e}"))?;
+                let device = driver::device::get(0).map_err(|e| format!("CUDA device 0: {e}"))?;
+                let attribute = |a| driver::device::get_attribute(device, a).map_err(|e| format!("compute capability: {e}"));
+                (
+                    attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?,
+                    attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?,
+                )
+            };
+            if major < 8 {
+                return Err(format!("it needs compute capability 8.0 or newer (bf16 mma.sync, cp.async); this GPU has {major}.{minor}"));
+            }
+            // NVRTC names the target by a static string.
+            let arch: &'static str = Box::leak(format!("sm_{major}{minor}").into_boxed_str());
+            let options = cudarc::nvrtc::CompileOptions { arch: Some(arch), name: Some("flash2.cu".into()), ..Default::default() };
+            let ptx = cudarc::nvrtc::compile_ptx_with_opts(SOURCE, options).map_err(|e| format!("NVRTC: {e:?}"))?;
+            let image = CString::new(ptx.to_src()).map_err(|_| "NVRTC's PTX holds a NUL byte".to_string())?;
+            // SAFETY: the image is NVRTC's PTX, NUL-terminated; the module stays loaded for the
+            // process, so its functions stay valid.
+            unsafe {
+                let module = driver::module::load_data(image.as_ptr() as *const c_void).map_err(|e| format!("loading the PTX: {e}"))?;
+                let function = |name: &str| {
+                    driver::module::get_function(module, CString::new(name).expect("no NUL"))
+                        .map(|f| f as usize)
+                        .map_err(|e| format!("{name}: {e}"))
+                };
+                Ok(Self { context: context as usize, function: function("deepprune_flash2")? })
+            }
+        }
+    }
+
+    /// Launches the kernel on the inner backend's tensors.
+    fn launch(qkv: CubeTensor<CudaRuntime>, keys: CubeTensor<CudaRuntime>, heads: usize) -> CubeTensor<CudaRuntime> {
+        // The kernel copies 16-byte pieces of rows: the innermost stride must be 1, and the rows
+        // and the view's start 16-byte aligned.
+        let strides = qkv.meta.strides();
+        let aligned = strides[2] == 1
+            && strides[1].is_multiple_of(8)
+            && strides[0].is_multiple_of(8)
+            && qkv.handle.offset_start.unwrap_or(0).is_multiple_of(16);
+        let qkv = if aligned { qkv } else { into_contiguous(qkv) };
+        let [batch, len, width] = qkv.meta.shape.dims::<3>();
+        let (qkv_batch, qkv_row) = (qkv.meta.strides()[0] as i64, qkv.meta.strides()[1] as i32);
+        let (keys_batch, keys_step) = (keys.meta.strides()[0] as i64, keys.meta.strides()[1] as i32);
+        let out = empty_device_contiguous_dtype::<CudaRuntime>(qkv.client.clone(), qkv.device.clone(), Shape::new([batch, len, width / 3]), qkv.dtype);
+        let client = qkv.client.clone();
+        let on = stream::of_this_thread(&client, &qkv.device);
+        if on.is_none() {
+            // Everything queued before, the inputs' producers included, must have run.
+            if let Err(e) = cubecl::future::block_on(client.sync()) {
+                panic!("flash2 attention: the CUDA stream failed before it: {e:?}");
+            }
+        }
+        let address = |t: &CubeTensor<CudaRuntime>| match client.get_resource(t.handle.clone()) {
+            Ok(r) => r.resource().ptr,
+            Err(e) => panic!("flash2 attention: no device address for an input: {e:?}"),
+        };
+        let kernel = Kernel::shared().expect("the kernel was compiled before the op was queued");
+        let function = kernel.function as CUfunction;
+        let (mut q, mut k, mut o) = (address(&qkv), address(&keys), address(&out));
+        let (mut len_arg, mut heads_arg) = (len as i32, heads as i32);
+        let (mut qkv_batch, mut qkv_row, mut keys_batch, mut keys_step) = (qkv_batch, qkv_row, keys_batch, keys_step);
+        let mut params: [*mut c_void; 9] = [
+            &mut q as *mut u64 as *mut c_void,
+            &mut k as *mut u64 as *mut c_void,
+            &mut o as *mut u64 as *mut c_void,
+            &mut len_arg as *mut i32 as *mut c_void,
+            &mut heads_arg as *mut i32 as *mut c_void,
+            &mut qkv_batch as *mut i64 as *mut c_void,
+            &mut qkv_row as *mut i32 as *mut c_void,
+            &mut keys_batch as *mut i64 as *mut c_void,
+            &mut keys_step as *mut i32 as *mut c_void,
+        ];
+        let grid = (len.div_ceil(ROWS * WARPS) as u32, heads as u32, batch as u32);
+        // SAFETY: the function was compiled for these parameters (three device addresses of live
+        // buffers, sized as the kernel reads and writes them, then the scalars in order); on
+        // CubeCL's stream the launch is ordered with every kernel that touches the buffers, and
+        // without it CubeCL's stream was drained above and the launch is waited for below.
+        unsafe {
+            let launched = driver::ctx::set_current(kernel.context as _)
+                .and_then(|_| driver::launch_kernel(function, grid, ((32 * WARPS) as u32, 1, 1), 0, on.unwrap_or(std::ptr::null_mut()), &mut params))
+                .and_then(|_| if on.is_none() { driver::ctx::synchronize() } else { Ok(()) });
+            if let Err(e) = launched {
+                panic!("flash2 attention, {batch} × {len} tokens: {e}");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Int, Tensor};
+
+    #[test]
+    fn the_kernel_declines_backends_and_shapes_it_does_not_cover() {
+        type B = burn::backend::Flex;
+        let device = Default::default();
+        let keys = Tensor::<B, 2, Int>::ones([2, 32], &device);
+        assert!(super::attention(&Tensor::<B, 3>::zeros([2, 32, 3 * 384], &device), &keys, 12).is_none());
+        assert!(super::attention(&Tensor::<B, 3>::zeros([2, 32, 3 * 384], &device), &keys, 6).is_none());
+        let keys = Tensor::<B, 2, Int>::ones([1, 528], &device);
+        assert!(super::attention(&Tensor::<B, 3>::zeros([1, 528, 3 * 384], &device), &keys, 12).is_none());
+    }
+}
