@@ -3,8 +3,8 @@
 # under Nsight Compute (`ncu`, which times each kernel alone; host gaps are not counted).
 # One `bench judge` run of $PAIRS pairs (default 256) at $LEN tokens (default 512) and batch
 # $BATCH (default 128) with the CUDA defaults, or $ATTENTION / $MATMUL / $NORM where set; every
-# kernel launch is timed, then grouped by kind. Results in $OUT: kernel-times.csv (ncu's raw
-# rows) and kernel-times.txt (the grouped table, milliseconds per batch).
+# kernel launch is timed, then grouped by kind. Results in $OUT: kernel-times-$LEN-b$BATCH.csv (ncu's raw
+# rows) and kernel-times-$LEN-b$BATCH.txt (the grouped table, milliseconds per forward pass).
 # Needs .carry/bin/deepprune.xz; carries CubeCL's caches in .carry/cubecl.txz when present.
 set -u
 bash scripts/gpu-unpack-binary.sh /tmp/bin/dp-times
@@ -15,9 +15,9 @@ LEN=${LEN:-512}; BATCH=${BATCH:-128}; PAIRS=${PAIRS:-256}
 timeout 400 "$NCU" --metrics gpu__time_duration.sum --csv \
   /tmp/bin/dp-times bench judge --device cuda --max-len "$LEN" --batch "$BATCH" --pairs "$PAIRS" \
   ${ATTENTION:+--attention "$ATTENTION"} ${MATMUL:+--matmul "$MATMUL"} ${NORM:+--norm "$NORM"} --json \
-  > "$OUT/kernel-times.csv" 2> /tmp/kernel-times.err
+  > "$OUT/kernel-times-$LEN-b$BATCH.csv" 2> /tmp/kernel-times.err
 tail -2 /tmp/kernel-times.err
-python3 - "$OUT/kernel-times.csv" "$PAIRS" "$BATCH" <<'PY' | tee "$OUT/kernel-times.txt"
+python3 - "$OUT/kernel-times-$LEN-b$BATCH.csv" "$PAIRS" "$BATCH" <<'PY' | tee "$OUT/kernel-times-$LEN-b$BATCH.txt"
 import csv, collections, sys
 path, pairs, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rows = [r for r in csv.reader(l for l in open(path) if l.startswith('"'))]
@@ -36,17 +36,18 @@ def kind(n):
     return "other (GELU, embeddings, [CLS] layer, casts, ...)"
 launches = [(kind(r[name]), r[name], float(r[value].replace(",", "")) * scale.get(r[unit], 1e-6)) for r in rows]
 # The bench runs 1 + 3 untimed passes, pairs / batch timed ones, then its peak matmul and a check
-# against Burn's reference kernels, which must not be counted. Each pass launches the attention
-# kernel once per full layer (5 of MiniLM's 6; the [CLS]-only last layer runs a composition), so
-# the launches from the 6th attention launch (second pass) up to the (5·(passes − 1) + 1)th
-# span whole passes, shifted by the same offset.
+# against Burn's reference kernels (the whole encoder once more, then Burn's composition), which
+# must not be counted. Every pass launches the attention kernel once per layer it covers, a few
+# launches apart; passes are further apart. So the launches from the first attention launch of
+# the second pass up to that of the last timed pass span whole passes, shifted by one offset.
 passes = 4 + pairs // batch
 anchors = [i for i, (k, _, _) in enumerate(launches) if k.startswith("attention")]
-if len(anchors) >= 5 * (passes - 1) + 1:
-    window = launches[anchors[5]:anchors[5 * (passes - 1)]]
-    counted = passes - 2
-else:
-    sys.exit("fewer attention launches than passes: this breakdown needs judge.attention flash or flash2")
+gaps = [b - a for a, b in zip(anchors, anchors[1:])]
+per_pass = next((i + 1 for i, g in enumerate(gaps) if g > 2 * min(gaps)), 0) if gaps else 0
+if per_pass == 0 or len(anchors) < per_pass * passes:
+    sys.exit(f"{len(anchors)} attention launches: this breakdown needs judge.attention flash or flash2")
+window = launches[anchors[per_pass]:anchors[per_pass * (passes - 1)]]
+counted = passes - 2
 total = collections.Counter(); count = collections.Counter(); by_name = collections.Counter()
 for k, n, ms in window:
     total[k] += ms; count[k] += 1; by_name[n[:90]] += ms

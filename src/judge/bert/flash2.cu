@@ -12,8 +12,9 @@
 //     ldmatrix.trans).
 //
 // Inputs: `qkv` [batch, len, 3 · hidden] (queries already scaled by 1/√d, then keys, then
-// values, each heads × 32 wide; rows `qkv_row` apart), `keys` [batch, len] (0 on padding),
-// `out` [batch, len, hidden], contiguous.
+// values, each heads × 32 wide; rows `qkv_row` apart), `keys` [batch, len] (0 on padding).
+// Output: the first `q_len` query rows of each sequence, `out` [batch, q_len, hidden], contiguous
+// (`q_len` is `len`, or 1 where only the [CLS] row is read).
 
 typedef unsigned short bf16_bits;
 typedef unsigned int u32;
@@ -69,8 +70,8 @@ __device__ __forceinline__ void ldmatrix4_trans(u32* r, const void* row) {
 
 template <int WARPS>
 __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const int* __restrict__ keys,
-                                       bf16_bits* __restrict__ out, int len, int heads, long long qkv_batch,
-                                       int qkv_row, long long keys_batch, int keys_step) {
+                                       bf16_bits* __restrict__ out, int len, int q_len, int heads,
+                                       long long qkv_batch, int qkv_row, long long keys_batch, int keys_step) {
     __shared__ __align__(16) bf16_bits k_tile[2][KEYS * PITCH];
     __shared__ __align__(16) bf16_bits v_tile[2][KEYS * PITCH];
     // The additive key bias, in log2 units: 0 on real keys, NEG on padding and past `len`.
@@ -85,7 +86,7 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
     const bf16_bits* base = qkv + batch * qkv_batch;
     const int k_col = hidden + head * 32, v_col = 2 * hidden + head * 32;
     const int row0 = (blockIdx.x * WARPS + warp) * 16;
-    const bool active = row0 < len;
+    const bool active = row0 < q_len;
 
     if (tid == 0) last_real = 0;
     __syncthreads();
@@ -219,12 +220,13 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
     sum1 += __shfl_xor_sync(0xffffffffu, sum1, 1);
     sum1 += __shfl_xor_sync(0xffffffffu, sum1, 2);
     const float inv0 = 1.0f / sum0, inv1 = 1.0f / sum1;
-    bf16_bits* out0 = out + ((long long)batch * len + row0 + g) * hidden + head * 32 + 2 * t;
+    bf16_bits* out0 = out + ((long long)batch * q_len + row0 + g) * hidden + head * 32 + 2 * t;
     bf16_bits* out1 = out0 + 8 * hidden;
+    const bool write0 = row0 + g < q_len, write1 = row0 + g + 8 < q_len;
 #pragma unroll
     for (int d = 0; d < 4; ++d) {
-        *(u32*)(out0 + d * 8) = pack(o[d][0] * inv0, o[d][1] * inv0);
-        *(u32*)(out1 + d * 8) = pack(o[d][2] * inv1, o[d][3] * inv1);
+        if (write0) *(u32*)(out0 + d * 8) = pack(o[d][0] * inv0, o[d][1] * inv0);
+        if (write1) *(u32*)(out1 + d * 8) = pack(o[d][2] * inv1, o[d][3] * inv1);
     }
 }
 
@@ -234,6 +236,7 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
 // cubes of 8 warps (Nsight Compute; docs/judge.md, "Ninth run").
 extern "C" __global__ void __launch_bounds__(128, 4)
     deepprune_flash2(const bf16_bits* __restrict__ qkv, const int* __restrict__ keys, bf16_bits* __restrict__ out,
-                     int len, int heads, long long qkv_batch, int qkv_row, long long keys_batch, int keys_step) {
-    flash2<4>(qkv, keys, out, len, heads, qkv_batch, qkv_row, keys_batch, keys_step);
+                     int len, int q_len, int heads, long long qkv_batch, int qkv_row, long long keys_batch,
+                     int keys_step) {
+    flash2<4>(qkv, keys, out, len, q_len, heads, qkv_batch, qkv_row, keys_batch, keys_step);
 }

@@ -28,22 +28,41 @@ use super::flash::{HEAD_DIM, ROWS};
 /// The longest sequence the kernel's shared key bias holds.
 pub const MAX_LEN: usize = 512;
 
-/// `softmax(q·kᵀ + padding) · v` for every head of a full layer, heads merged, or `None` where
-/// the kernel does not apply (see the module docs). Arguments and result as
-/// [`super::flash::attention`].
-pub fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize) -> Option<Tensor<B, 3>> {
+/// `softmax(q·kᵀ + padding) · v` for every head of a layer, heads merged, for the first
+/// `queries` query rows of each sequence (`len` for all of them, 1 for the `[CLS]` row alone), or
+/// `None` where the kernel does not apply (see the module docs).
+///
+/// - `qkv`: `[batch, len, 3 · hidden]`, the queries (already scaled by `1/√d`), keys and
+///   values side by side, each `[heads × 32]` wide.
+/// - `keys`: `[batch, len]`, 0 where the key is padding.
+///
+/// Returns `[batch, queries, hidden]`.
+pub fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize, queries: usize) -> Option<Tensor<B, 3>> {
     let [_, len, width] = qkv.dims();
-    if width != 3 * heads * HEAD_DIM || !len.is_multiple_of(ROWS) || len > MAX_LEN {
+    if width != 3 * heads * HEAD_DIM || !len.is_multiple_of(ROWS) || len > MAX_LEN || queries == 0 || queries > len {
         return None;
     }
     #[cfg(feature = "cuda")]
     {
-        cuda::attention::<B>(qkv, keys, heads)
+        cuda::attention::<B>(qkv, keys, heads, queries)
     }
     #[cfg(not(feature = "cuda"))]
     {
         let _ = keys;
         None
+    }
+}
+
+/// Whether [`attention`] runs for the backend `B` at all (bf16 CUDA with fusion, and the kernel
+/// compiled), so a caller can skip preparing its input where it would not.
+pub fn available<B: Backend>() -> bool {
+    #[cfg(feature = "cuda")]
+    {
+        cuda::available::<B>()
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        false
     }
 }
 
@@ -75,6 +94,7 @@ mod cuda {
     struct Flash2Op {
         desc: CustomOpIr,
         heads: usize,
+        queries: usize,
     }
 
     impl Operation<Runtime> for Flash2Op {
@@ -82,20 +102,24 @@ mod cuda {
             let ([qkv, keys], [out]) = self.desc.as_fixed();
             let qkv = handles.get_float_tensor::<Inner>(qkv);
             let keys = handles.get_int_tensor::<Inner>(keys);
-            let context = launch(qkv, keys, self.heads);
+            let context = launch(qkv, keys, self.heads, self.queries);
             handles.register_float_tensor::<Inner>(&out.id, context);
         }
     }
 
-    pub(super) fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize) -> Option<Tensor<B, 3>> {
-        let [batch, len, width] = qkv.dims();
+    pub(super) fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize, queries: usize) -> Option<Tensor<B, 3>> {
+        let [batch, _, width] = qkv.dims();
         let inputs = vec![served(qkv)?, served_int(keys)?];
         if inputs[1].dtype != DType::I32 {
             return None;
         }
         Kernel::shared()?;
-        let shape = Shape::new([batch, len, width / 3]);
-        register::<B, 3, _>("deepprune_flash2_attention", inputs, shape, |desc| Flash2Op { desc, heads })
+        let shape = Shape::new([batch, queries, width / 3]);
+        register::<B, 3, _>("deepprune_flash2_attention", inputs, shape, |desc| Flash2Op { desc, heads, queries })
+    }
+
+    pub(super) fn available<B: Backend>() -> bool {
+        std::any::TypeId::of::<B>() == std::any::TypeId::of::<super::super::cuda_op::Served>() && Kernel::shared().is_some()
     }
 
     /// Warps per cube, each computing 16 query rows (`flash2.cu` says why 4).
@@ -159,7 +183,7 @@ mod cuda {
     }
 
     /// Launches the kernel on the inner backend's tensors.
-    fn launch(qkv: CubeTensor<CudaRuntime>, keys: CubeTensor<CudaRuntime>, heads: usize) -> CubeTensor<CudaRuntime> {
+    fn launch(qkv: CubeTensor<CudaRuntime>, keys: CubeTensor<CudaRuntime>, heads: usize, queries: usize) -> CubeTensor<CudaRuntime> {
         // The kernel copies 16-byte pieces of rows: the innermost stride must be 1, and the rows
         // and the view's start 16-byte aligned.
         let strides = qkv.meta.strides();
@@ -171,7 +195,7 @@ mod cuda {
         let [batch, len, width] = qkv.meta.shape.dims::<3>();
         let (qkv_batch, qkv_row) = (qkv.meta.strides()[0] as i64, qkv.meta.strides()[1] as i32);
         let (keys_batch, keys_step) = (keys.meta.strides()[0] as i64, keys.meta.strides()[1] as i32);
-        let out = empty_device_contiguous_dtype::<CudaRuntime>(qkv.client.clone(), qkv.device.clone(), Shape::new([batch, len, width / 3]), qkv.dtype);
+        let out = empty_device_contiguous_dtype::<CudaRuntime>(qkv.client.clone(), qkv.device.clone(), Shape::new([batch, queries, width / 3]), qkv.dtype);
         let client = qkv.client.clone();
         let on = stream::of_this_thread(&client, &qkv.device);
         if on.is_none() {
@@ -187,20 +211,21 @@ mod cuda {
         let kernel = Kernel::shared().expect("the kernel was compiled before the op was queued");
         let function = kernel.function as CUfunction;
         let (mut q, mut k, mut o) = (address(&qkv), address(&keys), address(&out));
-        let (mut len_arg, mut heads_arg) = (len as i32, heads as i32);
+        let (mut len_arg, mut queries_arg, mut heads_arg) = (len as i32, queries as i32, heads as i32);
         let (mut qkv_batch, mut qkv_row, mut keys_batch, mut keys_step) = (qkv_batch, qkv_row, keys_batch, keys_step);
-        let mut params: [*mut c_void; 9] = [
+        let mut params: [*mut c_void; 10] = [
             &mut q as *mut u64 as *mut c_void,
             &mut k as *mut u64 as *mut c_void,
             &mut o as *mut u64 as *mut c_void,
             &mut len_arg as *mut i32 as *mut c_void,
+            &mut queries_arg as *mut i32 as *mut c_void,
             &mut heads_arg as *mut i32 as *mut c_void,
             &mut qkv_batch as *mut i64 as *mut c_void,
             &mut qkv_row as *mut i32 as *mut c_void,
             &mut keys_batch as *mut i64 as *mut c_void,
             &mut keys_step as *mut i32 as *mut c_void,
         ];
-        let grid = (len.div_ceil(ROWS * WARPS) as u32, heads as u32, batch as u32);
+        let grid = (queries.div_ceil(ROWS * WARPS) as u32, heads as u32, batch as u32);
         // SAFETY: the function was compiled for these parameters (three device addresses of live
         // buffers, sized as the kernel reads and writes them, then the scalars in order); on
         // CubeCL's stream the launch is ordered with every kernel that touches the buffers, and
@@ -226,9 +251,10 @@ mod tests {
         type B = burn::backend::Flex;
         let device = Default::default();
         let keys = Tensor::<B, 2, Int>::ones([2, 32], &device);
-        assert!(super::attention(&Tensor::<B, 3>::zeros([2, 32, 3 * 384], &device), &keys, 12).is_none());
-        assert!(super::attention(&Tensor::<B, 3>::zeros([2, 32, 3 * 384], &device), &keys, 6).is_none());
+        assert!(!super::available::<B>());
+        assert!(super::attention(&Tensor::<B, 3>::zeros([2, 32, 3 * 384], &device), &keys, 12, 32).is_none());
+        assert!(super::attention(&Tensor::<B, 3>::zeros([2, 32, 3 * 384], &device), &keys, 6, 32).is_none());
         let keys = Tensor::<B, 2, Int>::ones([1, 528], &device);
-        assert!(super::attention(&Tensor::<B, 3>::zeros([1, 528, 3 * 384], &device), &keys, 12).is_none());
+        assert!(super::attention(&Tensor::<B, 3>::zeros([1, 528, 3 * 384], &device), &keys, 12, 528).is_none());
     }
 }

@@ -635,7 +635,7 @@ impl<B: Backend> BertSelfAttention<B> {
             None => {
                 let y = affine(x, Projection::Qkv);
                 let flash2 = || match self.implementation {
-                    Attention::Flash2 => super::flash2::attention(&y, &padding.keys, self.num_heads),
+                    Attention::Flash2 => super::flash2::attention(&y, &padding.keys, self.num_heads, seq),
                     _ => None,
                 };
                 if matches!(self.implementation, Attention::Flash | Attention::Flash2) {
@@ -646,6 +646,15 @@ impl<B: Backend> BertSelfAttention<B> {
                 (y.clone().narrow(2, 0, hidden), y.clone().narrow(2, hidden, hidden), y.narrow(2, 2 * hidden, hidden))
             }
             Some(x_q) => {
+                // `Flash2` computes the first rows' attention alone, from the projection of every
+                // row: one third more of the k/v product's work, and no copies of its halves.
+                if self.implementation == Attention::Flash2 && super::flash2::available::<B>() {
+                    let [_, q_len, _] = x_q.dims();
+                    let y = affine(x.clone(), Projection::Qkv);
+                    if let Some(context) = super::flash2::attention(&y, &padding.keys, self.num_heads, q_len) {
+                        return linear(&self.output, context, matmul);
+                    }
+                }
                 let kv = affine(x, Projection::Kv);
                 (affine(x_q, Projection::Q), kv.clone().narrow(2, 0, hidden), kv.narrow(2, hidden, hidden))
             }
