@@ -19,7 +19,7 @@
 typedef unsigned short bf16_bits;
 typedef unsigned int u32;
 
-#define KEYS 64                // keys per block
+#define KEYS 64                // keys per block (32 measured slower: 460 against 407 µs)
 #define PITCH 40               // staged row: 32 values and 8 of padding, so ldmatrix's rows
                                // fall on different banks
 #define MAX_LEN 512
@@ -149,9 +149,9 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
         __syncthreads();
         if (active) {
             // Scores: 8 tiles of 8 keys; [0], [1] row g, keys 2t, 2t + 1; [2], [3] row g + 8.
-            float sc[8][4];
+            float sc[KEYS / 8][4];
 #pragma unroll
-            for (int n = 0; n < 8; ++n) {
+            for (int n = 0; n < KEYS / 8; ++n) {
                 sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.0f;
                 u32 b[4];
                 ldmatrix4(b, &k_tile[s][(n * 8 + (lane & 7)) * PITCH + (lane >> 3) * 8]);
@@ -160,7 +160,7 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
             }
             float m0 = max0, m1 = max1;
 #pragma unroll
-            for (int n = 0; n < 8; ++n) {
+            for (int n = 0; n < KEYS / 8; ++n) {
                 const float2 bk = *(const float2*)&bias[kb * KEYS + n * 8 + 2 * t];
                 sc[n][0] = fmaf(sc[n][0], LOG2E, bk.x);
                 sc[n][1] = fmaf(sc[n][1], LOG2E, bk.y);
@@ -186,7 +186,7 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
                 o[d][3] *= scale1;
             }
 #pragma unroll
-            for (int n = 0; n < 8; ++n) {
+            for (int n = 0; n < KEYS / 8; ++n) {
                 sc[n][0] = exp2f(sc[n][0] - m0);
                 sc[n][1] = exp2f(sc[n][1] - m0);
                 sc[n][2] = exp2f(sc[n][2] - m1);
@@ -196,7 +196,7 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
             }
             // Probabilities × values, 16 keys at a time.
 #pragma unroll
-            for (int j = 0; j < 4; ++j) {
+            for (int j = 0; j < KEYS / 16; ++j) {
                 const u32 p[4] = {pack(sc[2 * j][0], sc[2 * j][1]), pack(sc[2 * j][2], sc[2 * j][3]),
                                   pack(sc[2 * j + 1][0], sc[2 * j + 1][1]), pack(sc[2 * j + 1][2], sc[2 * j + 1][3])};
                 const int m = lane >> 3;
@@ -230,11 +230,13 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
     }
 }
 
-// Four warps of 16 query rows per cube, at least 4 cubes per SM: ptxas then gives each thread 123
-// registers without spilling. On an H100 at 128 pairs of 512 tokens this took 445 µs per layer,
-// against 474 µs at 5 cubes per SM (96 registers), 491 µs at 6 (80, spilling) and 513 µs for
-// cubes of 8 warps (Nsight Compute; docs/judge.md, "Ninth run").
-extern "C" __global__ void __launch_bounds__(128, 4)
+// Four warps of 16 query rows per cube, at least 3 cubes per SM (ptxas keeps it to 128 registers,
+// so 4 fit). On an H100 at 128 pairs of 512 tokens, compiled with denormals flushed to zero
+// (flash2.rs), this took 397 µs per layer, against 407 µs asking for at least 4 cubes, 445 µs for
+// that without flushing denormals (exp2 then needs more than one instruction), 474 µs at 5 cubes
+// per SM (96 registers), 491 µs at 6 (80, spilling) and 513 µs for cubes of 8 warps (Nsight
+// Compute; docs/judge.md, "Ninth run").
+extern "C" __global__ void __launch_bounds__(128, 3)
     deepprune_flash2(const bf16_bits* __restrict__ qkv, const int* __restrict__ keys, bf16_bits* __restrict__ out,
                      int len, int q_len, int heads, long long qkv_batch, int qkv_row, long long keys_batch,
                      int keys_step) {
