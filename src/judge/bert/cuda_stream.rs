@@ -15,6 +15,7 @@ use std::ffi::c_void;
 use std::sync::{Mutex, OnceLock};
 
 use burn_cubecl::ops::numeric::empty_device_dtype;
+use burn_cubecl::tensor::CubeTensor;
 use burn::tensor::{DType, Shape};
 use cubecl::client::ComputeClient;
 use cubecl::cuda::{CudaDevice, CudaRuntime};
@@ -33,7 +34,7 @@ thread_local! {
 }
 
 /// CubeCL's stream for the calling thread, or `None` where CUPTI cannot tell it.
-pub(super) fn of_this_thread(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Option<CUstream> {
+fn of_this_thread(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Option<CUstream> {
     let known = STREAM.with(|s| s.get());
     let found = match known {
         Some(found) => found,
@@ -50,6 +51,27 @@ pub(super) fn of_this_thread(client: &ComputeClient<CudaRuntime>, device: &CudaD
         }
     };
     found.map(|s| s as CUstream)
+}
+
+/// CubeCL's stream for the calling thread, where a kernel of `what` (named in panics) can be
+/// queued behind its inputs' producers; or `None` once everything queued before has run, and
+/// the caller must then run on a stream of its own and wait for it.
+pub(super) fn for_launch(client: &ComputeClient<CudaRuntime>, device: &CudaDevice, what: &str) -> Option<CUstream> {
+    let stream = of_this_thread(client, device);
+    if stream.is_none() {
+        if let Err(e) = cubecl::future::block_on(client.sync()) {
+            panic!("{what}: the CUDA stream failed before it: {e:?}");
+        }
+    }
+    stream
+}
+
+/// The device address of `t`'s first element, for a kernel of `what` (named in panics).
+pub(super) fn address(client: &ComputeClient<CudaRuntime>, t: &CubeTensor<CudaRuntime>, what: &str) -> u64 {
+    match client.get_resource(t.handle.clone()) {
+        Ok(r) => r.resource().ptr,
+        Err(e) => panic!("{what}: no device address for an input: {e:?}"),
+    }
 }
 
 fn warn_once(reason: &str) {

@@ -161,17 +161,9 @@ mod cuda {
         // Contiguous: CubeCL's default layout may pad rows, and cuBLASLt writes them `n` apart.
         let out = empty_device_contiguous_dtype::<CudaRuntime>(x.client.clone(), x.device.clone(), Shape::new([batch, len, n]), x.dtype);
         let client = x.client.clone();
-        let stream = stream::of_this_thread(&client, &x.device);
-        if stream.is_none() {
-            // Everything queued before, the inputs' producers included, must have run.
-            if let Err(e) = cubecl::future::block_on(client.sync()) {
-                panic!("cuBLASLt dense product: the CUDA stream failed before it: {e:?}");
-            }
-        }
-        let address = |t: &CubeTensor<CudaRuntime>| match client.get_resource(t.handle.clone()) {
-            Ok(r) => r.resource().ptr,
-            Err(e) => panic!("cuBLASLt dense product: no device address for an input: {e:?}"),
-        };
+        const WHAT: &str = "cuBLASLt dense product";
+        let stream = stream::for_launch(&client, &x.device, WHAT);
+        let address = |t: &CubeTensor<CudaRuntime>| stream::address(&client, t, WHAT);
         let product = Product {
             m: batch * len,
             n,

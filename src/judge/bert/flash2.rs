@@ -199,17 +199,9 @@ mod cuda {
         let (keys_batch, keys_step) = (keys.meta.strides()[0] as i64, keys.meta.strides()[1] as i32);
         let out = empty_device_contiguous_dtype::<CudaRuntime>(qkv.client.clone(), qkv.device.clone(), Shape::new([batch, queries, width / 3]), qkv.dtype);
         let client = qkv.client.clone();
-        let on = stream::of_this_thread(&client, &qkv.device);
-        if on.is_none() {
-            // Everything queued before, the inputs' producers included, must have run.
-            if let Err(e) = cubecl::future::block_on(client.sync()) {
-                panic!("flash2 attention: the CUDA stream failed before it: {e:?}");
-            }
-        }
-        let address = |t: &CubeTensor<CudaRuntime>| match client.get_resource(t.handle.clone()) {
-            Ok(r) => r.resource().ptr,
-            Err(e) => panic!("flash2 attention: no device address for an input: {e:?}"),
-        };
+        const WHAT: &str = "flash2 attention";
+        let on = stream::for_launch(&client, &qkv.device, WHAT);
+        let address = |t: &CubeTensor<CudaRuntime>| stream::address(&client, t, WHAT);
         let kernel = Kernel::shared().expect("the kernel was compiled before the op was queued");
         let function = kernel.function as CUfunction;
         let (mut q, mut k, mut o) = (address(&qkv), address(&keys), address(&out));
