@@ -13,9 +13,10 @@
 //! Scope: what [`super::flash`] covers (bf16 on burn's CUDA backend with fusion, heads of width
 //! 32, lengths a multiple of 16), up to 512 tokens, on GPUs of compute capability 8.0 or newer.
 //! [`attention`] returns `None` for anything else, and the caller falls back to
-//! [`super::flash`]. Numerics are those of [`super::flash`]: scores and softmax in f32,
-//! probabilities rounded to bf16 for the value product, the output rounded once; every sequence
-//! must have a real key.
+//! [`super::flash`] (for a full layer) or Burn's composition (for the `[CLS]`-only last layer).
+//! Numerics are those of [`super::flash`]: scores and softmax in f32, probabilities rounded to
+//! bf16 for the value product, the output rounded once; every sequence must have a real key.
+//! Denormals flush to zero, so a probability below 2⁻¹²⁶ of its row's largest counts as 0.
 //!
 //! Where NVRTC or the driver fails (compiling, loading), a warning says why, once, and the
 //! caller falls back the same way.
