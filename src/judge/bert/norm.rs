@@ -190,20 +190,24 @@ mod cuda {
         let cube_dim = CubeDim::new_2d(32, ROWS_PER_CUBE as u32);
         let client = a.client.clone();
         let dtype = a.dtype;
-        kernel::add_layer_norm_kernel::launch::<R>(
-            &client,
-            cube_count,
-            cube_dim,
-            a.into_tensor_arg(),
-            b.into_tensor_arg(),
-            gamma.into_tensor_arg(),
-            beta.into_tensor_arg(),
-            out.clone().into_tensor_arg(),
-            epsilon,
-            width,
-            ROWS_PER_CUBE,
-            dtype.into(),
-        );
+        // SAFETY: every index the kernel reads or writes is inside its tensor: rows past the last
+        // are skipped, and columns run over `width`, each tensor's innermost extent.
+        unsafe {
+            kernel::add_layer_norm_kernel::launch_unchecked::<R>(
+                &client,
+                cube_count,
+                cube_dim,
+                a.into_tensor_arg(),
+                b.into_tensor_arg(),
+                gamma.into_tensor_arg(),
+                beta.into_tensor_arg(),
+                out.clone().into_tensor_arg(),
+                epsilon,
+                width,
+                ROWS_PER_CUBE,
+                dtype.into(),
+            );
+        }
         out
     }
 
@@ -212,7 +216,7 @@ mod cuda {
         use cubecl::prelude::*;
 
         /// One plane per row of `a + b`; see the module docs.
-        #[cube(launch)]
+        #[cube(launch_unchecked)]
         #[allow(clippy::too_many_arguments)]
         pub(super) fn add_layer_norm_kernel<F: Float>(
             a: &Tensor<F>,
