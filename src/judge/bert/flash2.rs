@@ -123,7 +123,8 @@ mod cuda {
         std::any::TypeId::of::<B>() == std::any::TypeId::of::<super::super::cuda_op::Served>() && Kernel::shared().is_some()
     }
 
-    /// Warps per cube, each computing 16 query rows (`flash2.cu` says why 4).
+    /// Warps per cube, each computing 16 query rows: what `flash2.cu` instantiates (`flash2<4>`,
+    /// 128 threads in its launch bounds; it says why 4).
     const WARPS: usize = 4;
 
     /// The compiled kernel and the context it was loaded in (raw handles, kept as addresses so

@@ -309,8 +309,9 @@ pub enum Attention {
     /// `[CLS]`-only last layer, other head widths) use `Deferred`.
     Flash,
     /// FlashAttention-2's design in hand-written CUDA C++ compiled at run time by NVRTC, the
-    /// scores kept in registers ([`super::flash2`]). Served in bf16 on CUDA only; layers it does
-    /// not cover use `Flash`, then `Deferred`.
+    /// scores kept in registers ([`super::flash2`]), for full layers and the `[CLS]`-only last
+    /// one. Served in bf16 on CUDA only; full layers it does not cover use `Flash`, then
+    /// `Deferred`, and the last layer `Deferred`.
     Flash2,
 }
 
@@ -324,11 +325,10 @@ impl Attention {
     }
 
     /// The implementation measured fastest on `device` for serving (docs/judge.md): on an
-    /// H100, `Flash2` scored 16,643 pairs/s against 10,356 for `Flash` (512-token pairs, batch
+    /// H100, `Flash2` scored 19,141 pairs/s against 9,483 for `Flash` (512-token pairs, batch
     /// 128, with cuBLASLt and the fused norm), and `Flash` 5,100 against 3,650 for `Deferred`
-    /// with Burn's matmul; on the flex CPU
-    /// backend `Unfused` scored 7.1–7.9 pairs/s against 5.8–6.1 for `Deferred` and 6.4–6.5 for
-    /// `Fused` (256-token pairs, batch 32, 2 cores).
+    /// with Burn's matmul; on the flex CPU backend `Unfused` scored 7.1–7.9 pairs/s against
+    /// 5.8–6.1 for `Deferred` and 6.4–6.5 for `Fused` (256-token pairs, batch 32, 2 cores).
     pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
         match device {
             crate::config::DeviceKind::Cpu => Self::Unfused,
@@ -634,14 +634,14 @@ impl<B: Backend> BertSelfAttention<B> {
         let (q, k, v) = match x_q {
             None => {
                 let y = affine(x, Projection::Qkv);
-                let flash2 = || match self.implementation {
-                    Attention::Flash2 => super::flash2::attention(&y, &padding.keys, self.num_heads, seq),
+                let flash = || super::flash::attention(&y, &padding.keys, self.num_heads);
+                let context = match self.implementation {
+                    Attention::Flash2 => super::flash2::attention(&y, &padding.keys, self.num_heads, seq).or_else(flash),
+                    Attention::Flash => flash(),
                     _ => None,
                 };
-                if matches!(self.implementation, Attention::Flash | Attention::Flash2) {
-                    if let Some(context) = flash2().or_else(|| super::flash::attention(&y, &padding.keys, self.num_heads)) {
-                        return linear(&self.output, context, matmul);
-                    }
+                if let Some(context) = context {
+                    return linear(&self.output, context, matmul);
                 }
                 (y.clone().narrow(2, 0, hidden), y.clone().narrow(2, hidden, hidden), y.narrow(2, 2 * hidden, hidden))
             }
