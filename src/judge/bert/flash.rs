@@ -42,6 +42,13 @@ pub const ROWS: usize = 16;
 /// The head width the kernel is written for (two 16-wide tensor-core steps).
 pub const HEAD_DIM: usize = 32;
 
+/// Whether a fused q/k/v projection `[_, len, width]` of `heads` heads has the shape the flash
+/// kernels are written for ([`attention`] and [`super::flash2::attention`]): heads of width 32
+/// and a length that is a whole number of 16-row tiles.
+pub fn covers(len: usize, width: usize, heads: usize) -> bool {
+    width == 3 * heads * HEAD_DIM && len.is_multiple_of(ROWS)
+}
+
 /// `softmax(q·kᵀ + padding) · v` for every head of a full layer, heads merged, or `None` when
 /// the backend or shape is not one the kernel covers (see the module docs).
 ///
@@ -52,7 +59,7 @@ pub const HEAD_DIM: usize = 32;
 /// Returns `[batch, len, hidden]`.
 pub fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize) -> Option<Tensor<B, 3>> {
     let [_, len, width] = qkv.dims();
-    if width != 3 * heads * HEAD_DIM || len % ROWS != 0 {
+    if !covers(len, width, heads) {
         return None;
     }
     #[cfg(feature = "cuda")]

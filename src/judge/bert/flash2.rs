@@ -24,7 +24,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
 
-use super::flash::{HEAD_DIM, ROWS};
+use super::flash::covers;
 
 /// The longest sequence the kernel's shared key bias holds.
 pub const MAX_LEN: usize = 512;
@@ -40,7 +40,7 @@ pub const MAX_LEN: usize = 512;
 /// Returns `[batch, queries, hidden]`.
 pub fn attention<B: Backend>(qkv: &Tensor<B, 3>, keys: &Tensor<B, 2, Int>, heads: usize, queries: usize) -> Option<Tensor<B, 3>> {
     let [_, len, width] = qkv.dims();
-    if width != 3 * heads * HEAD_DIM || !len.is_multiple_of(ROWS) || len > MAX_LEN || queries == 0 || queries > len {
+    if !covers(len, width, heads) || len > MAX_LEN || queries == 0 || queries > len {
         return None;
     }
     #[cfg(feature = "cuda")]
@@ -85,7 +85,7 @@ mod cuda {
 
     use super::super::cuda_op::{register, served, served_int, Handles, Inner, Runtime};
     use super::super::cuda_stream as stream;
-    use super::ROWS;
+    use super::super::flash::ROWS;
 
     /// The kernel's source; see its header comment.
     const SOURCE: &str = include_str!("flash2.cu");
@@ -197,8 +197,8 @@ mod cuda {
             && qkv.handle.offset_start.unwrap_or(0).is_multiple_of(16);
         let qkv = if aligned { qkv } else { into_contiguous(qkv) };
         let [batch, len, width] = qkv.meta.shape.dims::<3>();
-        let (qkv_batch, qkv_row) = (qkv.meta.strides()[0] as i64, qkv.meta.strides()[1] as i32);
-        let (keys_batch, keys_step) = (keys.meta.strides()[0] as i64, keys.meta.strides()[1] as i32);
+        let (mut qkv_batch, mut qkv_row) = (qkv.meta.strides()[0] as i64, qkv.meta.strides()[1] as i32);
+        let (mut keys_batch, mut keys_step) = (keys.meta.strides()[0] as i64, keys.meta.strides()[1] as i32);
         let out = empty_device_contiguous_dtype::<CudaRuntime>(qkv.client.clone(), qkv.device.clone(), Shape::new([batch, queries, width / 3]), qkv.dtype);
         let client = qkv.client.clone();
         const WHAT: &str = "flash2 attention";
@@ -208,7 +208,6 @@ mod cuda {
         let function = kernel.function as CUfunction;
         let (mut q, mut k, mut o) = (address(&qkv), address(&keys), address(&out));
         let (mut len_arg, mut queries_arg, mut heads_arg) = (len as i32, queries as i32, heads as i32);
-        let (mut qkv_batch, mut qkv_row, mut keys_batch, mut keys_step) = (qkv_batch, qkv_row, keys_batch, keys_step);
         let mut params: [*mut c_void; 10] = [
             &mut q as *mut u64 as *mut c_void,
             &mut k as *mut u64 as *mut c_void,
