@@ -62,7 +62,11 @@ pub fn answer_groups(answers: &[Option<Answer>]) -> Vec<Option<usize>> {
 ///   cluster (ties: the older cluster).
 /// - `founders`: every cluster's founder.
 /// - Without pruning (`prune = false`): every trace.
-pub fn survivors(policy: FinishPolicy, clusters: &[Cluster], top_k: usize, prune: bool) -> Vec<u32> {
+///
+/// `warmup` traces always run to completion as well: the `warmup` smallest sample indices among
+/// the clustered traces, DeepConf's warm-up (DeepConf's threshold is read off their whole
+/// traces, so they cannot be stopped at their prefix). 0 without a DeepConf stop policy.
+pub fn survivors(policy: FinishPolicy, clusters: &[Cluster], top_k: usize, prune: bool, warmup: usize) -> Vec<u32> {
     let mut out: Vec<u32> = if !prune {
         clusters.iter().flat_map(|c| c.members.iter().copied()).collect()
     } else {
@@ -78,17 +82,25 @@ pub fn survivors(policy: FinishPolicy, clusters: &[Cluster], top_k: usize, prune
             FinishPolicy::Founders => clusters.iter().map(Cluster::founder).collect(),
         }
     };
+    if warmup > 0 && prune {
+        let mut all: Vec<u32> = clusters.iter().flat_map(|c| c.members.iter().copied()).collect();
+        all.sort_unstable();
+        out.extend(all.into_iter().take(warmup));
+    }
     out.sort_unstable();
+    out.dedup();
     out
 }
 
-/// The weight of a survivor's vote: its cluster's size under `founders`, else 1.
-pub fn vote_weight(policy: FinishPolicy, clusters: &[Cluster], sample: u32, prune: bool) -> f64 {
+/// The weight of a survivor's vote. Every clustered trace carries one unit of weight: a
+/// survivor casts its own; under `founders`, a stopped member's unit goes to its cluster's
+/// founder, so a founder weighs 1 plus its cluster's members that are not `survivors`.
+/// Otherwise every vote weighs 1.
+pub fn vote_weight(policy: FinishPolicy, clusters: &[Cluster], sample: u32, prune: bool, survivors: &[u32]) -> f64 {
     match (policy, prune) {
-        (FinishPolicy::Founders, true) => clusters
-            .iter()
-            .find(|c| c.founder() == sample)
-            .map_or(1.0, |c| c.members.len() as f64),
+        (FinishPolicy::Founders, true) => clusters.iter().find(|c| c.founder() == sample).map_or(1.0, |c| {
+            1.0 + c.members[1..].iter().filter(|m| survivors.binary_search(m).is_err()).count() as f64
+        }),
         _ => 1.0,
     }
 }
@@ -124,14 +136,39 @@ mod tests {
             Cluster { members: vec![1, 2, 5, 6] },
             Cluster { members: vec![4] },
         ];
-        assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 10, true), vec![1, 2, 5, 6]);
-        assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 2, true), vec![1, 2]);
-        assert_eq!(survivors(FinishPolicy::Founders, &clusters, 2, true), vec![0, 1, 4]);
-        assert_eq!(survivors(FinishPolicy::Founders, &clusters, 2, false), vec![0, 1, 2, 3, 4, 5, 6]);
-        assert_eq!(vote_weight(FinishPolicy::Founders, &clusters, 1, true), 4.0);
-        assert_eq!(vote_weight(FinishPolicy::LargestCluster, &clusters, 1, true), 1.0);
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 10, true, 0), vec![1, 2, 5, 6]);
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 2, true, 0), vec![1, 2]);
+        assert_eq!(survivors(FinishPolicy::Founders, &clusters, 2, true, 0), vec![0, 1, 4]);
+        assert_eq!(survivors(FinishPolicy::Founders, &clusters, 2, false, 0), vec![0, 1, 2, 3, 4, 5, 6]);
+        let founders = survivors(FinishPolicy::Founders, &clusters, 2, true, 0);
+        assert_eq!(vote_weight(FinishPolicy::Founders, &clusters, 1, true, &founders), 4.0);
+        assert_eq!(vote_weight(FinishPolicy::LargestCluster, &clusters, 1, true, &founders), 1.0);
         let tie = vec![Cluster { members: vec![7, 8] }, Cluster { members: vec![1, 2] }];
-        assert_eq!(survivors(FinishPolicy::LargestCluster, &tie, 10, true), vec![7, 8]);
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &tie, 10, true, 0), vec![7, 8]);
+    }
+
+    #[test]
+    fn warmup_traces_survive_and_their_weight_is_not_counted_twice() {
+        let clusters = vec![
+            Cluster { members: vec![0, 3] },
+            Cluster { members: vec![1, 2, 5, 6] },
+            Cluster { members: vec![4] },
+        ];
+        // Warm-up 3: samples 0, 1 and 2 always complete, whatever the policy picks.
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 1, true, 3), vec![0, 1, 2]);
+        let s = survivors(FinishPolicy::Founders, &clusters, 1, true, 3);
+        assert_eq!(s, vec![0, 1, 2, 4]);
+        // Founder 1 votes for itself and for 5 and 6; warm-up member 2 casts its own vote.
+        assert_eq!(vote_weight(FinishPolicy::Founders, &clusters, 1, true, &s), 3.0);
+        assert_eq!(vote_weight(FinishPolicy::Founders, &clusters, 2, true, &s), 1.0);
+        let total: f64 = s.iter().map(|&m| vote_weight(FinishPolicy::Founders, &clusters, m, true, &s)).sum();
+        assert_eq!(total, 7.0, "every clustered trace carries one unit of weight");
+        // The warm-up is the smallest sample indices among the clustered traces.
+        let sparse = vec![Cluster { members: vec![9, 12] }, Cluster { members: vec![10] }];
+        assert_eq!(survivors(FinishPolicy::Founders, &sparse, 1, true, 2), vec![9, 10]);
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &sparse, 1, true, 2), vec![9, 10]);
+        // Without pruning every trace survives anyway.
+        assert_eq!(survivors(FinishPolicy::Founders, &clusters, 1, false, 3), vec![0, 1, 2, 3, 4, 5, 6]);
     }
 
     #[test]

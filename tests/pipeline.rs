@@ -113,3 +113,32 @@ fn reference_config_documents_every_key_and_parses() {
         }
     }
 }
+
+#[test]
+fn deepconf_warmup_traces_run_in_full_and_vote_whatever_the_judge_prunes() {
+    // DeepConf's threshold is read off the warm-up traces' whole traces, so the judge must not
+    // stop them at their prefix: they are completed and cast their own votes. Oracle with
+    // `largest_cluster` and top_k 1 would otherwise stop all but one trace of each problem.
+    let config = common::quickstart(&[
+        "judge.kind=oracle",
+        "generator.stop_policy=deepconf-low",
+        "generator.deepconf_warmup=8",
+        "voter.top_k=1",
+    ]);
+    let data = ReplayData::load(&config).unwrap();
+    let (results, _) = run_blocking(&config, &data, None).unwrap();
+    for r in &results {
+        for s in 0..8u32 {
+            assert!(r.survivors.contains(&s), "{}: warm-up trace {s} is not completed", r.pid);
+            assert!(!r.pruned.contains(&s), "{}: warm-up trace {s} was stopped", r.pid);
+        }
+        // Beyond the warm-up, only the largest cluster's first member runs on.
+        assert!(r.survivors.len() <= 9, "{}: {:?}", r.pid, r.survivors);
+    }
+    // The warm-up's tokens are all generated: at least the sum of their recorded lengths.
+    for r in &results {
+        let warm_tokens: usize =
+            data.traces.get(&r.pid).unwrap().iter().filter(|t| t.sample < 8).map(|t| t.n_tokens().unwrap()).sum();
+        assert!(r.tokens >= warm_tokens as u64, "{}: {} < {warm_tokens}", r.pid, r.tokens);
+    }
+}

@@ -35,6 +35,8 @@ struct TraceState {
     stop_after: Option<u64>,
     /// DeepConf: the trace stops after this many tokens.
     confidence_stop: Option<usize>,
+    /// DeepConf's warm-up trace: it runs in full, whatever the judge decides.
+    warmup: bool,
 }
 
 /// One problem's replay: which traces run, how far each got, and its virtual clock.
@@ -61,6 +63,7 @@ impl ReplayProblem {
                 status: Status::Running,
                 stop_after: None,
                 confidence_stop: None,
+                warmup: false,
             })
             .collect();
         Self {
@@ -76,7 +79,9 @@ impl ReplayProblem {
 
     /// Applies DeepConf: the first `params.n_init` traces (by sample index) run in full and set
     /// the threshold; every other trace stops where its group confidence first falls below it.
-    /// Fails naming the trace if one has no `conf`.
+    /// The judge never stops a warm-up trace: the threshold is read off its whole trace, and the
+    /// voter completes it (see [`crate::vote::survivors`]). Fails naming the trace if one has no
+    /// `conf`.
     pub fn with_deepconf(mut self, params: crate::deepconf::DeepConfParams) -> Result<Self, String> {
         use crate::deepconf;
         self.window = params.window;
@@ -87,6 +92,7 @@ impl ReplayProblem {
         };
         let mut warm = Vec::new();
         for &i in order.iter().take(params.n_init) {
+            self.traces[i].warmup = true;
             if let Some(low) = deepconf::lowest_group_confidence(&conf_of(&self.traces[i])?, params.window) {
                 warm.push(low);
             }
@@ -155,7 +161,7 @@ impl ReplayProblem {
         for (sample, assignment) in &decisions.assignments {
             if assignment.prunes() {
                 if let Some(t) = self.traces.iter_mut().find(|t| t.trace.sample == *sample) {
-                    if t.status == Status::Running && t.stop_after.is_none() {
+                    if t.status == Status::Running && t.stop_after.is_none() && !t.warmup {
                         t.stop_after = Some(stop_after);
                     }
                 }

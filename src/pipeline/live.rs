@@ -663,8 +663,10 @@ impl ProblemDriver {
     /// Applies a step's decisions: cancels the pruned traces; once the survivors are known,
     /// resumes the paused survivors and ends the rest as pruned.
     fn apply(&mut self, decisions: &StepDecisions) {
+        // DeepConf's warm-up traces run in full: the voter completes them anyway.
+        let warmup = self.ctx.deepconf.map_or(0, |p| p.n_init);
         for (sample, assignment) in &decisions.assignments {
-            if !assignment.prunes() || self.survivors_known {
+            if !assignment.prunes() || self.survivors_known || (*sample as usize) < warmup {
                 continue;
             }
             let Some(i) = self.traces.iter().position(|t| t.sample == *sample) else { continue };

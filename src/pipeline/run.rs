@@ -245,10 +245,14 @@ pub async fn run(
     let (error_tx, mut error_rx) = tokio::sync::mpsc::unbounded_channel();
     let faults = Faults::new(config.faults.clone(), error_tx.clone());
     let (policy, top_k) = (config.voter.finish, config.voter.top_k);
-    let confidence_weighted = config.generator.stop_policy != StopPolicy::None;
+    let warmup = deepconf_params(&config.generator).map(|p| p.n_init);
     let f = faults.clone();
     let voter = Supervisor::start(move |_| {
-        Voter::new(policy, top_k, prune, result_tx, f).confidence_weighted(confidence_weighted)
+        let voter = Voter::new(policy, top_k, prune, result_tx, f);
+        match warmup {
+            Some(n) => voter.deepconf(n),
+            None => voter,
+        }
     });
     let policy = BatchPolicy {
         max_pairs: config.judge.max_batch_pairs,

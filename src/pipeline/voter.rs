@@ -31,6 +31,8 @@ pub struct Voter {
     prune: bool,
     /// DeepConf: weight each vote by the trace's lowest group confidence.
     confidence_weighted: bool,
+    /// DeepConf's warm-up traces, always completed (see [`vote::survivors`]); 0 without DeepConf.
+    warmup: usize,
     problems: HashMap<Arc<str>, ProblemVote>,
     /// Problems already voted: messages about them delivered again are ignored.
     voted: HashSet<Arc<str>>,
@@ -52,6 +54,7 @@ impl Voter {
             top_k,
             prune,
             confidence_weighted: false,
+            warmup: 0,
             problems: HashMap::new(),
             voted: HashSet::new(),
             results,
@@ -59,9 +62,10 @@ impl Voter {
         }
     }
 
-    /// Weights votes by confidence (for DeepConf stop policies).
-    pub fn confidence_weighted(mut self, on: bool) -> Self {
-        self.confidence_weighted = on;
+    /// DeepConf: weights votes by confidence, and completes the first `warmup` traces.
+    pub fn deepconf(mut self, warmup: usize) -> Self {
+        self.confidence_weighted = true;
+        self.warmup = warmup;
         self
     }
 
@@ -80,7 +84,7 @@ impl Voter {
                 let confidence = ended.and_then(|e| e.confidence).filter(|_| self.confidence_weighted);
                 Ballot {
                     answer: ended.and_then(|e| answer::extract(&e.text)).map(|a| Answer::parse(&a)),
-                    weight: vote::vote_weight(self.policy, clusters, *s, self.prune) * confidence.map_or(1.0, f64::from),
+                    weight: vote::vote_weight(self.policy, clusters, *s, self.prune, &p.survivors) * confidence.map_or(1.0, f64::from),
                 }
             })
             .collect();
@@ -145,7 +149,7 @@ impl Handler<ClustersFinal> for Voter {
             return Err(injected(Stage::Voter, mode, ctx));
         }
         // A pure function of the clusters: the same answer however often it is asked.
-        let survivors = vote::survivors(self.policy, &msg.clusters, self.top_k, self.prune);
+        let survivors = vote::survivors(self.policy, &msg.clusters, self.top_k, self.prune, self.warmup);
         if let Some(p) = self.problems.get_mut(&msg.pid) {
             p.survivors = survivors.clone();
             p.clusters = Some(msg.clusters);
