@@ -68,6 +68,28 @@ pub fn split_problems(n: usize, validation_fraction: f64, seed: u64) -> (Vec<usi
     (train, val)
 }
 
+/// The pairs of problems whose pairs carry both labels. A problem where every pair is
+/// different (or every pair the same) teaches only how hard the problem is, which does not
+/// tell one trace of a problem from another: the clusterer only ever compares traces of one
+/// problem.
+pub fn with_both_labels(pairs: Vec<LabelledPair>) -> Vec<LabelledPair> {
+    let mut seen: std::collections::HashMap<usize, (bool, bool)> = Default::default();
+    for p in &pairs {
+        let e = seen.entry(p.problem).or_default();
+        if p.same {
+            e.0 = true;
+        } else {
+            e.1 = true;
+        }
+    }
+    pairs.into_iter().filter(|p| seen.get(&p.problem) == Some(&(true, true))).collect()
+}
+
+/// The pair with its prefixes in the other order.
+pub fn swapped(p: &LabelledPair) -> LabelledPair {
+    LabelledPair { problem: p.problem, a: p.b.clone(), b: p.a.clone(), same: p.same }
+}
+
 /// Repeats each minority-class pair so that it appears `factor` times in all (factor 1: off).
 /// The minority class is whichever label is rarer.
 pub fn oversample_minority(pairs: &[LabelledPair], factor: usize) -> Vec<LabelledPair> {
@@ -123,6 +145,20 @@ mod tests {
         assert_eq!((train.len(), val.len()), (90, 10));
         assert!(val.iter().all(|v| !train.contains(v)));
         assert_eq!(split_problems(100, 0.1, 7), (train, val));
+    }
+
+    #[test]
+    fn problems_with_one_label_only_are_dropped_and_swapping_keeps_the_label() {
+        let prefixes = vec![
+            vec![prefix(0, 1), prefix(1, 1), prefix(2, 2)],
+            vec![prefix(0, 1), prefix(1, 2), prefix(2, -1)],
+            vec![prefix(0, 4), prefix(1, 4)],
+        ];
+        let kept = with_both_labels(all_pairs(&prefixes, &[0, 1, 2]));
+        assert_eq!(kept.len(), 3);
+        assert!(kept.iter().all(|p| p.problem == 0));
+        let s = swapped(&kept[0]);
+        assert_eq!((s.a.sample, s.b.sample, s.same), (kept[0].b.sample, kept[0].a.sample, kept[0].same));
     }
 
     #[test]

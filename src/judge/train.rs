@@ -3,8 +3,10 @@
 //! Pairs are built within each training problem and labelled `same = (class_i == class_j &&
 //! class_i >= 0)`; prefixes are cut by the pipeline's own truncator; the validation split is by
 //! problem. The loss is focal loss (Lin et al. 2017; DeepPrune uses γ = 2) or plain BCE, the
-//! minority label is oversampled, and AdamW runs with linear warmup then linear decay. The
-//! checkpoint with the best validation AUROC is kept, with `config.json` (the model shape) and
+//! minority label is oversampled, and AdamW runs with linear warmup then linear decay. Pairs can
+//! be shown in either order (`swap`) and restricted to problems with both labels
+//! (`both_labels_only`). The checkpoint with the best validation AUROC (pooled or within-problem,
+//! `select`) is kept, with `config.json` (the model shape) and
 //! `train.json` (this config and the validation figures) beside it.
 
 use std::collections::HashMap;
@@ -19,7 +21,7 @@ use burn::tensor::activation::log_sigmoid;
 use burn::tensor::backend::AutodiffBackend;
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::bert::{
@@ -63,6 +65,18 @@ pub enum LossKind {
     Focal,
     /// Binary cross-entropy.
     Bce,
+}
+
+/// The validation figure that picks the saved epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelectBy {
+    /// Pooled AUROC over all validation pairs.
+    #[default]
+    Auroc,
+    /// Within-problem AUROC: the figure that predicts clustering, which compares traces of one
+    /// problem only.
+    AurocWithin,
 }
 
 /// Weight precision of the saved checkpoint.
@@ -118,6 +132,16 @@ pub struct TrainConfig {
     /// Each minority-label pair appears this many times per epoch (1 = off).
     #[serde(default = "default_oversample")]
     pub oversample: usize,
+    /// Show each training pair in a random order each step (seeded): the clusterer asks
+    /// (new prefix, member), the reverse of the order pairs are built in.
+    #[serde(default)]
+    pub swap: bool,
+    /// Train only on problems whose pairs carry both labels ([`pairs::with_both_labels`]).
+    #[serde(default)]
+    pub both_labels_only: bool,
+    /// The validation figure that picks the saved epoch: `auroc` or `auroc_within`.
+    #[serde(default)]
+    pub select: SelectBy,
     /// Pairs per step.
     #[serde(default = "default_batch_size")]
     pub batch_size: usize,
@@ -386,7 +410,11 @@ pub fn train<B: AutodiffBackend>(
     let spec = config.truncator.spec();
     let prefixes = pairs::prefixes(&traces, &spec)?;
     let (train_problems, val_problems) = pairs::split_problems(prefixes.len(), config.validation_fraction, config.seed);
-    let train_pairs = pairs::oversample_minority(&pairs::all_pairs(&prefixes, &train_problems), config.oversample);
+    let mut train_pairs = pairs::all_pairs(&prefixes, &train_problems);
+    if config.both_labels_only {
+        train_pairs = pairs::with_both_labels(train_pairs);
+    }
+    let train_pairs = pairs::oversample_minority(&train_pairs, config.oversample);
     let val_pairs =
         pairs::sample_stratified(pairs::all_pairs(&prefixes, &val_problems), config.validation_max_pairs, config.seed);
 
@@ -451,7 +479,10 @@ pub fn train<B: AutodiffBackend>(
         });
         let (mut loss_sum, mut loss_n, mut seen) = (0.0f64, 0usize, 0usize);
         for chunk in order.chunks(config.batch_size).take(steps_per_epoch) {
-            let batch_pairs: Vec<LabelledPair> = chunk.iter().map(|&i| train_pairs[i].clone()).collect();
+            let batch_pairs: Vec<LabelledPair> = chunk
+                .iter()
+                .map(|&i| if config.swap && rng.random_bool(0.5) { pairs::swapped(&train_pairs[i]) } else { train_pairs[i].clone() })
+                .collect();
             let framed = frame(&batch_pairs, &ids, &encoder);
             let batch = PaddedBatch::new(&framed.items, &buckets, pad).map_err(|e| model_err(e.to_string()))?;
             let labels: Vec<f32> = framed.labels.iter().map(|&l| l as u8 as f32).collect();
@@ -512,7 +543,14 @@ pub fn train<B: AutodiffBackend>(
             f(tnr)
         );
         history.push(report.clone());
-        let score = auroc.unwrap_or(f64::NEG_INFINITY);
+        let selected = |r: &EpochReport| {
+            match config.select {
+                SelectBy::Auroc => r.val_auroc,
+                SelectBy::AurocWithin => r.val_auroc_within,
+            }
+            .unwrap_or(f64::NEG_INFINITY)
+        };
+        let score = selected(&report);
         if score > best || epoch == 1 {
             best = score;
             let precision = match config.save_precision {
@@ -527,7 +565,7 @@ pub fn train<B: AutodiffBackend>(
         }
         let best_report = history
             .iter()
-            .max_by(|a, b| a.val_auroc.unwrap_or(f64::NEG_INFINITY).total_cmp(&b.val_auroc.unwrap_or(f64::NEG_INFINITY)))
+            .max_by(|a, b| selected(a).total_cmp(&selected(b)))
             .cloned()
             .unwrap_or_default();
         let meta = CheckpointMeta {
