@@ -67,8 +67,9 @@ pub fn answer_groups(answers: &[Option<Answer>]) -> Vec<Option<usize>> {
 /// the clustered traces, DeepConf's warm-up (DeepConf's threshold is read off their whole
 /// traces, so they cannot be stopped at their prefix). 0 without a DeepConf stop policy.
 pub fn survivors(policy: FinishPolicy, clusters: &[Cluster], top_k: usize, prune: bool, warmup: usize) -> Vec<u32> {
+    let every = || clusters.iter().flat_map(|c| c.members.iter().copied());
     let mut out: Vec<u32> = if !prune {
-        clusters.iter().flat_map(|c| c.members.iter().copied()).collect()
+        every().collect()
     } else {
         match policy {
             FinishPolicy::LargestCluster => clusters
@@ -83,7 +84,7 @@ pub fn survivors(policy: FinishPolicy, clusters: &[Cluster], top_k: usize, prune
         }
     };
     if warmup > 0 && prune {
-        let mut all: Vec<u32> = clusters.iter().flat_map(|c| c.members.iter().copied()).collect();
+        let mut all: Vec<u32> = every().collect();
         all.sort_unstable();
         out.extend(all.into_iter().take(warmup));
     }

@@ -134,9 +134,7 @@ fn deepconf_warmup_traces_run_in_full_and_vote_whatever_the_judge_prunes() {
         }
         // Beyond the warm-up, only the largest cluster's first member runs on.
         assert!(r.survivors.len() <= 9, "{}: {:?}", r.pid, r.survivors);
-    }
-    // The warm-up's tokens are all generated: at least the sum of their recorded lengths.
-    for r in &results {
+        // The warm-up's tokens are all generated: at least the sum of their recorded lengths.
         let warm_tokens: usize =
             data.traces.get(&r.pid).unwrap().iter().filter(|t| t.sample < 8).map(|t| t.n_tokens().unwrap()).sum();
         assert!(r.tokens >= warm_tokens as u64, "{}: {} < {warm_tokens}", r.pid, r.tokens);

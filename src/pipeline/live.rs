@@ -159,6 +159,12 @@ impl LiveContext {
         }))
     }
 
+    /// Whether `sample` is one of DeepConf's warm-up traces, which run in full whatever the
+    /// judge prunes: the first `n_init` samples, as the voter counts them.
+    fn warmup(&self, sample: u32) -> bool {
+        self.deepconf.is_some_and(|p| (sample as usize) < p.n_init)
+    }
+
     /// The servers' generated-token counters now (see [`openai::server_generated_tokens`]).
     pub async fn server_tokens(&self) -> Option<f64> {
         openai::server_generated_tokens(&self.client, self.dispatcher.urls()).await
@@ -524,7 +530,8 @@ impl ProblemDriver {
     /// group confidence falls below it.
     fn deepconf_stop(&mut self) {
         let Some(p) = self.ctx.deepconf else { return };
-        let warm = |t: &LiveTrace| (t.sample as usize) < p.n_init;
+        let ctx = self.ctx.clone();
+        let warm = |t: &LiveTrace| ctx.warmup(t.sample);
         if self.threshold.is_none() {
             if self.traces.iter().any(|t| warm(t) && t.status != Status::Ended) {
                 return;
@@ -663,10 +670,9 @@ impl ProblemDriver {
     /// Applies a step's decisions: cancels the pruned traces; once the survivors are known,
     /// resumes the paused survivors and ends the rest as pruned.
     fn apply(&mut self, decisions: &StepDecisions) {
-        // DeepConf's warm-up traces run in full: the voter completes them anyway.
-        let warmup = self.ctx.deepconf.map_or(0, |p| p.n_init);
         for (sample, assignment) in &decisions.assignments {
-            if !assignment.prunes() || self.survivors_known || (*sample as usize) < warmup {
+            // DeepConf's warm-up traces run in full: the voter completes them anyway.
+            if !assignment.prunes() || self.survivors_known || self.ctx.warmup(*sample) {
                 continue;
             }
             let Some(i) = self.traces.iter().position(|t| t.sample == *sample) else { continue };
