@@ -23,7 +23,8 @@ MODEL_FILE=SmolLM2-135M-Instruct.Q4_1.gguf
 # download or HTTPS. Not -march=native (GGML_NATIVE): on a Xeon with AMX, a native build runs
 # ggml's AMX kernels, and where the kernel or hypervisor does not grant AMX state (as on this
 # project's 2-core development VM on 2026-12-03) the server dies on its first matrix product
-# (SIGSEGV in ggml_backend_amx_mul_mat). AVX2 with FMA and F16C runs on every x86-64 CPU of the last decade.
+# (SIGSEGV in ggml_backend_amx_mul_mat). AVX2 with FMA and F16C runs on every x86-64 server
+# CPU since Intel's Haswell (2013) and AMD's Zen (2017).
 CMAKE_ARGS_LLAMA="-DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF \
 -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
 -DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_BMI2=ON -DGGML_FMA=ON \

@@ -160,7 +160,8 @@ impl LiveContext {
     }
 
     /// Whether `sample` is one of DeepConf's warm-up traces, which run in full whatever the
-    /// judge prunes: the first `n_init` samples, as the voter counts them.
+    /// judge prunes: the samples below `n_init`. Live samples are numbered from 0, so these are
+    /// the `n_init` smallest, the ones the voter completes (see [`crate::vote::survivors`]).
     fn warmup(&self, sample: u32) -> bool {
         self.deepconf.is_some_and(|p| (sample as usize) < p.n_init)
     }
