@@ -31,6 +31,12 @@ impl DeepConfParams {
     pub fn high(window: usize, n_init: usize) -> Self {
         Self { window, n_init, eta: 90.0 }
     }
+    /// Whether `sample` is a warm-up trace, for a generator that numbers its samples from 0
+    /// (live generation): the samples below `n_init`, which are then the `n_init` smallest, the
+    /// ones the voter completes (see [`crate::vote::survivors`]).
+    pub fn is_warmup(&self, sample: u32) -> bool {
+        (sample as usize) < self.n_init
+    }
 }
 
 /// Group confidence after each token: the mean of the last `window` values (fewer at the start).

@@ -159,13 +159,6 @@ impl LiveContext {
         }))
     }
 
-    /// Whether `sample` is one of DeepConf's warm-up traces, which run in full whatever the
-    /// judge prunes: the samples below `n_init`. Live samples are numbered from 0, so these are
-    /// the `n_init` smallest, the ones the voter completes (see [`crate::vote::survivors`]).
-    fn warmup(&self, sample: u32) -> bool {
-        self.deepconf.is_some_and(|p| (sample as usize) < p.n_init)
-    }
-
     /// The servers' generated-token counters now (see [`openai::server_generated_tokens`]).
     pub async fn server_tokens(&self) -> Option<f64> {
         openai::server_generated_tokens(&self.client, self.dispatcher.urls()).await
@@ -531,8 +524,7 @@ impl ProblemDriver {
     /// group confidence falls below it.
     fn deepconf_stop(&mut self) {
         let Some(p) = self.ctx.deepconf else { return };
-        let ctx = self.ctx.clone();
-        let warm = |t: &LiveTrace| ctx.warmup(t.sample);
+        let warm = |t: &LiveTrace| p.is_warmup(t.sample);
         if self.threshold.is_none() {
             if self.traces.iter().any(|t| warm(t) && t.status != Status::Ended) {
                 return;
@@ -673,7 +665,7 @@ impl ProblemDriver {
     fn apply(&mut self, decisions: &StepDecisions) {
         for (sample, assignment) in &decisions.assignments {
             // DeepConf's warm-up traces run in full: the voter completes them anyway.
-            if !assignment.prunes() || self.survivors_known || self.ctx.warmup(*sample) {
+            if !assignment.prunes() || self.survivors_known || self.ctx.deepconf.is_some_and(|p| p.is_warmup(*sample)) {
                 continue;
             }
             let Some(i) = self.traces.iter().position(|t| t.sample == *sample) else { continue };
