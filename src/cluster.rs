@@ -6,7 +6,10 @@
 //!
 //! **When K clusters already exist**, a prefix that matches no cluster joins the cluster with the
 //! highest mean similarity anyway, and the assignment is recorded as [`Assignment::Forced`]. This
-//! keeps the number of fully generated traces bounded by K, which is the point of the cap.
+//! keeps the number of fully generated traces bounded by K, which is the point of the cap. What
+//! such a forced join counts for is [`ForcedJoin`]: by default it is pruned but adds no weight
+//! to the cluster it was put in (its similarity to it can be near 0), so it neither makes that
+//! cluster look larger nor votes through its founder.
 
 use std::hash::{Hash, Hasher};
 
@@ -21,23 +24,46 @@ pub struct ClusterParams {
     pub k: usize,
     /// Seed for choosing which members are compared when a cluster has more than p.
     pub seed: u64,
+    /// What a forced join (K clusters full, no match) counts for.
+    pub forced_join: ForcedJoin,
 }
 
 impl Default for ClusterParams {
     fn default() -> Self {
         // τ = 0.5, p = 10, K = 32: DeepPrune §4 defaults.
-        Self { tau: 0.5, p: 10, k: 32, seed: 0 }
+        Self { tau: 0.5, p: 10, k: 32, seed: 0, forced_join: ForcedJoin::default() }
     }
 }
 
+/// What a prefix that joins a cluster only because K clusters are full counts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ForcedJoin {
+    /// It is pruned and adds no weight: it is kept apart from the cluster's members, so it is
+    /// never compared with, never completed, and adds nothing to the cluster's size or vote.
+    #[default]
+    Abstain,
+    /// It becomes a member like any other (DeepPrune's rule): it counts in the cluster's size,
+    /// can be completed under `largest_cluster`, and adds weight to the founder's vote.
+    Count,
+}
+
 /// A cluster of traces whose prefixes the judge found equivalent; the first member is the founder.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cluster {
     /// Trace sample indices in join order.
     pub members: Vec<u32>,
+    /// Traces put here by a forced join under [`ForcedJoin::Abstain`]: pruned, and not members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forced: Vec<u32>,
 }
 
 impl Cluster {
+    /// A cluster of `members` and no forced joins.
+    pub fn of(members: Vec<u32>) -> Self {
+        Self { members, forced: Vec::new() }
+    }
+
     /// The trace that founded the cluster.
     pub fn founder(&self) -> u32 {
         self.members[0]
@@ -164,11 +190,15 @@ impl GreedyClustering {
                 Assignment::Forced { cluster, similarity }
             }
             _ => {
-                self.clusters.push(Cluster { members: Vec::new() });
+                self.clusters.push(Cluster::default());
                 Assignment::Founded { cluster: self.clusters.len() - 1 }
             }
         };
-        self.clusters[assignment.cluster()].members.push(sample);
+        let cluster = &mut self.clusters[assignment.cluster()];
+        match (assignment, self.params.forced_join) {
+            (Assignment::Forced { .. }, ForcedJoin::Abstain) => cluster.forced.push(sample),
+            _ => cluster.members.push(sample),
+        }
         assignment
     }
 }
@@ -207,10 +237,34 @@ mod tests {
 
     #[test]
     fn cap_forces_into_most_similar_cluster() {
-        let params = ClusterParams { k: 2, ..ClusterParams::default() };
-        let (clusters, a) = run(&[0, 1, 2], params);
-        assert_eq!(clusters.len(), 2);
-        assert!(matches!(a[2], Assignment::Forced { cluster: 0, .. }), "{:?}", a[2]);
+        for forced_join in [ForcedJoin::Count, ForcedJoin::Abstain] {
+            let params = ClusterParams { k: 2, forced_join, ..ClusterParams::default() };
+            let (clusters, a) = run(&[0, 1, 2], params);
+            assert_eq!(clusters.len(), 2);
+            assert!(matches!(a[2], Assignment::Forced { cluster: 0, .. }), "{:?}", a[2]);
+            assert!(a[2].prunes());
+        }
+    }
+
+    #[test]
+    fn an_abstaining_forced_join_is_kept_apart_from_the_members() {
+        let labels = [0, 1, 2, 0, 3];
+        let params = ClusterParams { k: 2, forced_join: ForcedJoin::Abstain, ..ClusterParams::default() };
+        let mut g = GreedyClustering::new(params, "p");
+        for (s, _) in labels.iter().enumerate() {
+            let comps = g.comparisons(s as u32);
+            // Forced members are never compared with: only real members are.
+            assert!(comps.iter().all(|c| g.clusters()[c.cluster].members.contains(&c.member)));
+            let sims: Vec<f32> =
+                comps.iter().map(|c| if labels[c.member as usize] == labels[s] { 0.9 } else { 0.1 }).collect();
+            g.assign(s as u32, &comps, &sims);
+        }
+        // 2 and 4 match nothing with K = 2 full: forced, abstaining; 3 joins 0's cluster for real.
+        let got: Vec<(Vec<u32>, Vec<u32>)> = g.clusters().iter().map(|c| (c.members.clone(), c.forced.clone())).collect();
+        assert_eq!(got, vec![(vec![0, 3], vec![2, 4]), (vec![1], vec![])]);
+        // Under `count` the same traces become members.
+        let (clusters, _) = run(&labels, ClusterParams { k: 2, forced_join: ForcedJoin::Count, ..ClusterParams::default() });
+        assert_eq!(clusters, vec![vec![0, 2, 3, 4], vec![1]]);
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub struct ProblemResult {
     pub tokens: u64,
     /// Final clusters (sample indices, founder first).
     pub clusters: Vec<Vec<u32>>,
+    /// Traces pruned by a forced join that adds no weight (`clusterer.forced_join: abstain`):
+    /// in no cluster's members.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forced_joins: Vec<u32>,
     /// Traces run to completion and voted.
     pub survivors: Vec<u32>,
     /// Traces stopped before they finished.
@@ -91,6 +95,11 @@ pub struct RunReport {
     pub token_reduction: f64,
     /// Expected cons@k accuracy at the run's token budget (k = N · tokens / cons_n_tokens per problem).
     pub matched_cons_k_accuracy: f64,
+    /// The gain over sampling fewer traces: accuracy minus cons@k's at the same token budget,
+    /// the mean over graded problems of (correct − expected cons@k).
+    pub gain_over_cons_k: f64,
+    /// 95% paired bootstrap interval of `gain_over_cons_k`, resampling problems.
+    pub gain_over_cons_k_ci: (f64, f64),
     /// Pair comparisons judged.
     pub judge_pairs: u64,
     /// Traces stopped before they finished.
@@ -155,12 +164,16 @@ impl RunReport {
         let tokens: u64 = results.iter().map(|r| r.tokens).sum();
         let cons_n_tokens: u64 = results.iter().filter_map(|r| r.baseline.as_ref()).map(|b| b.cons_n_tokens).sum();
         let fraction = if cons_n_tokens > 0 { tokens as f64 / cons_n_tokens as f64 } else { 1.0 };
-        let matched = mean(&|r| {
+        let cons_k = |r: &ProblemResult| {
             r.baseline.as_ref().map_or(0.0, |b| {
                 let k = fraction * r.n_traces as f64;
                 metrics::cons_at_fractional_k(&b.groups, b.correct_group, k, 400, 17)
             })
-        });
+        };
+        let matched = mean(&cons_k);
+        // Paired by problem: each problem's own outcome against its own cons@k.
+        let gains: Vec<f64> = graded.iter().map(|r| r.correct.unwrap_or(false) as u8 as f64 - cons_k(r)).collect();
+        let gain = if gains.is_empty() { 0.0 } else { gains.iter().sum::<f64>() / gains.len() as f64 };
         RunReport {
             problems: results.len(),
             accuracy: mean(&|r| r.correct.unwrap_or(false) as u8 as f64),
@@ -170,12 +183,17 @@ impl RunReport {
             cons_n_tokens,
             token_reduction: if cons_n_tokens > 0 { 1.0 - fraction } else { 0.0 },
             matched_cons_k_accuracy: matched,
+            gain_over_cons_k: gain,
+            gain_over_cons_k_ci: metrics::bootstrap_mean_ci(&gains, 2000, 7),
             judge_pairs: results.iter().map(|r| r.judge_pairs).sum(),
             pruned_traces: results.iter().map(|r| r.pruned.len() as u64).sum(),
             wall_seconds,
             judge: judge.to_string(),
             oracle_upper_bound: judge == "oracle",
-            prune_decisions: results.iter().map(|r| r.clusters.iter().map(|c| c.len() as u64 - 1).sum::<u64>()).sum(),
+            prune_decisions: results
+                .iter()
+                .map(|r| r.clusters.iter().map(|c| c.len() as u64 - 1).sum::<u64>() + r.forced_joins.len() as u64)
+                .sum(),
             traces: results.iter().map(|r| r.n_traces as u64).sum(),
             whole_trace_prefixes: 0,
             withdrawn_traces: 0,
@@ -209,6 +227,13 @@ impl RunReport {
             ("accuracy (this run)", format!("{:.3}", self.accuracy)),
             ("cons@N accuracy", baseline(format!("{:.3}", self.cons_n_accuracy))),
             ("cons@k accuracy at this budget", baseline(format!("{:.3}", self.matched_cons_k_accuracy))),
+            (
+                "gain over cons@k [95% CI]",
+                baseline(format!(
+                    "{:+.3} [{:+.3}, {:+.3}]",
+                    self.gain_over_cons_k, self.gain_over_cons_k_ci.0, self.gain_over_cons_k_ci.1
+                )),
+            ),
             ("pass@1", baseline(format!("{:.3}", self.pass_at_1))),
             ("tokens (this run)", self.tokens.to_string()),
             ("tokens (cons@N)", baseline(self.cons_n_tokens.to_string())),

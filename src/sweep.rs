@@ -94,10 +94,19 @@ pub struct Grid {
     /// DeepConf together. Default `[none]`: the judge alone.
     #[serde(default = "default_stop_policies")]
     pub stop_policy: Vec<String>,
+    /// Sets of further overrides crossed with every judge row, e.g. `[[], [truncator.later=[128,256],
+    /// clusterer.band=0.1]]` for each setting without and with staged judging. Default `[[]]`.
+    #[serde(default = "default_variants")]
+    pub variants: Vec<Vec<String>>,
 }
 
 fn default_stop_policies() -> Vec<String> {
     vec!["none".into()]
+}
+
+/// One variant with no further overrides.
+fn default_variants() -> Vec<Vec<String>> {
+    vec![Vec::new()]
 }
 
 /// A sweep file.
@@ -150,7 +159,7 @@ impl SweepConfig {
             for &prefix in &self.grid.prefix {
                 for &tau in &self.grid.tau {
                     for finish in &self.grid.finish {
-                        for policy in &self.grid.stop_policy {
+                        for (policy, variant) in self.grid.stop_policy.iter().flat_map(|p| self.grid.variants.iter().map(move |v| (p, v))) {
                             let mut row = vec![format!("judge.kind={judge}")];
                             if let Some(path) = self.judge_paths.get(judge) {
                                 row.push(format!("judge.path={path}"));
@@ -164,6 +173,7 @@ impl SweepConfig {
                             if policy != "none" {
                                 row.push(format!("generator.stop_policy={policy}"));
                             }
+                            row.extend(variant.iter().cloned());
                             rows.push(row);
                         }
                     }
@@ -196,6 +206,13 @@ pub struct Row {
     pub token_reduction: f64,
     /// cons@k accuracy at the same token budget.
     pub matched_cons_k_accuracy: f64,
+    /// Accuracy minus cons@k's at the same budget, paired by problem (absent in rows stored
+    /// before it was recorded).
+    #[serde(default)]
+    pub gain_over_cons_k: f64,
+    /// Its 95% paired bootstrap interval over problems.
+    #[serde(default)]
+    pub gain_over_cons_k_ci: (f64, f64),
     /// Pairs judged.
     pub judge_pairs: u64,
     /// Seconds the judge spent.
@@ -268,6 +285,8 @@ fn row_of(overrides: &[String], results: &[ProblemResult], report: &crate::repor
         token_fraction: 1.0 - report.token_reduction,
         token_reduction: report.token_reduction,
         matched_cons_k_accuracy: report.matched_cons_k_accuracy,
+        gain_over_cons_k: report.gain_over_cons_k,
+        gain_over_cons_k_ci: report.gain_over_cons_k_ci,
         judge_pairs: report.judge_pairs,
         judge_seconds: report.judge_busy_seconds,
         judge_flops_ratio: if gen_flops > 0.0 { judge_flops / gen_flops } else { 0.0 },
@@ -356,12 +375,15 @@ pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool, resume: bool) ->
                 None => String::new(),
             };
             eprintln!(
-                "[{}/{}] {name}: accuracy {:.3}, reduction {:.3}, cons@k at budget {:.3}{judge}{}",
+                "[{}/{}] {name}: accuracy {:.3}, reduction {:.3}, cons@k at budget {:.3}, gain {:+.3} [{:+.3}, {:+.3}]{judge}{}",
                 i + 1,
                 all.len(),
                 r.accuracy,
                 r.token_reduction,
                 r.matched_cons_k_accuracy,
+                r.gain_over_cons_k,
+                r.gain_over_cons_k_ci.0,
+                r.gain_over_cons_k_ci.1,
                 if was_reused { " (reused from rows.jsonl)" } else { "" }
             );
         }
@@ -465,27 +487,29 @@ fn write(cfg: &SweepConfig, done: &[StoredRow], kept: &[StoredRow], curve: &[(f6
     }
     let csv = dir.join("rows.csv");
     let mut f = std::fs::File::create(&csv).map_err(io(&csv))?;
-    writeln!(f, "overrides,judge,accuracy,ci_low,ci_high,tokens,token_fraction,token_reduction,matched_cons_k_accuracy,judge_pairs,judge_seconds,judge_flops_ratio,upper_bound").map_err(io(&csv))?;
+    writeln!(f, "overrides,judge,accuracy,ci_low,ci_high,tokens,token_fraction,token_reduction,matched_cons_k_accuracy,gain_over_cons_k,gain_ci_low,gain_ci_high,judge_pairs,judge_seconds,judge_flops_ratio,upper_bound").map_err(io(&csv))?;
     for r in rows {
         writeln!(
             f,
-            "\"{}\",{},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{},{:.3},{:.5},{}",
+            "\"{}\",{},{:.4},{:.4},{:.4},{},{:.4},{:.4},{:.4},{:.4},{:.4},{:.4},{},{:.3},{:.5},{}",
             r.overrides, r.judge, r.accuracy, r.accuracy_ci.0, r.accuracy_ci.1, r.tokens, r.token_fraction,
-            r.token_reduction, r.matched_cons_k_accuracy, r.judge_pairs, r.judge_seconds, r.judge_flops_ratio, r.upper_bound
+            r.token_reduction, r.matched_cons_k_accuracy, r.gain_over_cons_k, r.gain_over_cons_k_ci.0, r.gain_over_cons_k_ci.1,
+            r.judge_pairs, r.judge_seconds, r.judge_flops_ratio, r.upper_bound
         )
         .map_err(io(&csv))?;
     }
     let md = dir.join("rows.md");
     let mut f = std::fs::File::create(&md).map_err(io(&md))?;
-    writeln!(f, "| setting | judge | accuracy [95% CI] | token reduction | cons@k at budget | judge pairs | judge s | judge/gen FLOPs |").map_err(io(&md))?;
-    writeln!(f, "|---|---|---|---|---|---|---|---|").map_err(io(&md))?;
+    writeln!(f, "| setting | judge | accuracy [95% CI] | token reduction | cons@k at budget | gain over cons@k [95% CI] | judge pairs | judge s | judge/gen FLOPs |").map_err(io(&md))?;
+    writeln!(f, "|---|---|---|---|---|---|---|---|---|").map_err(io(&md))?;
     for r in rows {
         let judge = if r.upper_bound { format!("{} (upper bound)", r.judge) } else { r.judge.clone() };
         writeln!(
             f,
-            "| `{}` | {} | {:.3} [{:.3}, {:.3}] | {:.3} | {:.3} | {} | {:.2} | {:.4} |",
+            "| `{}` | {} | {:.3} [{:.3}, {:.3}] | {:.3} | {:.3} | {:+.3} [{:+.3}, {:+.3}] | {} | {:.2} | {:.4} |",
             r.overrides, judge, r.accuracy, r.accuracy_ci.0, r.accuracy_ci.1, r.token_reduction,
-            r.matched_cons_k_accuracy, r.judge_pairs, r.judge_seconds, r.judge_flops_ratio
+            r.matched_cons_k_accuracy, r.gain_over_cons_k, r.gain_over_cons_k_ci.0, r.gain_over_cons_k_ci.1,
+            r.judge_pairs, r.judge_seconds, r.judge_flops_ratio
         )
         .map_err(io(&md))?;
     }

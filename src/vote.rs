@@ -63,8 +63,10 @@ pub fn answer_groups(answers: &[Option<Answer>]) -> Vec<Option<usize>> {
 /// - `founders`: every cluster's founder.
 /// - Without pruning (`prune = false`): every trace.
 ///
+/// Forced joins kept apart from a cluster's members ([`Cluster::forced`]) are never completed.
+///
 /// `warmup` traces always run to completion as well: the `warmup` smallest sample indices among
-/// the clustered traces, DeepConf's warm-up (DeepConf's threshold is read off their whole
+/// the clustered traces (forced joins included), DeepConf's warm-up (DeepConf's threshold is read off their whole
 /// traces, so they cannot be stopped at their prefix). 0 without a DeepConf stop policy.
 pub fn survivors(policy: FinishPolicy, clusters: &[Cluster], top_k: usize, prune: bool, warmup: usize) -> Vec<u32> {
     let every = || clusters.iter().flat_map(|c| c.members.iter().copied());
@@ -84,7 +86,7 @@ pub fn survivors(policy: FinishPolicy, clusters: &[Cluster], top_k: usize, prune
         }
     };
     if warmup > 0 && prune {
-        let mut all: Vec<u32> = every().collect();
+        let mut all: Vec<u32> = every().chain(clusters.iter().flat_map(|c| c.forced.iter().copied())).collect();
         all.sort_unstable();
         out.extend(all.into_iter().take(warmup));
     }
@@ -133,9 +135,9 @@ mod tests {
     #[test]
     fn survivors_follow_the_policy() {
         let clusters = vec![
-            Cluster { members: vec![0, 3] },
-            Cluster { members: vec![1, 2, 5, 6] },
-            Cluster { members: vec![4] },
+            Cluster::of(vec![0, 3]),
+            Cluster::of(vec![1, 2, 5, 6]),
+            Cluster::of(vec![4]),
         ];
         assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 10, true, 0), vec![1, 2, 5, 6]);
         assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 2, true, 0), vec![1, 2]);
@@ -144,16 +146,16 @@ mod tests {
         let founders = survivors(FinishPolicy::Founders, &clusters, 2, true, 0);
         assert_eq!(vote_weight(FinishPolicy::Founders, &clusters, 1, true, &founders), 4.0);
         assert_eq!(vote_weight(FinishPolicy::LargestCluster, &clusters, 1, true, &founders), 1.0);
-        let tie = vec![Cluster { members: vec![7, 8] }, Cluster { members: vec![1, 2] }];
+        let tie = vec![Cluster::of(vec![7, 8]), Cluster::of(vec![1, 2])];
         assert_eq!(survivors(FinishPolicy::LargestCluster, &tie, 10, true, 0), vec![7, 8]);
     }
 
     #[test]
     fn warmup_traces_survive_and_their_weight_is_not_counted_twice() {
         let clusters = vec![
-            Cluster { members: vec![0, 3] },
-            Cluster { members: vec![1, 2, 5, 6] },
-            Cluster { members: vec![4] },
+            Cluster::of(vec![0, 3]),
+            Cluster::of(vec![1, 2, 5, 6]),
+            Cluster::of(vec![4]),
         ];
         // Warm-up 3: samples 0, 1 and 2 always complete, whatever the policy picks.
         assert_eq!(survivors(FinishPolicy::LargestCluster, &clusters, 1, true, 3), vec![0, 1, 2]);
@@ -165,11 +167,29 @@ mod tests {
         let total: f64 = s.iter().map(|&m| vote_weight(FinishPolicy::Founders, &clusters, m, true, &s)).sum();
         assert_eq!(total, 7.0, "every clustered trace carries one unit of weight");
         // The warm-up is the smallest sample indices among the clustered traces.
-        let sparse = vec![Cluster { members: vec![9, 12] }, Cluster { members: vec![10] }];
+        let sparse = vec![Cluster::of(vec![9, 12]), Cluster::of(vec![10])];
         assert_eq!(survivors(FinishPolicy::Founders, &sparse, 1, true, 2), vec![9, 10]);
         assert_eq!(survivors(FinishPolicy::LargestCluster, &sparse, 1, true, 2), vec![9, 10]);
         // Without pruning every trace survives anyway.
         assert_eq!(survivors(FinishPolicy::Founders, &clusters, 1, false, 3), vec![0, 1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn abstaining_forced_joins_carry_no_weight_and_no_size() {
+        // Cluster 0 holds 2 members and 3 forced joins; cluster 1 holds 3 members.
+        let abstain = vec![Cluster { members: vec![0, 5], forced: vec![2, 3, 4] }, Cluster::of(vec![1, 6, 7])];
+        // The same traces when forced joins count (DeepPrune's rule): cluster 0 is the largest.
+        let count = vec![Cluster::of(vec![0, 2, 3, 4, 5]), Cluster::of(vec![1, 6, 7])];
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &abstain, 10, true, 0), vec![1, 6, 7]);
+        assert_eq!(survivors(FinishPolicy::LargestCluster, &count, 10, true, 0), vec![0, 2, 3, 4, 5]);
+        for (clusters, founder_weight) in [(&abstain, 2.0), (&count, 5.0)] {
+            let s = survivors(FinishPolicy::Founders, clusters, 10, true, 0);
+            assert_eq!(s, vec![0, 1]);
+            assert_eq!(vote_weight(FinishPolicy::Founders, clusters, 0, true, &s), founder_weight);
+            assert_eq!(vote_weight(FinishPolicy::Founders, clusters, 1, true, &s), 3.0);
+        }
+        // A forced join among the warm-up still completes and votes for itself.
+        assert_eq!(survivors(FinishPolicy::Founders, &abstain, 10, true, 3), vec![0, 1, 2]);
     }
 
     #[test]

@@ -140,3 +140,16 @@ fn deepconf_warmup_traces_run_in_full_and_vote_whatever_the_judge_prunes() {
         assert!(r.tokens >= warm_tokens as u64, "{}: {} < {warm_tokens}", r.pid, r.tokens);
     }
 }
+
+#[test]
+fn the_gain_over_cons_k_is_paired_by_problem() {
+    let config = common::quickstart(&["judge.kind=oracle", "truncator.count=64"]);
+    let data = ReplayData::load(&config).unwrap();
+    let (_, report) = run_blocking(&config, &data, None).unwrap();
+    let gain = report.gain_over_cons_k;
+    // Accuracy and matched cons@k are means over the same graded problems, so their difference
+    // is the mean of the per-problem differences, and its interval holds it.
+    assert!((gain - (report.accuracy - report.matched_cons_k_accuracy)).abs() < 1e-12, "{gain}");
+    let (lo, hi) = report.gain_over_cons_k_ci;
+    assert!(lo <= gain && gain <= hi, "{lo} {gain} {hi}");
+}

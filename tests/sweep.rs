@@ -21,6 +21,7 @@ fn sample_sweep(out: &std::path::Path, taus: Vec<f32>) -> SweepConfig {
             finish: vec!["founders".into()],
             deepconf: vec![],
             stop_policy: vec!["none".into()],
+            variants: vec![vec![]],
         },
         output: out.to_path_buf(),
         generator_params: 4.94e8,
@@ -168,4 +169,19 @@ fn a_resumed_sweep_that_runs_rows_writes_their_cons_k_curve_not_a_stored_one() {
     std::fs::write(out.path().join("cons_k.csv"), "token_fraction,accuracy\n1.0000,0.9999\n").unwrap();
     deepprune::sweep::run(&sample_sweep(out.path(), vec![0.25]), &[], false, true).unwrap();
     assert_eq!(std::fs::read_to_string(out.path().join("cons_k.csv")).unwrap(), want);
+}
+
+#[test]
+fn variants_cross_every_judge_row_and_leave_baselines_alone() {
+    let out = tempfile::tempdir().unwrap();
+    let mut cfg = sample_sweep(out.path(), vec![0.25, 0.75]);
+    cfg.grid.deepconf = vec!["deepconf-low".into()];
+    cfg.grid.variants = vec![vec![], vec!["clusterer.forced_join=count".into(), "clusterer.k=4".into()]];
+    let rows = cfg.rows();
+    // cons@N, 2 τ × 2 variants, one DeepConf row.
+    assert_eq!(rows.len(), 1 + 4 + 1);
+    let with = rows.iter().filter(|r| r.iter().any(|o| o == "clusterer.k=4")).count();
+    assert_eq!(with, 2);
+    assert!(rows[1..5].iter().all(|r| r[0] == "judge.kind=lexical"));
+    assert!(!rows[0].iter().chain(&rows[5]).any(|o| o.starts_with("clusterer.")));
 }

@@ -129,6 +129,10 @@ pub struct TruncatorConfig {
     /// The reasoning words, for `reasoning_words` mode.
     #[serde(default = "default_reasoning_words")]
     pub words: Vec<String>,
+    /// Later checkpoints (same mode, each above `count`), for staged judging; in a judge's
+    /// training config, pairs are cut at `count` and at each of these.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub later: Vec<usize>,
 }
 
 /// Token prefixes by default.
@@ -144,6 +148,11 @@ impl TruncatorConfig {
     /// The truncation this section describes.
     pub fn spec(&self) -> TruncationSpec {
         TruncationSpec::new(self.mode, self.count, &self.words)
+    }
+
+    /// The cut at `count`, then one at each of `later`.
+    pub fn checkpoint_specs(&self) -> Vec<TruncationSpec> {
+        std::iter::once(self.count).chain(self.later.iter().copied()).map(|k| TruncationSpec::new(self.mode, k, &self.words)).collect()
     }
 }
 
@@ -287,6 +296,9 @@ pub struct ClustererConfig {
     /// Seed for member sampling.
     #[serde(default)]
     pub seed: u64,
+    /// What a forced join (K clusters full, no cluster above τ) counts for in the vote.
+    #[serde(default)]
+    pub forced_join: crate::cluster::ForcedJoin,
 }
 
 /// τ = 0.5: DeepPrune §4 default.
@@ -602,6 +614,7 @@ impl PipelineConfig {
             p: self.clusterer.p,
             k: self.clusterer.k,
             seed: self.clusterer.seed,
+            forced_join: self.clusterer.forced_join,
         }
     }
 }
@@ -654,6 +667,9 @@ impl TruncatorConfig {
         let t = self;
         if t.count == 0 {
             e.push("truncator.count: expected an integer ≥ 1, got 0".into());
+        }
+        if let Some(w) = std::iter::once(&t.count).chain(&t.later).collect::<Vec<_>>().windows(2).find(|w| w[1] <= w[0]) {
+            e.push(format!("truncator.later: expected checkpoints each above the one before (count first), got {} after {}", w[1], w[0]));
         }
         if t.mode == PrefixMode::ReasoningWords && t.words.is_empty() {
             e.push("truncator.words: expected at least one reasoning word for mode reasoning_words".into());

@@ -98,6 +98,11 @@ impl Voter {
             answer: winner.map(|w| w.normalized().to_string()),
             tokens: p.ended.values().map(|e| e.tokens).sum(),
             clusters: clusters.iter().map(|c| c.members.clone()).collect(),
+            forced_joins: {
+                let mut f: Vec<u32> = clusters.iter().flat_map(|c| c.forced.iter().copied()).collect();
+                f.sort_unstable();
+                f
+            },
             survivors: p.survivors.clone(),
             pruned,
             judge_pairs: p.judge_pairs,
