@@ -52,3 +52,50 @@ fn loss_falls_on_a_separable_set() {
     let judge = backend::model_judge(&dir.path().join("ckpt"), deepprune::config::DeviceKind::Cpu, 8, Default::default(), None);
     assert!(judge.is_ok(), "{:?}", judge.err().map(|e| e.to_string()));
 }
+
+#[test]
+fn several_weighted_files_and_checkpoints_train_and_a_checkpoint_restarts_training() {
+    let base = common::root().join(deepprune::judge::bert::weights::BASE_MODEL_DIR);
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+    separable_traces(&a);
+    separable_traces(&b);
+    let yaml = |init: &str, out: &str| {
+        format!(
+            "base: {}\n{init}traces:\n  - path: {}\n    weight: 0.5\n  - path: {}\n    weight: 2\n    max_problems: 6\n\
+             truncator: {{mode: reasoning_words, count: 100, later: [200]}}\nmax_len: 32\nbuckets: [32]\n\
+             validation_fraction: 0.25\noversample: 1\nbatch_size: 16\nlr: 3.0e-3\nwarmup_fraction: 0.0\n\
+             epochs: 2\ndevice: cpu\ntiny: true\nsave_precision: f32\noutput: {}\n",
+            base.display(),
+            a.display(),
+            b.display(),
+            dir.path().join(out).display()
+        )
+    };
+    let path = dir.path().join("train.yaml");
+    std::fs::write(&path, yaml("", "first")).unwrap();
+    let config = TrainConfig::load(&path, &[]).unwrap();
+    let history = backend::train_on_device(&config, false).unwrap();
+    // 9 of a's 12 problems (15 pairs each) at weight 0.5, b's first 6 less those held out at
+    // weight 2: the epoch sees about 67 + 2 × (train share of 90) pairs, not 2 × 135.
+    let seen = history[0].train_pairs;
+    assert!((100..230).contains(&seen), "{seen} pairs in an epoch");
+    // A second run starts from the first's checkpoint (not tiny: its weights define the model).
+    let init = format!("init: {}\n", dir.path().join("first").display());
+    std::fs::write(&path, yaml(&init, "second").replace("tiny: true", "tiny: false")).unwrap();
+    let config = TrainConfig::load(&path, &[]).unwrap();
+    let again = backend::train_on_device(&config, false).unwrap();
+    assert!(
+        again[0].train_loss < history[0].train_loss,
+        "a restart from the trained checkpoint starts lower: {} vs {}",
+        again[0].train_loss,
+        history[0].train_loss
+    );
+    let meta = deepprune::judge::train::CheckpointMeta::read(&dir.path().join("second")).unwrap();
+    assert_eq!(meta.train.truncator.later, vec![200]);
+    // A missing file and a negative weight are named.
+    std::fs::write(&path, yaml("", "x").replace("weight: 2", "weight: -1").replace(&*b.display().to_string(), "/nonexistent.jsonl")).unwrap();
+    let err = TrainConfig::load(&path, &[]).unwrap_err().to_string();
+    assert!(err.contains("traces[1]: file /nonexistent.jsonl does not exist"), "{err}");
+    assert!(err.contains("traces[1].weight: expected a finite number ≥ 0, got -1"), "{err}");
+}

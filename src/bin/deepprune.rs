@@ -156,9 +156,10 @@ enum JudgeCommand {
         /// problems.jsonl; only traces of problems listed there are used.
         #[arg(long)]
         problems: PathBuf,
-        /// Traces with `answer_class` labels.
-        #[arg(long)]
-        traces: PathBuf,
+        /// Traces with `answer_class` labels; repeat it to evaluate several trace files (one per
+        /// generator) with one loaded judge: each is reported on its own.
+        #[arg(long, required = true)]
+        traces: Vec<PathBuf>,
         /// Sample at most this many pairs, stratified per problem.
         #[arg(long)]
         max_pairs: Option<usize>,
@@ -205,6 +206,12 @@ fn device(name: &str) -> anyhow::Result<DeviceKind> {
         "cuda" => Ok(DeviceKind::Cuda),
         other => anyhow::bail!("--device: expected cpu or cuda, got {other:?}"),
     }
+}
+
+/// A trace file's name without its `.jsonl` / `.jsonl.gz` ending (`traces-eval-1.5b`).
+fn trace_file_name(path: &std::path::Path) -> String {
+    let name = path.file_name().map_or_else(|| "traces".to_string(), |n| n.to_string_lossy().into_owned());
+    name.trim_end_matches(".gz").trim_end_matches(".jsonl").to_string()
 }
 
 fn show(name: &str, m: &PairMetrics) {
@@ -338,28 +345,41 @@ fn main() -> anyhow::Result<()> {
                 matmul: matmul.map(|m| Matmul::try_from(m).map_err(|e| anyhow::anyhow!("--matmul: {e}"))).transpose()?,
                 norm: norm.map(|n| Norm::try_from(n).map_err(|e| anyhow::anyhow!("--norm: {e}"))).transpose()?,
             };
-            let spec = eval::checkpoint_spec(&judge)?;
+            // A judge trained at several checkpoints (staged judging) is evaluated at each.
+            let specs = eval::checkpoint_specs(&judge)?;
             let problems = load_problems(&problems).context("loading problems")?;
-            let mut traces = load_traces(&traces).context("loading traces")?;
             let listed: std::collections::HashSet<&str> = problems.iter().map(|p| p.pid.as_str()).collect();
-            traces.problems.retain(|(pid, _)| listed.contains(pid.as_str()));
-            let pairs = eval::eval_pairs(&traces, &spec, max_pairs, seed)?;
             let mut model = backend::model_judge(&judge, dev, batch, kernels, None)?;
             let mut embedding: Option<Box<dyn PairJudge>> =
                 if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch, Default::default())?) };
-            let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });
-            let (report, scores) = eval::evaluate(model.as_mut(), embedding, &pairs, &spec)?;
-            if let Some(dir) = roc {
-                eval::write_roc(&dir, &pairs, &scores, &report.prefix).map_err(anyhow::Error::msg).context("writing the ROC curves")?;
-            }
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                println!("prefix {}", report.prefix);
-                show("model", &report.model);
-                show("lexical", &report.baselines.lexical);
-                if let Some(e) = &report.baselines.embedding {
-                    show("embedding", e);
+            for file in &traces {
+                let mut set = load_traces(file).with_context(|| format!("loading {}", file.display()))?;
+                set.problems.retain(|(pid, _)| listed.contains(pid.as_str()));
+                for spec in &specs {
+                    let pairs = eval::eval_pairs(&set, spec, max_pairs, seed)?;
+                    let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });
+                    let (report, scores) = eval::evaluate(model.as_mut(), embedding, &pairs, spec)?;
+                    if let Some(dir) = &roc {
+                        // One trace file and cut: the folder itself; else a folder per file and cut.
+                        let dir = match (traces.len(), specs.len()) {
+                            (1, 1) => dir.clone(),
+                            _ => dir.join(format!("{}-{}", trace_file_name(file), spec.count())),
+                        };
+                        eval::write_roc(&dir, &pairs, &scores, &report.prefix).map_err(anyhow::Error::msg).context("writing the ROC curves")?;
+                    }
+                    if json {
+                        let mut v = serde_json::to_value(&report)?;
+                        v["traces"] = serde_json::Value::String(file.display().to_string());
+                        println!("{}", serde_json::to_string(&v)?);
+                    } else {
+                        println!("traces {}", file.display());
+                        println!("prefix {}", report.prefix);
+                        show("model", &report.model);
+                        show("lexical", &report.baselines.lexical);
+                        if let Some(e) = &report.baselines.embedding {
+                            show("embedding", e);
+                        }
+                    }
                 }
             }
         }

@@ -146,9 +146,14 @@ pub fn evaluate(
     Ok((report, EvalScores { model: model_scores, lexical, embedding: embedding_scores }))
 }
 
-/// Reads the truncation a checkpoint was trained with.
+/// Reads the truncation a checkpoint was trained with (its first checkpoint).
 pub fn checkpoint_spec(dir: &Path) -> Result<TruncationSpec, super::train::TrainError> {
     Ok(super::train::CheckpointMeta::read(dir)?.train.truncator.spec())
+}
+
+/// Every cut a checkpoint was trained with: its `count`, then each of its later checkpoints.
+pub fn checkpoint_specs(dir: &Path) -> Result<Vec<TruncationSpec>, super::train::TrainError> {
+    Ok(super::train::CheckpointMeta::read(dir)?.train.truncator.checkpoint_specs())
 }
 
 /// Writes the ROC curves of every judge in `scores` to `dir`: `roc.csv` (judge, fpr, tpr) and the

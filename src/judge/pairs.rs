@@ -56,6 +56,49 @@ pub fn all_pairs(prefixes: &[Vec<Arc<TracePrefix>>], problems: &[usize]) -> Vec<
     out
 }
 
+/// Splits problems into (train, validation) by problem id: every problem with a held-out id is
+/// held out, so a question sampled from two generators (two trace files) never sits on both
+/// sides. With unique ids this is [`split_problems`] over `0..pids.len()`.
+pub fn split_problems_by_pid(pids: &[&str], validation_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut unique: Vec<&str> = Vec::new();
+    for p in pids {
+        if !unique.contains(p) {
+            unique.push(p);
+        }
+    }
+    let (_, val_ids) = split_problems(unique.len(), validation_fraction, seed);
+    let held: std::collections::HashSet<&str> = val_ids.iter().map(|&i| unique[i]).collect();
+    (0..pids.len()).partition(|&i| !held.contains(pids[i]))
+}
+
+/// Each pair repeated by its problem's weight: `floor(w)` copies, and one more with
+/// probability `w − floor(w)` (seeded). A weight of 1 keeps every pair once.
+pub fn weighted(pairs: Vec<LabelledPair>, weight: impl Fn(usize) -> f64, seed: u64) -> Vec<LabelledPair> {
+    use rand::Rng;
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0x5EED_0F_5EED);
+    let mut out = Vec::with_capacity(pairs.len());
+    for p in pairs {
+        let w = weight(p.problem).max(0.0);
+        let copies = w.floor() as usize + usize::from(rng.random_bool(w.fract()));
+        out.extend(std::iter::repeat_n(p, copies));
+    }
+    out
+}
+
+/// One pair list from several checkpoints' lists of the same pairs (built by [`all_pairs`] over
+/// the same problems, so index i is the same two traces in each): each pair is taken at one
+/// checkpoint drawn uniformly with a seed. One list is returned as it is.
+pub fn mix_checkpoints(mut per_checkpoint: Vec<Vec<LabelledPair>>, seed: u64) -> Vec<LabelledPair> {
+    use rand::Rng;
+    if per_checkpoint.len() <= 1 {
+        return per_checkpoint.pop().unwrap_or_default();
+    }
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xC4EC_4B01);
+    let n = per_checkpoint[0].len();
+    debug_assert!(per_checkpoint.iter().all(|l| l.len() == n), "checkpoints list the same pairs");
+    (0..n).map(|i| per_checkpoint[rng.random_range(0..per_checkpoint.len())][i].clone()).collect()
+}
+
 /// Splits problem indices `0..n` into (train, validation) by a seeded shuffle.
 pub fn split_problems(n: usize, validation_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut idx: Vec<usize> = (0..n).collect();
@@ -145,6 +188,45 @@ mod tests {
         assert_eq!((train.len(), val.len()), (90, 10));
         assert!(val.iter().all(|v| !train.contains(v)));
         assert_eq!(split_problems(100, 0.1, 7), (train, val));
+    }
+
+    #[test]
+    fn a_question_from_two_files_lands_on_one_side_of_the_split() {
+        let pids: Vec<String> = (0..40).map(|i| format!("q{i}")).chain((0..40).map(|i| format!("q{i}"))).collect();
+        let refs: Vec<&str> = pids.iter().map(String::as_str).collect();
+        let (train, val) = split_problems_by_pid(&refs, 0.25, 3);
+        assert_eq!((train.len(), val.len()), (60, 20));
+        for &v in &val {
+            assert!(val.contains(&((v + 40) % 80)), "{} held out in one file only", pids[v]);
+        }
+        // With unique ids it is the plain split.
+        let (t1, v1) = split_problems_by_pid(&refs[..40], 0.25, 3);
+        assert_eq!((t1, v1), split_problems(40, 0.25, 3));
+    }
+
+    #[test]
+    fn mixed_checkpoints_take_each_pair_once_at_some_checkpoint() {
+        let short = vec![vec![prefix(0, 1), prefix(1, 1), prefix(2, 2), prefix(3, 2)]];
+        let long: Vec<Vec<Arc<TracePrefix>>> =
+            vec![short[0].iter().map(|p| Arc::new(TracePrefix { tokens: 128, ..(**p).clone() })).collect()];
+        let mixed = mix_checkpoints(vec![all_pairs(&short, &[0]), all_pairs(&long, &[0])], 5);
+        assert_eq!(mixed.len(), 6);
+        let at_long = mixed.iter().filter(|p| p.a.tokens == 128).count();
+        assert!((1..6).contains(&at_long), "{at_long} of 6 at the later checkpoint");
+        assert!(mixed.iter().all(|p| p.a.tokens == p.b.tokens), "both prefixes of a pair at one checkpoint");
+        let pairs: Vec<(u32, u32)> = mixed.iter().map(|p| (p.a.sample, p.b.sample)).collect();
+        assert_eq!(pairs, all_pairs(&short, &[0]).iter().map(|p| (p.a.sample, p.b.sample)).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn weights_repeat_and_subsample_pairs() {
+        let prefixes = vec![vec![prefix(0, 1), prefix(1, 1), prefix(2, 2)]; 2];
+        let pairs: Vec<LabelledPair> = (0..200).flat_map(|_| all_pairs(&prefixes, &[0, 1])).collect();
+        let w = weighted(pairs.clone(), |p| if p == 0 { 3.0 } else { 0.25 }, 1);
+        assert_eq!(w.iter().filter(|p| p.problem == 0).count(), 3 * 600);
+        let light = w.iter().filter(|p| p.problem == 1).count();
+        assert!((100..200).contains(&light), "{light} of 600 kept at weight 0.25");
+        assert_eq!(weighted(pairs.clone(), |_| 1.0, 1).len(), pairs.len());
     }
 
     #[test]

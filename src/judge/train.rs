@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
@@ -98,8 +97,12 @@ pub struct TrainConfig {
     /// The base model directory (`scripts/fetch-base-model.sh`).
     #[serde(default = "default_base")]
     pub base: PathBuf,
-    /// Training traces (labelled with `answer_class`).
-    pub traces: PathBuf,
+    /// Training traces (labelled with `answer_class`): one file, or a list of files, each with a
+    /// weight (one generator's traces per file: pairs are built within a file's problems).
+    pub traces: TraceFiles,
+    /// A judge checkpoint to start from instead of `base` (its weights, config and tokenizer).
+    #[serde(default)]
+    pub init: Option<PathBuf>,
     /// Share of problems held out for validation.
     #[serde(default = "default_validation_fraction")]
     pub validation_fraction: f64,
@@ -174,6 +177,59 @@ pub struct TrainConfig {
     /// Test only: a tiny randomly initialised encoder instead of the base model.
     #[serde(default)]
     pub tiny: bool,
+}
+
+/// Training trace files: a path, or a list of `{path, weight}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum TraceFiles {
+    /// One file, weight 1.
+    One(PathBuf),
+    /// Several files, each with its weight.
+    Many(Vec<TraceFile>),
+}
+
+/// One training trace file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceFile {
+    /// The traces (`answer_class` labelled).
+    pub path: PathBuf,
+    /// How often each of its training pairs is shown per epoch: 2 doubles them, 0.25 shows a
+    /// seeded quarter of them (the pairs are drawn once, before the first epoch).
+    #[serde(default = "default_file_weight")]
+    pub weight: f64,
+    /// Use only its first N problems (learning curves); the top-level `max_problems` applies too.
+    #[serde(default)]
+    pub max_problems: Option<usize>,
+}
+
+/// Weight 1: every pair once per epoch.
+fn default_file_weight() -> f64 {
+    1.0
+}
+
+impl<'de> Deserialize<'de> for TraceFiles {
+    // A path or a list, told apart by the value's shape so that each form reports its own
+    // errors (an untagged enum would only say that neither form matched).
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match serde_norway::Value::deserialize(d)? {
+            serde_norway::Value::String(path) => Ok(TraceFiles::One(PathBuf::from(path))),
+            list @ serde_norway::Value::Sequence(_) => serde_norway::from_value(list).map(TraceFiles::Many).map_err(D::Error::custom),
+            other => Err(D::Error::custom(format!("expected a file path or a list of {{path, weight}}, got {other:?}"))),
+        }
+    }
+}
+
+impl TraceFiles {
+    /// The files, in order.
+    pub fn files(&self) -> Vec<TraceFile> {
+        match self {
+            TraceFiles::One(path) => vec![TraceFile { path: path.clone(), weight: 1.0, max_problems: None }],
+            TraceFiles::Many(files) => files.clone(),
+        }
+    }
 }
 
 /// The fetched base model.
@@ -266,8 +322,23 @@ impl TrainConfig {
     /// Every problem with the values.
     pub fn validate(&self) -> Vec<String> {
         let mut e = Vec::new();
-        if !self.traces.is_file() {
-            e.push(format!("traces: file {} does not exist", self.traces.display()));
+        let files = self.traces.files();
+        if files.is_empty() {
+            e.push("traces: expected a file or a non-empty list of {path, weight}".into());
+        }
+        for (i, f) in files.iter().enumerate() {
+            let key = if matches!(self.traces, TraceFiles::One(_)) { "traces".to_string() } else { format!("traces[{i}]") };
+            if !f.path.is_file() {
+                e.push(format!("{key}: file {} does not exist", f.path.display()));
+            }
+            if !(f.weight.is_finite() && f.weight >= 0.0) {
+                e.push(format!("{key}.weight: expected a finite number ≥ 0, got {}", f.weight));
+            }
+        }
+        if let Some(dir) = &self.init {
+            if !dir.join("model.safetensors").is_file() {
+                e.push(format!("init: {} holds no judge checkpoint (model.safetensors)", dir.display()));
+            }
         }
         if !(3..=512).contains(&self.max_len) {
             e.push(format!("max_len: expected 3..=512, got {}", self.max_len));
@@ -372,10 +443,11 @@ struct Framed {
     problems: Vec<usize>,
 }
 
-fn frame(pairs: &[LabelledPair], ids: &HashMap<(Arc<str>, u32), Vec<u32>>, encoder: &PairEncoder) -> Framed {
-    let get = |p: &crate::trace::TracePrefix| ids.get(&(p.pid.clone(), p.sample)).map(Vec::as_slice).unwrap_or(&[]);
+fn frame(pairs: &[LabelledPair], ids: &HashMap<(usize, u32, usize), Vec<u32>>, encoder: &PairEncoder) -> Framed {
+    let get =
+        |problem: usize, p: &crate::trace::TracePrefix| ids.get(&(problem, p.sample, p.tokens)).map(Vec::as_slice).unwrap_or(&[]);
     Framed {
-        items: pairs.iter().map(|p| encoder.pair_from_ids(get(&p.a), get(&p.b), encoder.max_len())).collect(),
+        items: pairs.iter().map(|p| encoder.pair_from_ids(get(p.problem, &p.a), get(p.problem, &p.b), encoder.max_len())).collect(),
         labels: pairs.iter().map(|p| p.same).collect(),
         problems: pairs.iter().map(|p| p.problem).collect(),
     }
@@ -403,31 +475,54 @@ pub fn train<B: AutodiffBackend>(
     progress: bool,
 ) -> Result<Vec<EpochReport>, TrainError> {
     let model_err = |e: String| TrainError::Model(e);
-    let mut traces = load_traces(&config.traces)?;
-    if let Some(n) = config.max_problems {
-        traces.problems.truncate(n);
+    // Every file's problems in one list; a problem is (file, pid), so pairs never mix generators.
+    let files = config.traces.files();
+    let specs = config.truncator.checkpoint_specs();
+    let (mut prefixes, mut pids, mut weights) = (vec![Vec::new(); specs.len()], Vec::new(), Vec::new());
+    for file in &files {
+        let mut traces = load_traces(&file.path)?;
+        let limit = file.max_problems.unwrap_or(usize::MAX).min(config.max_problems.unwrap_or(usize::MAX));
+        traces.problems.truncate(limit);
+        for (at, spec) in prefixes.iter_mut().zip(&specs) {
+            at.extend(pairs::prefixes(&traces, spec)?);
+        }
+        pids.extend(traces.problems.iter().map(|(pid, _)| pid.clone()));
+        weights.extend(std::iter::repeat_n(file.weight, traces.problems.len()));
     }
-    let spec = config.truncator.spec();
-    let prefixes = pairs::prefixes(&traces, &spec)?;
-    let (train_problems, val_problems) = pairs::split_problems(prefixes.len(), config.validation_fraction, config.seed);
-    let mut train_pairs = pairs::all_pairs(&prefixes, &train_problems);
+    let pid_refs: Vec<&str> = pids.iter().map(String::as_str).collect();
+    let (train_problems, val_problems) = pairs::split_problems_by_pid(&pid_refs, config.validation_fraction, config.seed);
+    // With later checkpoints each pair is cut at one of them, drawn with the seed.
+    let pairs_of = |problems: &[usize]| {
+        pairs::mix_checkpoints(prefixes.iter().map(|p| pairs::all_pairs(p, problems)).collect(), config.seed)
+    };
+    let mut train_pairs = pairs_of(&train_problems);
     if config.both_labels_only {
         train_pairs = pairs::with_both_labels(train_pairs);
     }
     let train_pairs = pairs::oversample_minority(&train_pairs, config.oversample);
-    let val_pairs =
-        pairs::sample_stratified(pairs::all_pairs(&prefixes, &val_problems), config.validation_max_pairs, config.seed);
+    let train_pairs = if weights.iter().all(|&w| w == 1.0) {
+        train_pairs
+    } else {
+        pairs::weighted(train_pairs, |p| weights[p], config.seed)
+    };
+    let val_pairs = pairs::sample_stratified(pairs_of(&val_problems), config.validation_max_pairs, config.seed);
 
-    let base = BaseModelFiles::new(&config.base);
+    let base = BaseModelFiles::new(config.init.as_ref().unwrap_or(&config.base));
     let tokenizer = BertTokenizer::from_file(base.tokenizer()).map_err(|e| model_err(e.to_string()))?;
     let encoder = PairEncoder::new(tokenizer, config.max_len).map_err(|e| model_err(e.to_string()))?;
     let pad = encoder.tokenizer().special_tokens().pad;
     let buckets = LengthBuckets::new(config.buckets.clone()).map_err(|e| model_err(e.to_string()))?;
-    // Each prefix appears in many pairs: tokenize it once.
+    // Each prefix appears in many pairs: tokenize it once. A prefix is (problem, sample, its
+    // length in tokens): the same trace cut at two checkpoints is two prefixes.
     let mut ids = HashMap::new();
-    for p in prefixes.iter().flatten() {
-        let v = encoder.encode_text(&p.text).map_err(|e| model_err(e.to_string()))?;
-        ids.insert((p.pid.clone(), p.sample), v);
+    for at in &prefixes {
+        for (problem, ps) in at.iter().enumerate() {
+            for p in ps {
+                if let std::collections::hash_map::Entry::Vacant(slot) = ids.entry((problem, p.sample, p.tokens)) {
+                    slot.insert(encoder.encode_text(&p.text).map_err(|e| model_err(e.to_string()))?);
+                }
+            }
+        }
     }
     let val = frame(&val_pairs, &ids, &encoder);
 
@@ -439,6 +534,9 @@ pub fn train<B: AutodiffBackend>(
             .with_max_position_embeddings(full.max_position_embeddings);
         let c = CrossEncoderConfig::new(bert).with_dropout(config.dropout);
         (c.init(device), c)
+    } else if let Some(dir) = &config.init {
+        let (model, c) = super::bert::load_checkpoint::<B>(dir, device).map_err(|e| model_err(e.to_string()))?;
+        (model, c)
     } else {
         base.load_cross_encoder::<B>(config.dropout, device).map_err(|e| model_err(e.to_string()))?
     };

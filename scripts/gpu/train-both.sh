@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# On the GPU machine: trains the judge of configs/judge-minilm-both.yaml, then a learning curve
+# over the 1.5B training problems, and evaluates each judge on both regimes' eval sets.
+# Expects (carried, see scripts/gpu/README.md): /tmp/c/judge (the starting checkpoint),
+# /tmp/c/data/{problems.jsonl, traces-train*.jsonl.gz, traces-eval*.jsonl.gz} and
+# .carry/bin/deepprune.xz. Writes the new checkpoint (in parts under 16 MiB), train.log and
+# eval.jsonl to $OUT. WAIT caps the seconds spent waiting for the main training run.
+set -u
+B=/tmp/bin/deepprune D=/tmp/c/data
+mkdir -p /tmp/bin
+if [ -f .carry/bin/deepprune.xz ]; then
+  python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
+    .carry/bin/deepprune.xz $B.new && chmod +x $B.new && mv -f $B.new $B
+fi
+bash scripts/gpu-cubecl-cache.sh import
+export RUST_LOG=${RUST_LOG:-info}
+# The training config with this machine's paths.
+sed -e "s#^init: .*#init: /tmp/c/judge#" -e "s#\.\./shared/data/#$D/#" -e "s#data/train/#$D/#" \
+  -e "s#^output: .*#output: /tmp/judge-both#" configs/judge-minilm-both.yaml > /tmp/train-both.yaml
+if [ ! -f /tmp/judge-both/train.json ]; then
+  $B judge train /tmp/train-both.yaml --quiet > /tmp/train.log 2>&1
+fi
+tail -n 8 /tmp/train.log
+mkdir -p "$OUT/judge"
+cp /tmp/judge-both/config.json /tmp/judge-both/train.json /tmp/judge-both/tokenizer.json "$OUT/judge/"
+split -b 15M -d /tmp/judge-both/model.safetensors "$OUT/judge/model.safetensors.part-"
+cp /tmp/train.log "$OUT/train.log"
+# Both regimes, every checkpoint the judge was trained at, with the lexical and embedding
+# baselines on the same pairs (a stratified sample of 30,000 pairs per set).
+$B judge eval --judge /tmp/judge-both --problems $D/problems.jsonl --device cuda --base none \
+  --traces $D/traces-eval-1.5b.jsonl.gz --traces $D/traces-eval.jsonl.gz --max-pairs 30000 --json \
+  | tee "$OUT/eval.jsonl"
+# Learning curve: the same recipe on the 1.5B traces alone, from 32, 96 and 224 of their problems.
+for n in ${CURVE:-32 96 224}; do
+  extra=$((n > 32 ? n - 32 : 0))
+  python3 - "$n" "$extra" <<'PY' > /tmp/train-lc.yaml
+import sys, re
+n, extra = sys.argv[1], int(sys.argv[2])
+text = open('/tmp/train-both.yaml').read()
+files = ("traces:\n  - path: /tmp/c/data/traces-train-1.5b.jsonl.gz\n"
+         + (f"  - path: /tmp/c/data/traces-train-1.5b-extra.jsonl.gz\n    max_problems: {extra}\n" if extra else ""))
+text = re.sub(r"traces:\n(  .*\n)+", files, text)
+text = re.sub(r"^output: .*$", f"output: /tmp/judge-lc{n}", text, flags=re.M)
+text = re.sub(r"^epochs: .*$", "epochs: 1", text, flags=re.M)
+print(text)
+PY
+  $B judge train /tmp/train-lc.yaml --quiet > /tmp/train-lc$n.log 2>&1 || tail -n 5 /tmp/train-lc$n.log
+  $B judge eval --judge /tmp/judge-lc$n --problems $D/problems.jsonl --device cuda --base none \
+    --traces $D/traces-eval-1.5b.jsonl.gz --max-pairs 30000 --json | sed "s/^{/{\"curve_problems\":$n,/" | tee -a "$OUT/curve.jsonl"
+done
+bash scripts/gpu-cubecl-cache.sh export
