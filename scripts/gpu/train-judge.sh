@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs on the GPU machine (see docs/judge.md, "Training"): unpacks the carried binary,
+# Runs on the GPU machine (see docs/judge.md, "Training and checking a judge"): unpacks the carried binary,
 # starts judge training in the background (it outlives one 10-minute call), and follows its log
 # for at most $WAIT seconds. Call scripts/gpu/collect-trained-judge.sh afterwards to wait for the end.
 # Usage: WAIT=540 scripts/gpu/train-judge.sh [extra --set overrides for deepprune judge train]
