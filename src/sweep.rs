@@ -1,4 +1,4 @@
-//! `deepprune sweep configs/frontier.yaml`: one pipeline over a grid of settings, one row per
+//! `deepprune sweep sweeps/frontier.yaml`: one pipeline over a grid of settings, one row per
 //! setting, against plain sampling (cons@k for every k) on the same traces.
 //!
 //! Every row is a plain `deepprune-run` of the pipeline with the row's `--set` overrides, so a

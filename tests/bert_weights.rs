@@ -1,8 +1,8 @@
 //! The Burn encoder with all-MiniLM-L6-v2's weights reproduces sentence-transformers.
 //!
-//! Needs `models/base/all-minilm-l6-v2/` (run `scripts/fetch-base-model.sh`); the reference
+//! Needs `models/base/all-minilm-l6-v2/` (run `scripts/dev/fetch-base-model.sh`); the reference
 //! vectors in `tests/fixtures/minilm-embeddings.json` come from
-//! `scripts/make_embedding_fixture.py`.
+//! `scripts/dev/make-embedding-fixture.py`.
 
 use std::path::{Path, PathBuf};
 
@@ -46,7 +46,7 @@ fn base_files() -> BaseModelFiles {
     if let Err(error) = files.check() {
         panic!(
             "base model missing: {error}\n\
-             Run scripts/fetch-base-model.sh before `cargo test` (CI does this first)."
+             Run scripts/dev/fetch-base-model.sh before `cargo test` (CI does this first)."
         );
     }
     files

@@ -27,7 +27,7 @@ fn loss_falls_on_a_separable_set() {
     let base = common::root().join(deepprune::judge::bert::weights::BASE_MODEL_DIR);
     assert!(
         base.join("tokenizer.json").is_file(),
-        "{} is missing: run scripts/fetch-base-model.sh",
+        "{} is missing: run scripts/dev/fetch-base-model.sh",
         base.display()
     );
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,5 @@
 //! Live generation against a real llama.cpp server (SmolLM2-135M on the CPU), started by
-//! `scripts/llama-server.sh`. These tests need the server build, so they run only with
+//! `scripts/dev/llama-server.sh`. These tests need the server build, so they run only with
 //! `DEEPPRUNE_LLAMA_TESTS=1` (`.ci/run` builds the server and sets it); otherwise they say so
 //! and pass without checking anything.
 
@@ -21,7 +21,7 @@ static SERIAL: Mutex<()> = Mutex::new(());
 fn enabled() -> bool {
     let on = std::env::var("DEEPPRUNE_LLAMA_TESTS").is_ok_and(|v| v == "1");
     if !on {
-        eprintln!("skipped: set DEEPPRUNE_LLAMA_TESTS=1 (and have scripts/llama-server.sh build run) to test against llama.cpp");
+        eprintln!("skipped: set DEEPPRUNE_LLAMA_TESTS=1 (and have scripts/dev/llama-server.sh build run) to test against llama.cpp");
     }
     on
 }
@@ -35,11 +35,11 @@ impl Server {
     fn start(port: Option<u16>) -> Server {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut cmd = Command::new("bash");
-        cmd.arg(root.join("scripts/llama-server.sh")).arg("start");
+        cmd.arg(root.join("scripts/dev/llama-server.sh")).arg("start");
         if let Some(p) = port {
             cmd.arg(p.to_string());
         }
-        let out = cmd.output().expect("running scripts/llama-server.sh");
+        let out = cmd.output().expect("running scripts/dev/llama-server.sh");
         assert!(out.status.success(), "llama-server.sh start failed: {}", String::from_utf8_lossy(&out.stderr));
         let line = String::from_utf8_lossy(&out.stdout);
         let mut parts = line.split_whitespace();

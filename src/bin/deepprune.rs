@@ -34,7 +34,7 @@ enum Command {
         #[command(subcommand)]
         command: JudgeCommand,
     },
-    /// Run one pipeline over a grid of settings (see configs/frontier.yaml).
+    /// Run one pipeline over a grid of settings (see sweeps/frontier.yaml).
     Sweep {
         /// The sweep file.
         config: PathBuf,
@@ -105,7 +105,7 @@ enum BenchCommand {
         norm: Vec<String>,
     },
     /// The matmul rate (TFLOP/s) on given product shapes, in the judge's serving precision
-    /// (bf16 on CUDA, f32 on the CPU); scripts/bench_torch_judge.py --gemm times the same shapes.
+    /// (bf16 on CUDA, f32 on the CPU); scripts/bench/torch-judge.py --gemm times the same shapes.
     Matmul {
         /// cpu or cuda.
         #[arg(long, default_value = "cpu")]
@@ -137,7 +137,7 @@ enum BenchCommand {
 
 #[derive(Subcommand)]
 enum JudgeCommand {
-    /// Train the cross-encoder judge from a YAML config (e.g. configs/judge-minilm.yaml).
+    /// Train the cross-encoder judge from a YAML config (e.g. training/judge-minilm.yaml).
     Train {
         /// The training config.
         config: PathBuf,

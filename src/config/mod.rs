@@ -271,7 +271,7 @@ fn default_max_wait_ms() -> u64 {
 }
 /// One batch: pairs that arrive while the judge works merge into the next, fuller batch. On an
 /// H100 the shipped judge spent 30.4 s on a sweep row's 120,569 pairs with 1, against 32.5 s
-/// with 2 and 45.1 s with 4 (`scripts/gpu-judge-in-pipeline.sh`).
+/// with 2 and 45.1 s with 4 (`scripts/gpu/judge-in-pipeline.sh`).
 fn default_judge_queue() -> usize {
     1
 }

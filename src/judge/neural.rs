@@ -207,7 +207,7 @@ pub struct EmbeddingJudge<B: Backend> {
 }
 
 impl<B: Backend> EmbeddingJudge<B> {
-    /// Loads the base model from `dir` (see `scripts/fetch-base-model.sh`).
+    /// Loads the base model from `dir` (see `scripts/dev/fetch-base-model.sh`).
     pub fn load(dir: &Path, batch_size: usize, kernels: Kernels, device: B::Device) -> Result<Self, JudgeError> {
         let files = BaseModelFiles::new(dir);
         let err = |e: String| JudgeError::Model(format!("{}: {e}", dir.display()));

@@ -1,4 +1,4 @@
-//! Training the cross-encoder judge: `deepprune judge train configs/judge-minilm.yaml`.
+//! Training the cross-encoder judge: `deepprune judge train training/judge-minilm.yaml`.
 //!
 //! Pairs are built within each training problem and labelled `same = (class_i == class_j &&
 //! class_i >= 0)`; prefixes are cut by the pipeline's own truncator; the validation split is by
@@ -90,11 +90,11 @@ pub enum SavePrecision {
     Bf16,
 }
 
-/// A training run, read from YAML (every key documented in `configs/judge-minilm.yaml`).
+/// A training run, read from YAML (every key documented in `training/judge-minilm.yaml`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrainConfig {
-    /// The base model directory (`scripts/fetch-base-model.sh`).
+    /// The base model directory (`scripts/dev/fetch-base-model.sh`).
     #[serde(default = "default_base")]
     pub base: PathBuf,
     /// Training traces (labelled with `answer_class`): one file, or a list of files, each with a

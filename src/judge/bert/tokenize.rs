@@ -27,7 +27,7 @@ const SPECIALS_PER_PAIR: usize = 3;
 #[derive(Debug, thiserror::Error)]
 pub enum TokenizeError {
     /// `tokenizer.json` could not be read or parsed.
-    #[error("cannot load tokenizer {path}: {source} (run scripts/fetch-base-model.sh for the base model)")]
+    #[error("cannot load tokenizer {path}: {source} (run scripts/dev/fetch-base-model.sh for the base model)")]
     Load {
         /// The tokenizer file.
         path: PathBuf,

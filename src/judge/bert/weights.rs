@@ -39,7 +39,7 @@ use burn::tensor::DType;
 
 use super::model::{BertConfig, BertEncoder, CrossEncoder, CrossEncoderConfig};
 
-/// Where `scripts/fetch-base-model.sh` puts all-MiniLM-L6-v2, relative to the repository root.
+/// Where `scripts/dev/fetch-base-model.sh` puts all-MiniLM-L6-v2, relative to the repository root.
 pub const BASE_MODEL_DIR: &str = "models/base/all-minilm-l6-v2";
 /// Weights file name, in a base model folder and in a checkpoint directory.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -176,7 +176,7 @@ pub enum WeightsError {
     },
 }
 
-const FETCH_HINT: &str = "; run scripts/fetch-base-model.sh to download the base model";
+const FETCH_HINT: &str = "; run scripts/dev/fetch-base-model.sh to download the base model";
 
 /// Casts every float tensor to one dtype on its way through a store (both directions).
 #[derive(Debug, Clone, Copy)]
@@ -557,7 +557,7 @@ mod tests {
             .check()
             .unwrap_err();
         assert!(
-            base.to_string().contains("scripts/fetch-base-model.sh"),
+            base.to_string().contains("scripts/dev/fetch-base-model.sh"),
             "{base}"
         );
 
