@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On the GPU machine: trains the judge of configs/judge-minilm-both.yaml, then a learning curve
+# On the GPU machine: trains the judge of training/judge-minilm-both.yaml, then a learning curve
 # over the 1.5B training problems, and evaluates each judge on both regimes' eval sets.
 # Expects (carried, see scripts/gpu/README.md): /tmp/c/judge (the starting checkpoint),
 # /tmp/c/data/{problems.jsonl, traces-train*.jsonl.gz, traces-eval*.jsonl.gz} and
@@ -12,11 +12,11 @@ if [ -f .carry/bin/deepprune.xz ]; then
   python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
     .carry/bin/deepprune.xz $B.new && chmod +x $B.new && mv -f $B.new $B
 fi
-bash scripts/gpu-cubecl-cache.sh import
+bash scripts/gpu/cubecl-cache.sh import
 export RUST_LOG=${RUST_LOG:-info}
 # The training config with this machine's paths.
 sed -e "s#^init: .*#init: /tmp/c/judge#" -e "s#\.\./shared/data/#$D/#" -e "s#data/train/#$D/#" \
-  -e "s#^output: .*#output: /tmp/judge-both#" configs/judge-minilm-both.yaml > /tmp/train-both.yaml
+  -e "s#^output: .*#output: /tmp/judge-both#" training/judge-minilm-both.yaml > /tmp/train-both.yaml
 if [ ! -f /tmp/judge-both/train.json ]; then
   $B judge train /tmp/train-both.yaml --quiet > /tmp/train.log 2>&1
 fi
@@ -48,4 +48,4 @@ PY
   $B judge eval --judge /tmp/judge-lc$n --problems $D/problems.jsonl --device cuda --base none \
     --traces $D/traces-eval-1.5b.jsonl.gz --max-pairs 30000 --json | sed "s/^{/{\"curve_problems\":$n,/" | tee -a "$OUT/curve.jsonl"
 done
-bash scripts/gpu-cubecl-cache.sh export
+bash scripts/gpu/cubecl-cache.sh export
