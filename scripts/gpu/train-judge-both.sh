@@ -3,10 +3,12 @@
 # over the 1.5B training problems, and evaluates each judge on both regimes' eval sets.
 # Expects (carried, see scripts/gpu/README.md): /tmp/c/judge (the starting checkpoint),
 # /tmp/c/data/{problems.jsonl, traces-train*.jsonl.gz, traces-eval*.jsonl.gz} and
-# .carry/bin/deepprune.xz. Writes the new checkpoint (in parts under 16 MiB), train.log and
-# eval.jsonl to $OUT. WAIT caps the seconds spent waiting for the main training run.
+# .carry/bin/deepprune.xz. Writes the new checkpoint (in parts under 16 MiB), train.log,
+# eval.jsonl and curve.jsonl to $R (default $OUT). It outlives one 10-minute call when started
+# with setsid and R=/tmp/results; a later call copies /tmp/results to its $OUT.
 set -u
-B=/tmp/bin/deepprune D=/tmp/c/data
+B=/tmp/bin/deepprune D=/tmp/c/data R=${R:-$OUT}
+mkdir -p "$R"
 mkdir -p /tmp/bin
 if [ -f .carry/bin/deepprune.xz ]; then
   python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
@@ -21,15 +23,15 @@ if [ ! -f /tmp/judge-both/train.json ]; then
   $B judge train /tmp/train-both.yaml --quiet > /tmp/train.log 2>&1
 fi
 tail -n 8 /tmp/train.log
-mkdir -p "$OUT/judge"
-cp /tmp/judge-both/config.json /tmp/judge-both/train.json /tmp/judge-both/tokenizer.json "$OUT/judge/"
-split -b 15M -d /tmp/judge-both/model.safetensors "$OUT/judge/model.safetensors.part-"
-cp /tmp/train.log "$OUT/train.log"
+mkdir -p "$R/judge"
+cp /tmp/judge-both/config.json /tmp/judge-both/train.json /tmp/judge-both/tokenizer.json "$R/judge/"
+split -b 15M -d /tmp/judge-both/model.safetensors "$R/judge/model.safetensors.part-"
+cp /tmp/train.log "$R/train.log"
 # Both regimes, every checkpoint the judge was trained at, with the lexical and embedding
-# baselines on the same pairs (a stratified sample of 30,000 pairs per set).
-$B judge eval --judge /tmp/judge-both --problems $D/problems.jsonl --device cuda --base none \
-  --traces $D/traces-eval-1.5b.jsonl.gz --traces $D/traces-eval.jsonl.gz --max-pairs 30000 --json \
-  | tee "$OUT/eval.jsonl"
+# baselines on the same pairs (every pair).
+$B judge eval --judge /tmp/judge-both --problems $D/problems.jsonl --device cuda --base /tmp/c/base \
+  --traces $D/traces-eval-1.5b.jsonl.gz --traces $D/traces-eval.jsonl.gz --json \
+  | tee "$R/eval.jsonl"
 # Learning curve: the same recipe on the 1.5B traces alone, from 32, 96 and 224 of their problems.
 for n in ${CURVE:-32 96 224}; do
   extra=$((n > 32 ? n - 32 : 0))
@@ -46,6 +48,7 @@ print(text)
 PY
   $B judge train /tmp/train-lc.yaml --quiet > /tmp/train-lc$n.log 2>&1 || tail -n 5 /tmp/train-lc$n.log
   $B judge eval --judge /tmp/judge-lc$n --problems $D/problems.jsonl --device cuda --base none \
-    --traces $D/traces-eval-1.5b.jsonl.gz --max-pairs 30000 --json | sed "s/^{/{\"curve_problems\":$n,/" | tee -a "$OUT/curve.jsonl"
+    --traces $D/traces-eval-1.5b.jsonl.gz --max-pairs 30000 --json | sed "s/^{/{\"curve_problems\":$n,/" | tee -a "$R/curve.jsonl"
 done
-bash scripts/gpu/cubecl-cache.sh export
+OUT=$R bash scripts/gpu/cubecl-cache.sh export
+touch "$R/done"
