@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use super::bert::{KernelRequest, Kernels};
+use super::bert::KernelRequest;
+use super::kernels::Kernels;
 use super::neural::{EmbeddingJudge, ModelJudge};
 use super::train::{train, EpochReport, TrainConfig, TrainError};
 use super::{JudgeError, PairJudge};
@@ -158,7 +159,7 @@ pub fn bench_matmul(
     shape: super::bench::GemmShape,
     rhs: super::bench::RhsLayout,
     split: usize,
-    matmul: super::bert::Matmul,
+    matmul: super::kernels::Matmul,
     reps: usize,
 ) -> Result<super::bench::MatmulRate, JudgeError> {
     use super::bench::{matmul_rate, MatmulRate};

@@ -11,7 +11,8 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use serde::Serialize;
 
-use super::bert::{BertInput, CrossEncoder, CrossEncoderConfig, Matmul};
+use super::bert::{BertInput, CrossEncoder, CrossEncoderConfig};
+use super::kernels::Matmul;
 
 /// What was measured.
 #[derive(Debug, Clone, Serialize)]
@@ -85,7 +86,7 @@ pub fn matmul_peak<B: Backend>(device: &B::Device, n: usize, reps: usize) -> f64
     let square = GemmShape { m: n, k: n, n };
     let burn = matmul_rate::<B>(device, square, RhsLayout::RowMajor, 1, Matmul::Burn, reps, 0.0);
     let probe = Tensor::<B, 3>::zeros([1, 16, 16], device);
-    if crate::judge::bert::dense::dense(&probe, &Tensor::zeros([16, 16], device), &Tensor::zeros([16], device)).is_some() {
+    if crate::judge::kernels::dense::dense(&probe, &Tensor::zeros([16, 16], device), &Tensor::zeros([16], device)).is_some() {
         burn.max(matmul_rate::<B>(device, square, RhsLayout::RowMajor, 1, Matmul::CublasLt, reps, 0.0))
     } else {
         burn
@@ -199,7 +200,7 @@ pub fn matmul_rate<B: Backend>(
     let corner = || -> Tensor<B, 1> {
         let other = match matmul {
             Matmul::Burn => None,
-            Matmul::CublasLt => crate::judge::bert::dense::dense(&a, &b, &zero_bias),
+            Matmul::CublasLt => crate::judge::kernels::dense::dense(&a, &b, &zero_bias),
         };
         let product = if let Some(product) = other {
             product
@@ -248,7 +249,7 @@ pub fn dense_difference<B: Backend>(device: &B::Device, shape: GemmShape, matmul
     let mut worst: f64 = 0.0;
     // Whole rows: x as [1, 2m, k]; a view: the first of each pair of rows, [m, 1, k].
     for x in [x.clone().reshape([1, 2 * m, k]), x.narrow(1, 0, 1)] {
-        let got = crate::judge::bert::dense::dense(&x, &w, &bias)?;
+        let got = crate::judge::kernels::dense::dense(&x, &w, &bias)?;
         let reference = x.matmul(w.clone().unsqueeze_dim::<3>(0)) + bias.clone().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0);
         let scale = reference.clone().abs().max().into_scalar().elem::<f64>().max(1e-12);
         let diff = (got - reference).abs().max().into_scalar().elem::<f64>();

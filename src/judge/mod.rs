@@ -3,12 +3,14 @@
 //! - [`oracle`]: reads the reference answer classes; the upper bound, never a real judge.
 //! - [`lexical`]: overlap of the numbers and word bigrams in the two prefixes.
 //! - [`bert`]: the Burn cross-encoder and the MiniLM embedding baseline.
+//! - [`kernels`]: the CUDA and CubeCL kernels that serve the encoder, and which of them to use.
 //! - [`worker`]: the thread that owns a judge (and its GPU), fed through `crossbeam-channel`.
 
 pub mod backend;
 pub mod bench;
 pub mod bert;
 pub mod eval;
+pub mod kernels;
 pub mod lexical;
 pub mod neural;
 pub mod oracle;

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use burn::prelude::*;
 
 use super::bert::{
-    load_checkpoint, BaseModelFiles, Kernels, BertEncoder, BertTokenizer, CrossEncoder, EncodedPair, LengthBuckets,
-    PaddedBatch, PairEncoder,
+    load_checkpoint, BaseModelFiles, BertEncoder, BertTokenizer, CrossEncoder, EncodedPair, LengthBuckets, PaddedBatch,
+    PairEncoder,
 };
+use super::kernels::Kernels;
 use super::{ForwardShapes, JudgeError, PairInput, PairJudge};
 use crate::trace::TracePrefix;
 

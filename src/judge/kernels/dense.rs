@@ -45,17 +45,7 @@ impl Matmul {
 
     /// Parses a name written by [`Matmul::name`].
     pub fn parse(name: &str) -> Option<Self> {
-        super::model::by_name(&Self::ALL, Self::name, name).ok()
-    }
-
-    /// The implementation to serve with on `device` when none is asked for: cuBLASLt on CUDA
-    /// (on an H100, with flash attention, 8,130 against 4,996 pairs/s for Burn's matmul at
-    /// 512-token pairs; docs/judge.md, "Eighth run"), Burn on the CPU.
-    pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
-        match device {
-            crate::config::DeviceKind::Cpu => Self::Burn,
-            crate::config::DeviceKind::Cuda => Self::CublasLt,
-        }
+        crate::judge::bert::model::by_name(&Self::ALL, Self::name, name).ok()
     }
 
     /// Whether the implementation runs on `device`: cuBLASLt is a CUDA library.
@@ -76,7 +66,7 @@ impl TryFrom<String> for Matmul {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, String> {
-        super::model::by_name(&Self::ALL, Self::name, &name)
+        crate::judge::bert::model::by_name(&Self::ALL, Self::name, &name)
     }
 }
 
