@@ -4,11 +4,13 @@
 //! - [`lexical`]: overlap of the numbers and word bigrams in the two prefixes.
 //! - [`bert`]: the Burn cross-encoder and the MiniLM embedding baseline.
 //! - [`kernels`]: the CUDA and CubeCL kernels that serve the encoder, and which of them to use.
+//! - [`build`]: the judge a run's `judge` section asks for.
 //! - [`worker`]: the thread that owns a judge (and its GPU), fed through `crossbeam-channel`.
 
 pub mod backend;
 pub mod bench;
 pub mod bert;
+pub mod build;
 pub mod eval;
 pub mod kernels;
 pub mod lexical;
