@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::pairs::{self, LabelledPair};
+use super::train::data::{self, LabelledPair};
 use super::{JudgeError, PairInput, PairJudge};
 use crate::metrics;
 use crate::trace::dataset::TraceSet;
@@ -82,9 +82,9 @@ pub fn eval_pairs(
     max_pairs: Option<usize>,
     seed: u64,
 ) -> Result<Vec<LabelledPair>, crate::trace::truncate::TruncateError> {
-    let prefixes = pairs::prefixes(traces, spec)?;
+    let prefixes = data::prefixes(traces, spec)?;
     let all: Vec<usize> = (0..prefixes.len()).collect();
-    Ok(pairs::sample_stratified(pairs::all_pairs(&prefixes, &all), max_pairs, seed))
+    Ok(data::sample_stratified(data::all_pairs(&prefixes, &all), max_pairs, seed))
 }
 
 /// Scores pairs with a judge in chunks.

@@ -16,7 +16,6 @@ pub mod kernels;
 pub mod lexical;
 pub mod neural;
 pub mod oracle;
-pub mod pairs;
 pub mod train;
 pub mod worker;
 
