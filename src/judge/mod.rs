@@ -47,6 +47,9 @@ pub enum JudgeError {
     /// The model could not be loaded or run.
     #[error("judge model: {0}")]
     Model(String),
+    /// The config asks for a device this build cannot run on.
+    #[error(transparent)]
+    Device(#[from] backend::CudaNotBuilt),
     /// The worker thread is gone.
     #[error("the judge worker stopped")]
     WorkerGone,

@@ -57,6 +57,9 @@ pub enum TrainError {
     /// The model, tokenizer or checkpoint failed.
     #[error("{0}")]
     Model(String),
+    /// The config asks for a device this build cannot run on.
+    #[error(transparent)]
+    Device(#[from] super::backend::CudaNotBuilt),
     /// Writing results failed.
     #[error("{path}: {source}")]
     Io {
