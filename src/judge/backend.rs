@@ -63,7 +63,7 @@ pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<Epoch
 /// `flash`, `flash2`, `cublaslt` and the `fused` norm are CUDA only, so asking for them on the
 /// CPU is an error.
 fn checked(request: KernelRequest, device: DeviceKind) -> Result<Kernels, JudgeError> {
-    Kernels::resolve(request, device).map_err(JudgeError::Model)
+    Ok(Kernels::resolve(request, device)?)
 }
 
 /// The trained cross-encoder on `device`.
@@ -115,7 +115,8 @@ pub fn bench_judge(
     ) -> Result<super::bench::JudgeBench, JudgeError> {
         let device = B::Device::default();
         let (model, config) = match dir {
-            Some(d) => super::bert::load_checkpoint::<B>(d, &device).map_err(|e| JudgeError::Model(e.to_string()))?,
+            Some(d) => super::bert::load_checkpoint::<B>(d, &device)
+                .map_err(|source| JudgeError::Weights { dir: d.to_path_buf(), source })?,
             None => {
                 let c = super::bert::CrossEncoderConfig::new(super::bert::BertConfig::all_minilm_l6_v2());
                 (c.init::<B>(&device), c)

@@ -131,12 +131,20 @@ impl GemmShape {
     }
 }
 
+/// A product shape that is not `MxKxN` in positive integers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {given:?}")]
+pub struct BadGemmShape {
+    /// The text given.
+    pub given: String,
+}
+
 impl std::str::FromStr for GemmShape {
-    type Err = String;
+    type Err = BadGemmShape;
 
     /// Parses `MxKxN`, e.g. `65536x384x1536`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {s:?}");
+    fn from_str(s: &str) -> Result<Self, BadGemmShape> {
+        let bad = || BadGemmShape { given: s.to_string() };
         let dims: Vec<usize> = s.split('x').map(|d| d.trim().parse::<usize>()).collect::<Result<_, _>>().map_err(|_| bad())?;
         match dims[..] {
             [m, k, n] if m > 0 && k > 0 && n > 0 => Ok(Self { m, k, n }),
@@ -500,7 +508,7 @@ mod tests {
     fn gemm_shapes_parse_and_bad_ones_are_named() {
         assert_eq!("65536x384x1536".parse::<GemmShape>(), Ok(GemmShape { m: 65536, k: 384, n: 1536 }));
         for bad in ["65536x384", "8x0x8", "axbxc", "1x2x3x4", ""] {
-            let err = bad.parse::<GemmShape>().unwrap_err();
+            let err = bad.parse::<GemmShape>().unwrap_err().to_string();
             assert!(err.contains(&format!("{bad:?}")) && err.contains("MxKxN"), "{err}");
         }
         assert_eq!(GemmShape::minilm_layer(100)[3], GemmShape { m: 100, k: 1536, n: 384 });

@@ -30,7 +30,7 @@ pub fn make_judge(judge: &JudgeConfig, traces: &[(String, Vec<Arc<Trace>>)]) -> 
         }
         JudgeKind::Lexical => Box::new(LexicalJudge::default()),
         JudgeKind::Model => {
-            let dir = judge.path.as_deref().ok_or_else(|| JudgeError::Model("judge.path is not set".into()))?;
+            let dir = judge.path.as_deref().ok_or(JudgeError::MissingSetting { key: "judge.path" })?;
             backend::model_judge(dir, judge.device, judge.model_batch, judge.kernels(), judge.buckets.as_deref())?
         }
         JudgeKind::Embedding => {
@@ -61,7 +61,7 @@ impl PairJudge for NoJudge {
         "none"
     }
     fn score(&mut self, _: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
-        Err(JudgeError::Model("judge.kind is none; no pair should be judged".into()))
+        Err(JudgeError::NothingToJudge)
     }
 }
 

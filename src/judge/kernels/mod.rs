@@ -26,3 +26,47 @@ pub mod select;
 pub use dense::Matmul;
 pub use norm::Norm;
 pub use select::Kernels;
+
+/// Why a CUDA library or kernel that does not launch through CubeCL (the stream probe,
+/// cuBLASLt, flash2) cannot be used. Each is reported once, in a warning, and the encoder then
+/// uses another kernel or Burn's ops.
+#[cfg(feature = "cuda")]
+#[derive(Debug, Clone, thiserror::Error)]
+enum CudaError {
+    /// A CUDA library is not installed where it is looked for.
+    #[error("{library} could not be loaded")]
+    Library {
+        /// The library, e.g. `libcupti`.
+        library: &'static str,
+    },
+    /// A call into the driver, NVRTC, CUPTI or cuBLASLt failed.
+    #[error("{call}: {message}")]
+    Call {
+        /// What was called or set up, e.g. `CUDA context`.
+        call: &'static str,
+        /// What the library reported.
+        message: String,
+    },
+    /// The GPU is older than a kernel needs.
+    #[error("it needs compute capability 8.0 or newer (bf16 mma.sync, cp.async); this GPU has {major}.{minor}")]
+    ComputeCapability {
+        /// The GPU's major version.
+        major: i32,
+        /// The GPU's minor version.
+        minor: i32,
+    },
+    /// The stream probe's launch reached the driver unseen.
+    #[error("the probe kernel's launch was not seen")]
+    ProbeUnseen,
+    /// The CUPTI callback panicked while it held the stream it saw.
+    #[error("the CUPTI callback panicked")]
+    CallbackPanicked,
+}
+
+#[cfg(feature = "cuda")]
+impl CudaError {
+    /// A failed `call`, with what the library reported as `message`.
+    fn call(call: &'static str, message: impl std::fmt::Display) -> Self {
+        Self::Call { call, message: message.to_string() }
+    }
+}

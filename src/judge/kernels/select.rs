@@ -6,7 +6,7 @@
 
 use super::{Matmul, Norm};
 use crate::config::DeviceKind;
-use crate::judge::bert::{Attention, KernelRequest};
+use crate::judge::bert::{Attention, KernelRequest, Refusal};
 
 /// The kernels that serve the encoder: self-attention, the dense products, and the residual
 /// sums with their LayerNorms.
@@ -19,6 +19,11 @@ pub struct Kernels {
     /// Which kernels compute the residual sums and LayerNorms.
     pub norm: Norm,
 }
+
+/// A kernel asked for on a device it does not run on ([`Kernels::resolve`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{} `{}` is {}; use device cuda, or {}", .0.key, .0.name, .0.is, .0.instead)]
+pub struct UnsupportedKernel(pub Refusal);
 
 impl Attention {
     /// The implementation measured fastest on `device` for serving (docs/judge.md): on an
@@ -68,9 +73,9 @@ impl Kernels {
     /// What `request` asks for on `device`, unset parts filled with the fastest there (which
     /// always run there); an error naming the first part that does not run on `device`
     /// ([`KernelRequest::refusals`]).
-    pub fn resolve(request: KernelRequest, device: DeviceKind) -> Result<Self, String> {
-        if let Some(r) = request.refusals(device).first() {
-            return Err(format!("{} `{}` is {}; use device cuda, or {}", r.key, r.name, r.is, r.instead));
+    pub fn resolve(request: KernelRequest, device: DeviceKind) -> Result<Self, UnsupportedKernel> {
+        if let Some(&r) = request.refusals(device).first() {
+            return Err(UnsupportedKernel(r));
         }
         let fastest = Self::fastest_on(device);
         Ok(Self {
@@ -106,13 +111,13 @@ mod tests {
             Kernels::resolve(asked, DeviceKind::Cuda).unwrap(),
             Kernels { attention: Attention::Deferred, matmul: Matmul::Burn, norm: Norm::Burn }
         );
-        let error = Kernels::resolve(KernelRequest { norm: Some(Norm::Fused), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
+        let error = Kernels::resolve(KernelRequest { norm: Some(Norm::Fused), ..Default::default() }, DeviceKind::Cpu).unwrap_err().to_string();
         assert!(error.contains("norm `fused` is a CUDA kernel"), "{error}");
-        let error = Kernels::resolve(KernelRequest { matmul: Some(Matmul::CublasLt), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
+        let error = Kernels::resolve(KernelRequest { matmul: Some(Matmul::CublasLt), ..Default::default() }, DeviceKind::Cpu).unwrap_err().to_string();
         assert!(error.contains("matmul `cublaslt` is a CUDA library"), "{error}");
-        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
+        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash), ..Default::default() }, DeviceKind::Cpu).unwrap_err().to_string();
         assert!(error.contains("attention `flash` is a CUDA kernel"), "{error}");
-        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash2), ..Default::default() }, DeviceKind::Cpu).unwrap_err();
+        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash2), ..Default::default() }, DeviceKind::Cpu).unwrap_err().to_string();
         assert!(error.contains("attention `flash2` is a CUDA kernel"), "{error}");
     }
 }

@@ -327,12 +327,51 @@ pub struct CheckpointMeta {
     pub history: Vec<EpochReport>,
 }
 
+/// Why a checkpoint's `train.json` could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointMetaError {
+    /// The file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// `train.json`.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a `train.json` (or could not be encoded as one).
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// `train.json`.
+        path: PathBuf,
+        /// What `serde_json` reported.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 impl CheckpointMeta {
+    /// The file name, in a checkpoint directory.
+    pub const FILE: &'static str = "train.json";
+
     /// Reads `dir/train.json`.
-    pub fn read(dir: &Path) -> Result<Self, TrainError> {
-        let path = dir.join("train.json");
-        let text = std::fs::read_to_string(&path).map_err(|source| TrainError::Io { path: path.clone(), source })?;
-        serde_json::from_str(&text).map_err(|e| TrainError::Model(format!("{}: {e}", path.display())))
+    pub fn read(dir: &Path) -> Result<Self, CheckpointMetaError> {
+        let path = dir.join(Self::FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(source) => return Err(CheckpointMetaError::Io { path, source }),
+        };
+        serde_json::from_str(&text).map_err(|source| CheckpointMetaError::Json { path, source })
+    }
+
+    /// Writes `dir/train.json`.
+    pub fn write(&self, dir: &Path) -> Result<(), CheckpointMetaError> {
+        let path = dir.join(Self::FILE);
+        let json = match serde_json::to_string_pretty(self) {
+            Ok(json) => json,
+            Err(source) => return Err(CheckpointMetaError::Json { path, source }),
+        };
+        std::fs::write(&path, json).map_err(|source| CheckpointMetaError::Io { path, source })
     }
 }
 

@@ -32,14 +32,17 @@ use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
-pub use config::{CheckpointMeta, EpochReport, LossKind, SavePrecision, SelectBy, TraceFile, TraceFiles, TrainConfig};
+pub use config::{
+    CheckpointMeta, CheckpointMetaError, EpochReport, LossKind, SavePrecision, SelectBy, TraceFile, TraceFiles, TrainConfig,
+};
 pub use loss::{bce_loss, focal_loss};
 
 use self::data::{frame, Framed, LabelledPair};
 use super::bert::{
     save_checkpoint, BaseModelFiles, BertConfig, BertTokenizer, CheckpointPrecision, CrossEncoder, CrossEncoderConfig,
-    LengthBuckets, PaddedBatch, PairEncoder,
+    LengthBuckets, PaddedBatch, PairEncoder, TokenizeError, WeightsError,
 };
+use super::JudgeError;
 use crate::trace::dataset::load_traces;
 
 /// Why training failed.
@@ -54,9 +57,18 @@ pub enum TrainError {
     /// Truncation failed.
     #[error(transparent)]
     Truncate(#[from] crate::trace::truncate::TruncateError),
-    /// The model, tokenizer or checkpoint failed.
-    #[error("{0}")]
-    Model(String),
+    /// The base model's weights could not be loaded, or the checkpoint's saved.
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    /// The tokenizer could not be loaded, or a prefix tokenized or padded.
+    #[error(transparent)]
+    Tokenize(#[from] TokenizeError),
+    /// Scoring the validation pairs failed.
+    #[error(transparent)]
+    Validate(#[from] JudgeError),
+    /// The checkpoint's `train.json` could not be written.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointMetaError),
     /// The config asks for a device this build cannot run on.
     #[error(transparent)]
     Device(#[from] super::backend::CudaNotBuilt),
@@ -89,8 +101,7 @@ fn validate<B: Backend>(
     batch: usize,
     device: &B::Device,
 ) -> Result<(Option<f64>, Option<f64>, Option<f64>), TrainError> {
-    let scores = super::neural::score_encoded(model, &val.items, buckets, pad, batch, device, &mut Default::default())
-        .map_err(|e| TrainError::Model(e.to_string()))?;
+    let scores = super::neural::score_encoded(model, &val.items, buckets, pad, batch, device, &mut Default::default())?;
     let m = super::eval::PairMetrics::from_labels(&val.labels, &val.problems, &scores);
     Ok((m.auroc, m.auroc_within, m.tnr_at_fnr_0_2))
 }
@@ -101,7 +112,6 @@ pub fn train<B: AutodiffBackend>(
     device: &B::Device,
     progress: bool,
 ) -> Result<Vec<EpochReport>, TrainError> {
-    let model_err = |e: String| TrainError::Model(e);
     // Every file's problems in one list; a problem is (file, pid), so pairs never mix generators.
     let files = config.traces.files();
     let specs = config.truncator.checkpoint_specs();
@@ -135,10 +145,10 @@ pub fn train<B: AutodiffBackend>(
     let val_pairs = data::sample_stratified(pairs_of(&val_problems), config.validation_max_pairs, config.seed);
 
     let base = BaseModelFiles::new(config.init.as_ref().unwrap_or(&config.base));
-    let tokenizer = BertTokenizer::from_file(base.tokenizer()).map_err(|e| model_err(e.to_string()))?;
-    let encoder = PairEncoder::new(tokenizer, config.max_len).map_err(|e| model_err(e.to_string()))?;
+    let tokenizer = BertTokenizer::from_file(base.tokenizer())?;
+    let encoder = PairEncoder::new(tokenizer, config.max_len)?;
     let pad = encoder.tokenizer().special_tokens().pad;
-    let buckets = LengthBuckets::new(config.buckets.clone()).map_err(|e| model_err(e.to_string()))?;
+    let buckets = LengthBuckets::new(config.buckets.clone())?;
     // Each prefix appears in many pairs: tokenize it once. A prefix is (problem, sample, its
     // length in tokens): the same trace cut at two checkpoints is two prefixes.
     let mut ids = HashMap::new();
@@ -146,7 +156,7 @@ pub fn train<B: AutodiffBackend>(
         for (problem, ps) in at.iter().enumerate() {
             for p in ps {
                 if let std::collections::hash_map::Entry::Vacant(slot) = ids.entry((problem, p.sample, p.tokens)) {
-                    slot.insert(encoder.encode_text(&p.text).map_err(|e| model_err(e.to_string()))?);
+                    slot.insert(encoder.encode_text(&p.text)?);
                 }
             }
         }
@@ -162,10 +172,9 @@ pub fn train<B: AutodiffBackend>(
         let c = CrossEncoderConfig::new(bert).with_dropout(config.dropout);
         (c.init(device), c)
     } else if let Some(dir) = &config.init {
-        let (model, c) = super::bert::load_checkpoint::<B>(dir, device).map_err(|e| model_err(e.to_string()))?;
-        (model, c)
+        super::bert::load_checkpoint::<B>(dir, device)?
     } else {
-        base.load_cross_encoder::<B>(config.dropout, device).map_err(|e| model_err(e.to_string()))?
+        base.load_cross_encoder::<B>(config.dropout, device)?
     };
     let mut optim = AdamWConfig::new()
         .with_weight_decay(config.weight_decay)
@@ -209,7 +218,7 @@ pub fn train<B: AutodiffBackend>(
                 .map(|&i| if config.swap && rng.random_bool(0.5) { data::swapped(&train_pairs[i]) } else { train_pairs[i].clone() })
                 .collect();
             let framed = frame(&batch_pairs, &ids, &encoder);
-            let batch = PaddedBatch::new(&framed.items, &buckets, pad).map_err(|e| model_err(e.to_string()))?;
+            let batch = PaddedBatch::new(&framed.items, &buckets, pad)?;
             let labels: Vec<f32> = framed.labels.iter().map(|&l| l as u8 as f32).collect();
             let labels = Tensor::<B, 1>::from_data(TensorData::new(labels, [chunk.len()]), device);
             let logits = model.forward(&batch.to_input::<B>(device));
@@ -283,7 +292,7 @@ pub fn train<B: AutodiffBackend>(
                 SavePrecision::F16 => CheckpointPrecision::F16,
                 SavePrecision::Bf16 => CheckpointPrecision::BF16,
             };
-            save_checkpoint(&inner, &model_config, &config.output, precision).map_err(|e| model_err(e.to_string()))?;
+            save_checkpoint(&inner, &model_config, &config.output, precision)?;
             let tok_src = base.tokenizer();
             let tok_dst = config.output.join("tokenizer.json");
             std::fs::copy(&tok_src, &tok_dst).map_err(|source| TrainError::Io { path: tok_dst, source })?;
@@ -300,9 +309,7 @@ pub fn train<B: AutodiffBackend>(
             validation: best_report,
             history: history.clone(),
         };
-        let path = config.output.join("train.json");
-        let json = serde_json::to_string_pretty(&meta).map_err(|e| model_err(e.to_string()))?;
-        std::fs::write(&path, json).map_err(|source| TrainError::Io { path, source })?;
+        meta.write(&config.output)?;
     }
     Ok(history)
 }
