@@ -2,10 +2,15 @@
 //!
 //! - [`oracle`]: reads the reference answer classes; the upper bound, never a real judge.
 //! - [`lexical`]: overlap of the numbers and word bigrams in the two prefixes.
-//! - [`bert`]: the Burn cross-encoder and the MiniLM embedding baseline.
+//! - [`neural`]: the trained cross-encoder and the MiniLM embedding baseline as judges.
+//! - [`bert`]: the Burn BERT encoder and cross-encoder, their weights and tokenizer.
 //! - [`kernels`]: the CUDA and CubeCL kernels that serve the encoder, and which of them to use.
+//! - [`backend`]: the Burn backend for a device, CPU or CUDA, for serving and training.
 //! - [`build`]: the judge a run's `judge` section asks for.
 //! - [`worker`]: the thread that owns a judge (and its GPU), fed through `crossbeam-channel`.
+//! - [`train`]: training the cross-encoder on labelled pairs (`deepprune judge train`).
+//! - [`eval`]: a judge's AUROC on labelled pairs, beside the baselines' (`deepprune judge eval`).
+//! - [`bench`](mod@bench): forward-pass and matmul throughput of the encoder (`deepprune bench`).
 
 pub mod backend;
 pub mod bench;
