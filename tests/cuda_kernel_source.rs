@@ -1,4 +1,4 @@
-//! The judge's hand-written CUDA kernel (`src/judge/bert/flash2.cu`) is compiled at run time on
+//! The judge's hand-written CUDA kernel (`src/judge/kernels/flash2.cu`) is compiled at run time on
 //! the GPU, so a broken source would only show there, and CI has no GPU. NVRTC compiles without
 //! a GPU or a driver: this test runs `scripts/dev/check-cuda-kernels.py`, which compiles the kernel
 //! as `flash2.rs` does, for sm_80 and sm_90, and fails on a compile error or a register spill.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compiles the judge's hand-written CUDA kernel (src/judge/bert/flash2.cu) with NVRTC, as
+"""Compiles the judge's hand-written CUDA kernel (src/judge/kernels/flash2.cu) with NVRTC, as
 flash2.rs does at run time, for the GPU generations it serves (sm_80 and sm_90), and checks
 that it compiles and that ptxas spills no registers (the kernel is laid out to keep its scores in
 registers; a spill would make it slower, not wrong). No GPU or driver is needed.
@@ -13,7 +13,7 @@ import os
 import re
 import sys
 
-SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "judge", "bert", "flash2.cu")
+SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "src", "judge", "kernels", "flash2.cu")
 # What flash2.rs passes (`ftz: Some(true)` and the device's `sm_XY`).
 OPTIONS = ["--ftz=true"]
 TARGETS = ["sm_80", "sm_90"]

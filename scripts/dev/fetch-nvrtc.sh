@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch NVIDIA's runtime compiler, NVRTC 13.0 (the version of the GPU machine's CUDA), into
 # ~/.cache/deepprune/nvrtc, for the test that compiles the judge's hand-written CUDA kernel
-# (src/judge/bert/flash2.cu) on a machine without a GPU (tests/cuda_kernel_source.rs, run by
+# (src/judge/kernels/flash2.cu) on a machine without a GPU (tests/cuda_kernel_source.rs, run by
 # .ci/run). NVRTC compiles without a GPU or a driver.
 #
 # The library comes from the PyPI wheel `nvidia-cuda-nvrtc==13.0.88` (87 MB), checked against a

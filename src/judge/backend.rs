@@ -3,37 +3,67 @@
 
 use std::path::Path;
 
-use super::bert::{KernelRequest, Kernels};
+use super::bert::KernelRequest;
+use super::kernels::Kernels;
 use super::neural::{EmbeddingJudge, ModelJudge};
 use super::train::{train, EpochReport, TrainConfig, TrainError};
 use super::{JudgeError, PairJudge};
 use crate::config::DeviceKind;
 
-#[cfg(not(feature = "cuda"))]
-const NO_CUDA: &str = "device cuda needs a build with the `cuda` feature: cargo build --release --features cuda";
+/// A device this build cannot run on: CUDA without the `cuda` feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("device cuda needs a build with the `cuda` feature: cargo build --release --features cuda")]
+pub struct CudaNotBuilt;
+
+/// Runs `$body` with the type `$B` bound to the backend that serves on `$device`: flex in f32 on
+/// the CPU, CUDA in bf16 behind the `cuda` feature. Without that feature, a CUDA device is
+/// `Err(CudaNotBuilt.into())`. `$B = ($cpu, $cuda)` names other backends (training's).
+macro_rules! on_device {
+    ($device:expr, $B:ident => $body:expr) => {
+        on_device!($device, $B = (burn::backend::Flex, burn::backend::Cuda<burn::tensor::bf16, i32>) => $body)
+    };
+    ($device:expr, $B:ident = ($cpu:ty, $cuda:ty) => $body:expr) => {
+        match $device {
+            DeviceKind::Cpu => {
+                type $B = $cpu;
+                $body
+            }
+            DeviceKind::Cuda => {
+                #[cfg(feature = "cuda")]
+                {
+                    type $B = $cuda;
+                    $body
+                }
+                #[cfg(not(feature = "cuda"))]
+                {
+                    Err(CudaNotBuilt.into())
+                }
+            }
+        }
+    };
+}
+
+/// How reports name the backend that serves on `device`.
+fn serving_name(device: DeviceKind) -> &'static str {
+    match device {
+        DeviceKind::Cpu => "cpu flex f32",
+        DeviceKind::Cuda => "cuda bf16",
+    }
+}
 
 /// Trains on the config's device.
 pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<EpochReport>, TrainError> {
-    match config.device {
-        DeviceKind::Cpu => train::<burn::backend::Autodiff<burn::backend::Flex>>(config, &Default::default(), progress),
-        DeviceKind::Cuda => {
-            #[cfg(feature = "cuda")]
-            {
-                train::<burn::backend::Autodiff<burn::backend::Cuda>>(config, &Default::default(), progress)
-            }
-            #[cfg(not(feature = "cuda"))]
-            {
-                Err(TrainError::Model(NO_CUDA.into()))
-            }
-        }
-    }
+    use burn::backend::Autodiff;
+    on_device!(config.device, B = (Autodiff<burn::backend::Flex>, Autodiff<burn::backend::Cuda>) => {
+        train::<B>(config, &Default::default(), progress)
+    })
 }
 
 /// The kernels to serve with on `device`: those asked for, else the fastest measured there.
 /// `flash`, `flash2`, `cublaslt` and the `fused` norm are CUDA only, so asking for them on the
 /// CPU is an error.
 fn checked(request: KernelRequest, device: DeviceKind) -> Result<Kernels, JudgeError> {
-    Kernels::resolve(request, device).map_err(JudgeError::Model)
+    Ok(Kernels::resolve(request, device)?)
 }
 
 /// The trained cross-encoder on `device`.
@@ -45,23 +75,9 @@ pub fn model_judge(
     buckets: Option<&[usize]>,
 ) -> Result<Box<dyn PairJudge>, JudgeError> {
     let kernels = checked(kernels, device)?;
-    match device {
-        DeviceKind::Cpu => {
-            Ok(Box::new(ModelJudge::<burn::backend::Flex>::load(dir, batch_size, kernels, buckets, Default::default())?))
-        }
-        DeviceKind::Cuda => {
-            #[cfg(feature = "cuda")]
-            {
-                type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
-                Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, kernels, buckets, Default::default())?))
-            }
-            #[cfg(not(feature = "cuda"))]
-            {
-                let _ = (dir, batch_size, kernels, buckets);
-                Err(JudgeError::Model(NO_CUDA.into()))
-            }
-        }
-    }
+    on_device!(device, B => {
+        Ok(Box::new(ModelJudge::<B>::load(dir, batch_size, kernels, buckets, Default::default())?))
+    })
 }
 
 /// The MiniLM embedding-cosine baseline on `device`.
@@ -72,21 +88,7 @@ pub fn embedding_judge(
     kernels: KernelRequest,
 ) -> Result<Box<dyn PairJudge>, JudgeError> {
     let kernels = checked(kernels, device)?;
-    match device {
-        DeviceKind::Cpu => Ok(Box::new(EmbeddingJudge::<burn::backend::Flex>::load(base, batch_size, kernels, Default::default())?)),
-        DeviceKind::Cuda => {
-            #[cfg(feature = "cuda")]
-            {
-                type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
-                Ok(Box::new(EmbeddingJudge::<B>::load(base, batch_size, kernels, Default::default())?))
-            }
-            #[cfg(not(feature = "cuda"))]
-            {
-                let _ = (base, batch_size, kernels);
-                Err(JudgeError::Model(NO_CUDA.into()))
-            }
-        }
-    }
+    on_device!(device, B => Ok(Box::new(EmbeddingJudge::<B>::load(base, batch_size, kernels, Default::default())?)))
 }
 
 /// Benchmarks the cross-encoder (the checkpoint in `dir`, or a randomly initialised MiniLM-shape
@@ -113,7 +115,8 @@ pub fn bench_judge(
     ) -> Result<super::bench::JudgeBench, JudgeError> {
         let device = B::Device::default();
         let (model, config) = match dir {
-            Some(d) => super::bert::load_checkpoint::<B>(d, &device).map_err(|e| JudgeError::Model(e.to_string()))?,
+            Some(d) => super::bert::load_checkpoint::<B>(d, &device)
+                .map_err(|source| JudgeError::Weights { dir: d.to_path_buf(), source })?,
             None => {
                 let c = super::bert::CrossEncoderConfig::new(super::bert::BertConfig::all_minilm_l6_v2());
                 (c.init::<B>(&device), c)
@@ -130,20 +133,13 @@ pub fn bench_judge(
         Ok(report)
     }
     let kernels = checked(kernels, device)?;
-    match device {
-        DeviceKind::Cpu => go::<burn::backend::Flex>(dir, "cpu flex f32", batch, max_len, pairs, 1024, breakdown, kernels),
-        DeviceKind::Cuda => {
-            #[cfg(feature = "cuda")]
-            {
-                go::<burn::backend::Cuda<burn::tensor::bf16, i32>>(dir, "cuda bf16", batch, max_len, pairs, 8192, breakdown, kernels)
-            }
-            #[cfg(not(feature = "cuda"))]
-            {
-                let _ = (dir, batch, max_len, pairs, breakdown, kernels);
-                Err(JudgeError::Model(NO_CUDA.into()))
-            }
-        }
-    }
+    // The side of the square product that measures the device's peak matmul rate.
+    let peak = match device {
+        DeviceKind::Cpu => 1024,
+        DeviceKind::Cuda => 8192,
+    };
+    let name = serving_name(device);
+    on_device!(device, B => go::<B>(dir, name, batch, max_len, pairs, peak, breakdown, kernels))
 }
 
 /// How long each `bench matmul` measurement runs at least: long enough that a GPU's clock ramp
@@ -158,39 +154,17 @@ pub fn bench_matmul(
     shape: super::bench::GemmShape,
     rhs: super::bench::RhsLayout,
     split: usize,
-    matmul: super::bert::Matmul,
+    matmul: super::kernels::Matmul,
     reps: usize,
 ) -> Result<super::bench::MatmulRate, JudgeError> {
-    use super::bench::{matmul_rate, MatmulRate};
+    use super::bench::{dense_difference, matmul_rate, MatmulRate};
     checked(KernelRequest { matmul: Some(matmul), ..Default::default() }, device)?;
-    let measure = |name: &str, tflops: f64, diff: Option<f64>| MatmulRate {
-        device: name.to_string(),
-        shape,
-        rhs,
-        split,
-        matmul,
-        tflops,
-        max_rel_diff_vs_burn: diff,
-    };
-    match device {
-        DeviceKind::Cpu => {
-            let device = Default::default();
-            let tflops = matmul_rate::<burn::backend::Flex>(&device, shape, rhs, split, matmul, reps, MATMUL_SECONDS);
-            Ok(measure("cpu flex f32", tflops, None))
-        }
-        DeviceKind::Cuda => {
-            #[cfg(feature = "cuda")]
-            {
-                type B = burn::backend::Cuda<burn::tensor::bf16, i32>;
-                let device = Default::default();
-                let tflops = matmul_rate::<B>(&device, shape, rhs, split, matmul, reps, MATMUL_SECONDS);
-                Ok(measure("cuda bf16", tflops, super::bench::dense_difference::<B>(&device, shape, matmul)))
-            }
-            #[cfg(not(feature = "cuda"))]
-            {
-                let _ = (measure, reps);
-                Err(JudgeError::Model(NO_CUDA.into()))
-            }
-        }
-    }
+    let name = serving_name(device);
+    on_device!(device, B => {
+        let device = Default::default();
+        let tflops = matmul_rate::<B>(&device, shape, rhs, split, matmul, reps, MATMUL_SECONDS);
+        // `None` on the CPU, where only Burn's matmul runs.
+        let max_rel_diff_vs_burn = dense_difference::<B>(&device, shape, matmul);
+        Ok(MatmulRate { device: name.to_string(), shape, rhs, split, matmul, tflops, max_rel_diff_vs_burn })
+    })
 }

@@ -11,7 +11,8 @@ use burn::prelude::*;
 use burn::tensor::Distribution;
 use serde::Serialize;
 
-use super::bert::{BertInput, CrossEncoder, CrossEncoderConfig, Matmul};
+use super::bert::{BertInput, CrossEncoder, CrossEncoderConfig};
+use super::kernels::Matmul;
 
 /// What was measured.
 #[derive(Debug, Clone, Serialize)]
@@ -85,7 +86,7 @@ pub fn matmul_peak<B: Backend>(device: &B::Device, n: usize, reps: usize) -> f64
     let square = GemmShape { m: n, k: n, n };
     let burn = matmul_rate::<B>(device, square, RhsLayout::RowMajor, 1, Matmul::Burn, reps, 0.0);
     let probe = Tensor::<B, 3>::zeros([1, 16, 16], device);
-    if crate::judge::bert::dense::dense(&probe, &Tensor::zeros([16, 16], device), &Tensor::zeros([16], device)).is_some() {
+    if crate::judge::kernels::dense::dense(&probe, &Tensor::zeros([16, 16], device), &Tensor::zeros([16], device)).is_some() {
         burn.max(matmul_rate::<B>(device, square, RhsLayout::RowMajor, 1, Matmul::CublasLt, reps, 0.0))
     } else {
         burn
@@ -130,12 +131,20 @@ impl GemmShape {
     }
 }
 
+/// A product shape that is not `MxKxN` in positive integers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {given:?}")]
+pub struct BadGemmShape {
+    /// The text given.
+    pub given: String,
+}
+
 impl std::str::FromStr for GemmShape {
-    type Err = String;
+    type Err = BadGemmShape;
 
     /// Parses `MxKxN`, e.g. `65536x384x1536`.
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("expected a shape MxKxN of three positive integers (e.g. 65536x384x1536), got {s:?}");
+    fn from_str(s: &str) -> Result<Self, BadGemmShape> {
+        let bad = || BadGemmShape { given: s.to_string() };
         let dims: Vec<usize> = s.split('x').map(|d| d.trim().parse::<usize>()).collect::<Result<_, _>>().map_err(|_| bad())?;
         match dims[..] {
             [m, k, n] if m > 0 && k > 0 && n > 0 => Ok(Self { m, k, n }),
@@ -199,7 +208,7 @@ pub fn matmul_rate<B: Backend>(
     let corner = || -> Tensor<B, 1> {
         let other = match matmul {
             Matmul::Burn => None,
-            Matmul::CublasLt => crate::judge::bert::dense::dense(&a, &b, &zero_bias),
+            Matmul::CublasLt => crate::judge::kernels::dense::dense(&a, &b, &zero_bias),
         };
         let product = if let Some(product) = other {
             product
@@ -248,7 +257,7 @@ pub fn dense_difference<B: Backend>(device: &B::Device, shape: GemmShape, matmul
     let mut worst: f64 = 0.0;
     // Whole rows: x as [1, 2m, k]; a view: the first of each pair of rows, [m, 1, k].
     for x in [x.clone().reshape([1, 2 * m, k]), x.narrow(1, 0, 1)] {
-        let got = crate::judge::bert::dense::dense(&x, &w, &bias)?;
+        let got = crate::judge::kernels::dense::dense(&x, &w, &bias)?;
         let reference = x.matmul(w.clone().unsqueeze_dim::<3>(0)) + bias.clone().unsqueeze_dim::<2>(0).unsqueeze_dim::<3>(0);
         let scale = reference.clone().abs().max().into_scalar().elem::<f64>().max(1e-12);
         let diff = (got - reference).abs().max().into_scalar().elem::<f64>();
@@ -499,7 +508,7 @@ mod tests {
     fn gemm_shapes_parse_and_bad_ones_are_named() {
         assert_eq!("65536x384x1536".parse::<GemmShape>(), Ok(GemmShape { m: 65536, k: 384, n: 1536 }));
         for bad in ["65536x384", "8x0x8", "axbxc", "1x2x3x4", ""] {
-            let err = bad.parse::<GemmShape>().unwrap_err();
+            let err = bad.parse::<GemmShape>().unwrap_err().to_string();
             assert!(err.contains(&format!("{bad:?}")) && err.contains("MxKxN"), "{err}");
         }
         assert_eq!(GemmShape::minilm_layer(100)[3], GemmShape { m: 100, k: 1536, n: 384 });

@@ -5,11 +5,11 @@
 //! knowing which problems are easy; clustering happens within a problem, so within-problem AUROC
 //! is the figure that predicts pruning quality.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::pairs::{self, LabelledPair};
+use super::train::data::{self, LabelledPair};
 use super::{JudgeError, PairInput, PairJudge};
 use crate::metrics;
 use crate::trace::dataset::TraceSet;
@@ -82,9 +82,9 @@ pub fn eval_pairs(
     max_pairs: Option<usize>,
     seed: u64,
 ) -> Result<Vec<LabelledPair>, crate::trace::truncate::TruncateError> {
-    let prefixes = pairs::prefixes(traces, spec)?;
+    let prefixes = data::prefixes(traces, spec)?;
     let all: Vec<usize> = (0..prefixes.len()).collect();
-    Ok(pairs::sample_stratified(pairs::all_pairs(&prefixes, &all), max_pairs, seed))
+    Ok(data::sample_stratified(data::all_pairs(&prefixes, &all), max_pairs, seed))
 }
 
 /// Scores pairs with a judge in chunks.
@@ -147,20 +147,37 @@ pub fn evaluate(
 }
 
 /// Reads the truncation a checkpoint was trained with (its first checkpoint).
-pub fn checkpoint_spec(dir: &Path) -> Result<TruncationSpec, super::train::TrainError> {
+pub fn checkpoint_spec(dir: &Path) -> Result<TruncationSpec, super::train::CheckpointMetaError> {
     Ok(super::train::CheckpointMeta::read(dir)?.train.truncator.spec())
 }
 
 /// Every cut a checkpoint was trained with: its `count`, then each of its later checkpoints.
-pub fn checkpoint_specs(dir: &Path) -> Result<Vec<TruncationSpec>, super::train::TrainError> {
+pub fn checkpoint_specs(dir: &Path) -> Result<Vec<TruncationSpec>, super::train::CheckpointMetaError> {
     Ok(super::train::CheckpointMeta::read(dir)?.train.truncator.checkpoint_specs())
+}
+
+/// Why the ROC curves could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RocError {
+    /// The folder or `roc.csv` could not be written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The folder or file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The plots could not be drawn or written.
+    #[error("{0}")]
+    Plot(String),
 }
 
 /// Writes the ROC curves of every judge in `scores` to `dir`: `roc.csv` (judge, fpr, tpr) and the
 /// plots `roc.png` and `roc.svg`.
-pub fn write_roc(dir: &Path, pairs: &[LabelledPair], scores: &EvalScores, prefix: &str) -> Result<(), String> {
+pub fn write_roc(dir: &Path, pairs: &[LabelledPair], scores: &EvalScores, prefix: &str) -> Result<(), RocError> {
     use std::fmt::Write as _;
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|source| RocError::Io { path: dir.to_path_buf(), source })?;
     let labels: Vec<bool> = pairs.iter().map(|p| p.same).collect();
     let mut csv = String::from("judge,fpr,tpr\n");
     let mut curves = Vec::new();
@@ -173,6 +190,6 @@ pub fn write_roc(dir: &Path, pairs: &[LabelledPair], scores: &EvalScores, prefix
         curves.push(crate::plot::RocCurve { label: format!("{name} (AUROC {auroc})"), points });
     }
     let path = dir.join("roc.csv");
-    std::fs::write(&path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
-    crate::plot::roc(dir, &format!("Judge ROC, pooled over all pairs ({prefix} prefixes)"), &curves)
+    std::fs::write(&path, csv).map_err(|source| RocError::Io { path, source })?;
+    crate::plot::roc(dir, &format!("Judge ROC, pooled over all pairs ({prefix} prefixes)"), &curves).map_err(RocError::Plot)
 }

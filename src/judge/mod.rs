@@ -2,22 +2,33 @@
 //!
 //! - [`oracle`]: reads the reference answer classes; the upper bound, never a real judge.
 //! - [`lexical`]: overlap of the numbers and word bigrams in the two prefixes.
-//! - [`bert`]: the Burn cross-encoder and the MiniLM embedding baseline.
+//! - [`neural`]: the trained cross-encoder and the MiniLM embedding baseline as judges.
+//! - [`bert`]: the Burn BERT encoder and cross-encoder, their weights and tokenizer.
+//! - [`kernels`]: the CUDA and CubeCL kernels that serve the encoder, and which of them to use.
+//! - [`backend`]: the Burn backend for a device, CPU or CUDA, for serving and training.
+//! - [`build`]: the judge a run's `judge` section asks for.
 //! - [`worker`]: the thread that owns a judge (and its GPU), fed through `crossbeam-channel`.
+//! - [`train`]: training the cross-encoder on labelled pairs (`deepprune judge train`).
+//! - [`eval`]: a judge's AUROC on labelled pairs, beside the baselines' (`deepprune judge eval`).
+//! - [`bench`](mod@bench): forward-pass and matmul throughput of the encoder (`deepprune bench`).
 
 pub mod backend;
 pub mod bench;
 pub mod bert;
+pub mod build;
 pub mod eval;
+pub mod kernels;
 pub mod lexical;
 pub mod neural;
 pub mod oracle;
-pub mod pairs;
 pub mod train;
 pub mod worker;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use self::bert::{TokenizeError, WeightsError};
+use self::train::CheckpointMetaError;
 use crate::trace::TracePrefix;
 
 /// The longest pair a BERT-style judge reads, in tokens (its position table's size).
@@ -32,7 +43,7 @@ pub struct PairInput {
     pub b: Arc<TracePrefix>,
 }
 
-/// Why a judge could not score.
+/// Why a judge could not be built or could not score.
 #[derive(Debug, thiserror::Error)]
 pub enum JudgeError {
     /// The oracle needs reference labels.
@@ -41,9 +52,99 @@ pub enum JudgeError {
         /// `pid#sample`.
         trace: String,
     },
-    /// The model could not be loaded or run.
+    /// A setting the configured judge needs is not set.
+    #[error("{key} is not set")]
+    MissingSetting {
+        /// The config key, e.g. `judge.path`.
+        key: &'static str,
+    },
+    /// `judge.kind: none` was asked to score pairs, which its clusterer never does.
+    #[error("judge.kind is none; no pair should be judged")]
+    NothingToJudge,
+    /// A model directory's weights or shape could not be loaded.
+    #[error("judge model {}: {source}", dir.display())]
+    Weights {
+        /// The checkpoint or base model directory.
+        dir: PathBuf,
+        /// What failed.
+        #[source]
+        source: WeightsError,
+    },
+    /// A model directory's tokenizer could not be loaded, or does not frame the checkpoint's
+    /// pairs.
+    #[error("judge model {}: {source}", dir.display())]
+    Tokenizer {
+        /// The checkpoint or base model directory.
+        dir: PathBuf,
+        /// What failed.
+        #[source]
+        source: TokenizeError,
+    },
+    /// A checkpoint's `train.json` could not be read.
+    #[error("judge model {}: {source}", dir.display())]
+    Checkpoint {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// What failed.
+        #[source]
+        source: CheckpointMetaError,
+    },
+    /// `judge.buckets` is not a usable list of lengths.
+    #[error("judge.buckets: {0}")]
+    BadBuckets(#[source] TokenizeError),
+    /// `judge.buckets` cannot hold the checkpoint's longest pair.
+    #[error(
+        "judge.buckets: the longest bucket ({longest}) must hold the checkpoint's longest pair ({max_len} tokens, {})",
+        dir.display()
+    )]
+    BucketsTooShort {
+        /// The longest bucket asked for.
+        longest: usize,
+        /// The checkpoint's longest pair, in tokens.
+        max_len: usize,
+        /// The checkpoint directory.
+        dir: PathBuf,
+    },
+    /// A prefix could not be tokenized, or a batch padded.
     #[error("judge model: {0}")]
-    Model(String),
+    Tokenize(#[from] TokenizeError),
+    /// The scores could not be read back from the device.
+    #[error("judge model: reading scores: {0}")]
+    ReadScores(#[source] burn::tensor::DataError),
+    /// The config asks for a device this build cannot run on.
+    #[error(transparent)]
+    Device(#[from] backend::CudaNotBuilt),
+    /// The config asks for a kernel that does not run on the judge's device.
+    #[error(transparent)]
+    Kernel(#[from] kernels::select::UnsupportedKernel),
+    /// The worker thread could not be started.
+    #[error("cannot start the judge thread: {0}")]
+    Thread(#[source] std::io::Error),
+    /// An embedding judge lost a prefix's embedding between computing and reading it.
+    #[error("embedding missing after embedding pass; this is a bug")]
+    MissingEmbedding,
+    /// The judge did not answer a batch in time.
+    #[error(
+        "the judge did not answer a batch of {pairs} pairs within {seconds:.1} s (judge.batch_timeout_s); \
+         a GPU judge may have failed, see its log above"
+    )]
+    Timeout {
+        /// Pairs in the batch.
+        pairs: usize,
+        /// The time allowed (`judge.batch_timeout_s`).
+        seconds: f64,
+    },
+    /// The judge answered a batch with too few scores.
+    #[error("the judge returned {scores} scores for {pairs} pairs")]
+    MissingScores {
+        /// Scores returned.
+        scores: usize,
+        /// Pairs that needed one.
+        pairs: usize,
+    },
+    /// One failure of a batch, reported to each pair in it.
+    #[error(transparent)]
+    Batch(Arc<JudgeError>),
     /// The worker thread is gone.
     #[error("the judge worker stopped")]
     WorkerGone,

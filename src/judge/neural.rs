@@ -11,9 +11,10 @@ use std::sync::Arc;
 use burn::prelude::*;
 
 use super::bert::{
-    load_checkpoint, BaseModelFiles, Kernels, BertEncoder, BertTokenizer, CrossEncoder, EncodedPair, LengthBuckets,
-    PaddedBatch, PairEncoder,
+    load_checkpoint, BaseModelFiles, BertEncoder, BertTokenizer, CrossEncoder, EncodedPair, LengthBuckets, PaddedBatch,
+    PairEncoder,
 };
+use super::kernels::Kernels;
 use super::{ForwardShapes, JudgeError, PairInput, PairJudge};
 use crate::trace::TracePrefix;
 
@@ -58,7 +59,7 @@ impl IdCache {
         if let Some(ids) = self.ids.get(&key(p)) {
             return Ok(ids.clone());
         }
-        let ids = Arc::new(tokenizer.encode_text(&p.text).map_err(|e| JudgeError::Model(e.to_string()))?);
+        let ids = Arc::new(tokenizer.encode_text(&p.text)?);
         self.ids.insert(key(p), ids.clone());
         Ok(ids)
     }
@@ -89,7 +90,7 @@ pub fn score_encoded<B: Backend>(
         // and autotunes kernels for a handful of shapes, not one per batch size.
         let rows = chunk.len().next_power_of_two().min(batch_size.max(chunk.len()));
         batch_items.resize(rows, batch_items[0].clone());
-        let batch = PaddedBatch::new(&batch_items, buckets, pad_id).map_err(|e| JudgeError::Model(e.to_string()))?;
+        let batch = PaddedBatch::new(&batch_items, buckets, pad_id)?;
         count_pass(shapes, &batch_items[..chunk.len()], &batch);
         let probs = model.infer(&batch.to_input::<B>(device));
         let values = tensor_to_vec(probs.into_data())?;
@@ -112,7 +113,7 @@ fn count_pass(shapes: &mut ForwardShapes, real: &[EncodedPair], batch: &PaddedBa
 }
 
 fn tensor_to_vec(data: burn::tensor::TensorData) -> Result<Vec<f32>, JudgeError> {
-    data.convert::<f32>().to_vec::<f32>().map_err(|e| JudgeError::Model(format!("reading scores: {e:?}")))
+    data.convert::<f32>().to_vec::<f32>().map_err(JudgeError::ReadScores)
 }
 
 /// The trained cross-encoder as a pipeline judge.
@@ -139,28 +140,28 @@ impl<B: Backend> ModelJudge<B> {
         buckets: Option<&[usize]>,
         device: B::Device,
     ) -> Result<Self, JudgeError> {
-        let err = |e: String| JudgeError::Model(format!("{}: {e}", dir.display()));
-        let (model, _) = load_checkpoint::<B>(dir, &device).map_err(|e| err(e.to_string()))?;
+        let tokenizer_error = |source| JudgeError::Tokenizer { dir: dir.to_path_buf(), source };
+        let (model, _) =
+            load_checkpoint::<B>(dir, &device).map_err(|source| JudgeError::Weights { dir: dir.to_path_buf(), source })?;
         let model = model.with_kernels(kernels).frozen();
-        let tokenizer = BertTokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| err(e.to_string()))?;
-        let meta = super::train::CheckpointMeta::read(dir).map_err(|e| err(e.to_string()))?;
-        let encoder = PairEncoder::new(tokenizer, meta.max_len).map_err(|e| err(e.to_string()))?;
+        let tokenizer = BertTokenizer::from_file(dir.join("tokenizer.json")).map_err(tokenizer_error)?;
+        let meta = super::train::CheckpointMeta::read(dir)
+            .map_err(|source| JudgeError::Checkpoint { dir: dir.to_path_buf(), source })?;
+        let encoder = PairEncoder::new(tokenizer, meta.max_len).map_err(tokenizer_error)?;
         let buckets = match buckets {
             None => {
                 let step = SERVING_BUCKET_STEP;
                 let lengths: Vec<usize> = (1..=meta.max_len.div_ceil(step)).map(|i| (i * step).min(meta.max_len)).collect();
-                LengthBuckets::new(lengths).map_err(|e| err(e.to_string()))?
+                LengthBuckets::new(lengths).map_err(tokenizer_error)?
             }
             Some(b) => {
-                let buckets = LengthBuckets::new(b.to_vec())
-                    .map_err(|e| JudgeError::Model(format!("judge.buckets: {e}")))?;
+                let buckets = LengthBuckets::new(b.to_vec()).map_err(JudgeError::BadBuckets)?;
                 if buckets.largest() < meta.max_len {
-                    return Err(JudgeError::Model(format!(
-                        "judge.buckets: the longest bucket ({}) must hold the checkpoint's longest pair ({} tokens, {})",
-                        buckets.largest(),
-                        meta.max_len,
-                        dir.display()
-                    )));
+                    return Err(JudgeError::BucketsTooShort {
+                        longest: buckets.largest(),
+                        max_len: meta.max_len,
+                        dir: dir.to_path_buf(),
+                    });
                 }
                 buckets
             }
@@ -210,9 +211,13 @@ impl<B: Backend> EmbeddingJudge<B> {
     /// Loads the base model from `dir` (see `scripts/dev/fetch-base-model.sh`).
     pub fn load(dir: &Path, batch_size: usize, kernels: Kernels, device: B::Device) -> Result<Self, JudgeError> {
         let files = BaseModelFiles::new(dir);
-        let err = |e: String| JudgeError::Model(format!("{}: {e}", dir.display()));
-        let encoder = files.load_encoder::<B>(&device).map_err(|e| err(e.to_string()))?.with_kernels(kernels).frozen();
-        let tokenizer = BertTokenizer::from_file(files.tokenizer()).map_err(|e| err(e.to_string()))?;
+        let encoder = files
+            .load_encoder::<B>(&device)
+            .map_err(|source| JudgeError::Weights { dir: dir.to_path_buf(), source })?
+            .with_kernels(kernels)
+            .frozen();
+        let tokenizer = BertTokenizer::from_file(files.tokenizer())
+            .map_err(|source| JudgeError::Tokenizer { dir: dir.to_path_buf(), source })?;
         Ok(Self { encoder, tokenizer, embeddings: HashMap::new(), batch_size, device, shapes: ForwardShapes::default() })
     }
 
@@ -226,18 +231,14 @@ impl<B: Backend> EmbeddingJudge<B> {
         if self.embeddings.len() + missing.len() >= CACHE_CAP {
             self.embeddings.clear();
         }
-        let buckets = LengthBuckets::new(vec![64, 128, 256]).map_err(|e| JudgeError::Model(e.to_string()))?;
+        let buckets = LengthBuckets::new(vec![64, 128, 256])?;
         let pad = self.tokenizer.special_tokens().pad;
         for chunk in missing.chunks(self.batch_size.max(1)) {
             let items = chunk
                 .iter()
-                .map(|p| {
-                    self.tokenizer
-                        .encode_sentence(&p.text, super::bert::tokenize::SENTENCE_MAX_LEN)
-                        .map_err(|e| JudgeError::Model(e.to_string()))
-                })
+                .map(|p| self.tokenizer.encode_sentence(&p.text, super::bert::tokenize::SENTENCE_MAX_LEN))
                 .collect::<Result<Vec<_>, _>>()?;
-            let batch = PaddedBatch::new(&items, &buckets, pad).map_err(|e| JudgeError::Model(e.to_string()))?;
+            let batch = PaddedBatch::new(&items, &buckets, pad)?;
             count_pass(&mut self.shapes, &items, &batch);
             let emb = self.encoder.mean_pooled_embeddings(&batch.to_input::<B>(&self.device));
             let [n, d] = emb.dims();
@@ -273,7 +274,7 @@ impl<B: Backend> PairJudge for EmbeddingJudge<B> {
                 match (a, b) {
                     // Embeddings are L2-normalised, so the dot product is the cosine.
                     (Some(a), Some(b)) => Ok(a.iter().zip(b.iter()).map(|(x, y)| x * y).sum::<f32>().clamp(0.0, 1.0)),
-                    _ => Err(JudgeError::Model("embedding missing after embedding pass; this is a bug".into())),
+                    _ => Err(JudgeError::MissingEmbedding),
                 }
             })
             .collect()

@@ -62,7 +62,7 @@ impl JudgeWorker {
                     let _ = ready_tx.send(Err(e));
                 }
             })
-            .map_err(|e| JudgeError::Model(format!("cannot start the judge thread: {e}")))?;
+            .map_err(JudgeError::Thread)?;
         let name = ready_rx.recv().map_err(|_| JudgeError::WorkerGone)??;
         Ok((Self { tx, name }, handle))
     }

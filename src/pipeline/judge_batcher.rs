@@ -238,13 +238,9 @@ impl JudgeBatcher {
             if fail {
                 return Err(JudgeError::Injected);
             }
-            tokio::time::timeout(timeout, worker.score(unique)).await.unwrap_or_else(|_| {
-                Err(JudgeError::Model(format!(
-                    "the judge did not answer a batch of {n} pairs within {:.1} s (judge.batch_timeout_s); \
-                     a GPU judge may have failed, see its log above",
-                    timeout.as_secs_f64()
-                )))
-            })
+            tokio::time::timeout(timeout, worker.score(unique))
+                .await
+                .unwrap_or_else(|_| Err(JudgeError::Timeout { pairs: n, seconds: timeout.as_secs_f64() }))
         };
         ctx.spawn(score.into_actor(self).map(move |result, act, ctx| {
             act.inflight -= 1;
@@ -257,11 +253,10 @@ impl JudgeBatcher {
                     for (w, slot) in batch.into_iter().zip(slot_of) {
                         let reply = match scored.scores.get(slot) {
                             Some(&s) => Ok(s),
-                            None => Err(PipelineError::Judge(JudgeError::Model(format!(
-                                "the judge returned {} scores for {} pairs",
-                                scored.scores.len(),
-                                slot + 1
-                            )))),
+                            None => Err(PipelineError::Judge(JudgeError::MissingScores {
+                                scores: scored.scores.len(),
+                                pairs: slot + 1,
+                            })),
                         };
                         let _ = w.reply.send(reply);
                     }
@@ -272,9 +267,9 @@ impl JudgeBatcher {
                     }
                 }
                 Err(e) => {
-                    let msg = e.to_string();
+                    let e = Arc::new(e);
                     for w in batch {
-                        let _ = w.reply.send(Err(PipelineError::Judge(JudgeError::Model(msg.clone()))));
+                        let _ = w.reply.send(Err(PipelineError::Judge(JudgeError::Batch(e.clone()))));
                     }
                 }
             }

@@ -17,11 +17,8 @@ use super::PipelineError;
 use crate::answer::Answer;
 use crate::config::{GeneratorKind, JudgeKind, PipelineConfig, StopPolicy};
 use crate::deepconf::DeepConfParams;
-use crate::judge::backend;
-use crate::judge::lexical::LexicalJudge;
-use crate::judge::oracle::OracleJudge;
+use crate::judge::build;
 use crate::judge::worker::JudgeWorker;
-use crate::judge::{JudgeError, PairInput, PairJudge};
 use crate::report::{self, Baseline, ProblemResult, RunReport};
 use crate::trace::dataset::{load_problems, load_traces, TraceSet};
 use crate::trace::{Problem, Trace};
@@ -53,52 +50,6 @@ impl ReplayData {
     }
 }
 
-/// Judge for `judge.kind: none`: the clusterer never asks it anything.
-struct NoJudge;
-
-impl PairJudge for NoJudge {
-    fn name(&self) -> &str {
-        "none"
-    }
-    fn score(&mut self, _: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
-        Err(JudgeError::Model("judge.kind is none; no pair should be judged".into()))
-    }
-}
-
-fn make_judge(config: &PipelineConfig, selected: &[(String, Vec<Arc<Trace>>)]) -> Result<Box<dyn PairJudge>, JudgeError> {
-    Ok(match config.judge.kind {
-        JudgeKind::Oracle => {
-            let mut labels = HashMap::new();
-            for (pid, traces) in selected {
-                let pid: Arc<str> = pid.as_str().into();
-                for t in traces {
-                    let class = t.answer_class.ok_or_else(|| JudgeError::NoLabel { trace: t.name() })?;
-                    labels.insert((pid.clone(), t.sample), class);
-                }
-            }
-            Box::new(OracleJudge::new(labels))
-        }
-        JudgeKind::Lexical => Box::new(LexicalJudge::default()),
-        JudgeKind::Model => {
-            let dir = config.judge.path.as_deref().ok_or_else(|| JudgeError::Model("judge.path is not set".into()))?;
-            backend::model_judge(
-                dir,
-                config.judge.device,
-                config.judge.model_batch,
-                config.judge.kernels(),
-                config.judge.buckets.as_deref(),
-            )?
-        }
-        JudgeKind::Embedding => {
-            let default = std::path::PathBuf::from(crate::judge::bert::weights::BASE_MODEL_DIR);
-            let dir = config.judge.path.clone().unwrap_or(default);
-            backend::embedding_judge(&dir, config.judge.device, config.judge.model_batch, config.judge.kernels())?
-        }
-        JudgeKind::None => Box::new(NoJudge),
-        JudgeKind::Noop => Box::new(crate::judge::NoopJudge),
-    })
-}
-
 /// The problems a run replays: the traces file's order, limited by `max_problems` and
 /// `max_traces`, each trace checked for token boundaries.
 fn select(config: &PipelineConfig, data: &ReplayData) -> Result<Vec<(String, Vec<Arc<Trace>>)>, PipelineError> {
@@ -115,25 +66,6 @@ fn select(config: &PipelineConfig, data: &ReplayData) -> Result<Vec<(String, Vec
         out.push((pid.clone(), traces));
     }
     Ok(out)
-}
-
-/// A judge made slower by a fixed time per batch (`faults.judge_delay_ms`; tests only).
-struct Slowed {
-    inner: Box<dyn PairJudge>,
-    delay: Duration,
-}
-
-impl PairJudge for Slowed {
-    fn name(&self) -> &str {
-        self.inner.name()
-    }
-    fn score(&mut self, pairs: &[PairInput]) -> Result<Vec<f32>, JudgeError> {
-        std::thread::sleep(self.delay);
-        self.inner.score(pairs)
-    }
-    fn release_hook(&self) -> Option<Box<dyn FnOnce() + Send>> {
-        self.inner.release_hook()
-    }
 }
 
 /// Peak resident set size of this process (Linux `VmHWM`), when known.
@@ -230,13 +162,10 @@ pub async fn run(
         ));
     }
 
-    let judge_config = config.clone();
+    let judge_config = config.judge.clone();
     let judge_data = selected.clone();
     let delay = Duration::from_millis(config.faults.judge_delay_ms);
-    let make = move || {
-        let judge = make_judge(&judge_config, &judge_data)?;
-        Ok(if delay.is_zero() { judge } else { Box::new(Slowed { inner: judge, delay }) as Box<dyn PairJudge> })
-    };
+    let make = move || Ok(build::slowed(build::make_judge(&judge_config, &judge_data)?, delay));
     let (worker, _worker_thread) = JudgeWorker::spawn(make, config.judge.queue)?;
     let judge_name = worker.name().to_string();
     let prune = config.judge.kind != JudgeKind::None;

@@ -4,26 +4,22 @@
 //! - [`model`]: [`BertConfig`]/[`BertEncoder`] and [`CrossEncoderConfig`]/[`CrossEncoder`]
 //!   (`forward` → logits for training, `infer` → probabilities for serving), plus
 //!   sentence-transformers-style mean-pooled embeddings.
-//! - [`weights`]: loading the base `model.safetensors` (key-remapping table at its top) and
-//!   saving/loading trained checkpoints, optionally in half precision.
+//! - [`attention`]: multi-head self-attention, by whichever [`Attention`] implementation serves.
+//! - [`weights`]: loading the base `model.safetensors` (key-remapping table at its top) and its
+//!   Hugging Face `config.json`, and saving/loading trained checkpoints, optionally in half
+//!   precision.
 //! - [`tokenize`]: WordPiece ids, fair pair truncation, single-sentence framing and
 //!   length-bucketed padding.
 
-#[cfg(feature = "cuda")]
-mod cuda_op;
-#[cfg(feature = "cuda")]
-mod cuda_stream;
-pub mod dense;
-pub mod flash;
-pub mod flash2;
+pub mod attention;
 pub mod model;
-pub mod norm;
 pub mod tokenize;
 pub mod weights;
 
-pub use dense::Matmul;
-pub use norm::Norm;
-pub use model::{attention_deferred, Attention, KernelRequest, Kernels, Refusal, BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
+// The encoder's kernel settings, where they are read beside the model that they configure.
+pub use crate::judge::kernels::{Matmul, Norm};
+pub use attention::{attention_deferred, BertSelfAttention};
+pub use model::{Attention, KernelRequest, Refusal, BertConfig, BertEncoder, BertInput, CrossEncoder, CrossEncoderConfig};
 pub use tokenize::{
     BertTokenizer, EncodedPair, EncodedSentence, KeepSide, LengthBuckets, PaddedBatch, PairEncoder,
     SpecialTokens, TokenizeError,

@@ -7,11 +7,9 @@
 //! falling back to the Burn ops wherever it does not run:
 //! - self-attention ([`Attention`]): Burn's fused attention op, Burn's reference composition, a
 //!   composition that makes fewer passes over the scores, or one of our two flash-attention
-//!   kernels ([`super::flash`] in CubeCL, [`super::flash2`] in CUDA C++);
-//! - the dense products ([`Matmul`]): Burn's matmul or cuBLASLt ([`super::dense`]);
-//! - each residual sum and LayerNorm ([`Norm`]): Burn's ops or one kernel ([`super::norm`]).
-
-use std::path::Path;
+//!   kernels ([`kernels::flash`] in CubeCL, [`kernels::flash2`] in CUDA C++);
+//! - the dense products ([`Matmul`]): Burn's matmul or cuBLASLt ([`kernels::dense`]);
+//! - each residual sum and LayerNorm ([`Norm`]): Burn's ops or one kernel ([`kernels::norm`]).
 
 use burn::config::Config;
 use burn::module::Module;
@@ -21,14 +19,11 @@ use burn::nn::{
 };
 use burn::tensor::activation::{gelu, sigmoid};
 use burn::tensor::backend::Backend;
-use burn::tensor::module::{attention, attention_fallback};
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Int, Tensor};
 use serde::Deserialize;
 
-use super::dense::Matmul;
-use super::norm::{residual_norm, Norm};
-use super::weights::WeightsError;
+use super::attention::{BertSelfAttention, KeyPadding};
+use crate::judge::kernels::{self, norm::residual_norm, Kernels, Matmul, Norm};
 
 /// Shape of a BERT encoder. Defaults are those of all-MiniLM-L6-v2.
 #[derive(Config, Debug, PartialEq)]
@@ -63,34 +58,6 @@ pub struct BertConfig {
     pub hidden_dropout: f64,
 }
 
-/// The subset of a Hugging Face `config.json` that fixes a BERT's shape.
-#[derive(Debug, Deserialize)]
-struct HfBertConfig {
-    vocab_size: usize,
-    hidden_size: usize,
-    num_hidden_layers: usize,
-    num_attention_heads: usize,
-    intermediate_size: usize,
-    max_position_embeddings: usize,
-    type_vocab_size: usize,
-    layer_norm_eps: f64,
-    hidden_dropout_prob: f64,
-    #[serde(default = "default_hidden_act")]
-    hidden_act: String,
-    #[serde(default = "default_position_embedding_type")]
-    position_embedding_type: String,
-}
-
-/// Hugging Face's default `hidden_act` for BERT.
-fn default_hidden_act() -> String {
-    "gelu".to_string()
-}
-
-/// Hugging Face's default `position_embedding_type` for BERT.
-fn default_position_embedding_type() -> String {
-    "absolute".to_string()
-}
-
 impl BertConfig {
     /// The shape of sentence-transformers/all-MiniLM-L6-v2.
     pub fn all_minilm_l6_v2() -> Self {
@@ -106,57 +73,6 @@ impl BertConfig {
             .with_num_heads(4)
             .with_intermediate_size(64)
             .with_max_position_embeddings(64)
-    }
-
-    /// Reads the shape from a Hugging Face BERT `config.json` (as shipped with a checkpoint).
-    ///
-    /// Fails when the file is unreadable, is not a BERT config, or asks for a variant this
-    /// encoder does not implement (an activation other than exact GELU, or relative positions).
-    pub fn from_hf_config_file(path: impl AsRef<Path>) -> Result<Self, WeightsError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| WeightsError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let hf: HfBertConfig =
-            serde_json::from_str(&text).map_err(|source| WeightsError::BadConfig {
-                path: path.to_path_buf(),
-                message: source.to_string(),
-            })?;
-        let unsupported = |key: &str, found: &str, expected: &str| WeightsError::BadConfig {
-            path: path.to_path_buf(),
-            message: format!("`{key}` is \"{found}\", only \"{expected}\" is supported"),
-        };
-        if hf.hidden_act != "gelu" {
-            return Err(unsupported("hidden_act", &hf.hidden_act, "gelu"));
-        }
-        if hf.position_embedding_type != "absolute" {
-            return Err(unsupported(
-                "position_embedding_type",
-                &hf.position_embedding_type,
-                "absolute",
-            ));
-        }
-        if hf.num_attention_heads == 0 || !hf.hidden_size.is_multiple_of(hf.num_attention_heads) {
-            return Err(WeightsError::BadConfig {
-                path: path.to_path_buf(),
-                message: format!(
-                    "`hidden_size` {} is not a multiple of `num_attention_heads` {}",
-                    hf.hidden_size, hf.num_attention_heads
-                ),
-            });
-        }
-        Ok(Self {
-            vocab_size: hf.vocab_size,
-            hidden_size: hf.hidden_size,
-            num_layers: hf.num_hidden_layers,
-            num_heads: hf.num_attention_heads,
-            intermediate_size: hf.intermediate_size,
-            max_position_embeddings: hf.max_position_embeddings,
-            type_vocab_size: hf.type_vocab_size,
-            layer_norm_eps: hf.layer_norm_eps,
-            hidden_dropout: hf.hidden_dropout_prob,
-        })
     }
 
     /// Builds a randomly initialised encoder on `device`.
@@ -252,39 +168,6 @@ pub struct BertEmbeddings<B: Backend> {
     pub norm_epsilon: f64,
 }
 
-/// Multi-head self-attention with its output projection.
-#[derive(Module, Debug)]
-pub struct BertSelfAttention<B: Backend> {
-    /// Query projection.
-    pub query: Linear<B>,
-    /// Key projection.
-    pub key: Linear<B>,
-    /// Value projection.
-    pub value: Linear<B>,
-    /// Projection of the concatenated heads back to the hidden width.
-    pub output: Linear<B>,
-    /// Number of heads.
-    pub num_heads: usize,
-    /// Which attention implementation runs; see [`Attention`].
-    #[module(skip)]
-    pub implementation: Attention,
-    /// Each [`Projection`]'s concatenated weight and bias, built once by
-    /// [`BertEncoder::frozen`] for serving. `None` while training: the concatenation is then
-    /// redone on every call, so it always sees the current weights.
-    #[module(skip)]
-    pub frozen_qkv: Option<Vec<(Tensor<B, 2>, Tensor<B, 1>)>>,
-}
-
-/// The projections of the attention input that run as one matmul each: one `[hidden, 3 ·
-/// hidden]` matmul runs faster on a GPU than three `[hidden, hidden]` ones. The `[CLS]`-only
-/// last layer needs queries for one row and keys and values for all, hence `Q` and `Kv`.
-#[derive(Debug, Clone, Copy)]
-enum Projection {
-    Qkv = 0,
-    Q = 1,
-    Kv = 2,
-}
-
 /// How self-attention is computed. All give the same result up to rounding
 /// (`every_attention_implementation_gives_the_same_logits` on the CPU; on CUDA, `deepprune bench
 /// judge` reports each implementation's largest difference from `Unfused`).
@@ -305,11 +188,11 @@ pub enum Attention {
     #[default]
     Deferred,
     /// One CubeCL kernel for the whole attention of a layer, the scores kept on chip
-    /// ([`super::flash`]). Served in bf16 on CUDA only; layers it does not cover (the
+    /// ([`kernels::flash`]). Served in bf16 on CUDA only; layers it does not cover (the
     /// `[CLS]`-only last layer, other head widths) use `Deferred`.
     Flash,
     /// FlashAttention-2's design in hand-written CUDA C++ compiled at run time by NVRTC, the
-    /// scores kept in registers ([`super::flash2`]), for full layers and the `[CLS]`-only last
+    /// scores kept in registers ([`kernels::flash2`]), for full layers and the `[CLS]`-only last
     /// one. Served in bf16 on CUDA only; full layers it does not cover use `Flash`, then
     /// `Deferred`, and the last layer `Deferred`.
     Flash2,
@@ -322,18 +205,6 @@ impl Attention {
     /// Parses a name written by [`Attention::name`].
     pub fn parse(name: &str) -> Option<Self> {
         by_name(&Self::ALL, Self::name, name).ok()
-    }
-
-    /// The implementation measured fastest on `device` for serving (docs/judge.md): on an
-    /// H100, `Flash2` scored 19,141 pairs/s against 9,483 for `Flash` (512-token pairs, batch
-    /// 128, with cuBLASLt and the fused norm), and `Flash` 5,100 against 3,650 for `Deferred`
-    /// with Burn's matmul; on the flex CPU backend `Unfused` scored 7.1–7.9 pairs/s against
-    /// 5.8–6.1 for `Deferred` and 6.4–6.5 for `Fused` (256-token pairs, batch 32, 2 cores).
-    pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
-        match device {
-            crate::config::DeviceKind::Cpu => Self::Unfused,
-            crate::config::DeviceKind::Cuda => Self::Flash2,
-        }
     }
 
     /// Whether the implementation runs on `device`: `Flash` and `Flash2` are CUDA kernels, the
@@ -352,18 +223,6 @@ impl Attention {
             Self::Flash2 => "flash2",
         }
     }
-}
-
-/// The kernels that serve the encoder: self-attention, the dense products, and the residual
-/// sums with their LayerNorms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Kernels {
-    /// How self-attention is computed.
-    pub attention: Attention,
-    /// Which kernels compute the dense products.
-    pub matmul: Matmul,
-    /// Which kernels compute the residual sums and LayerNorms.
-    pub norm: Norm,
 }
 
 /// The kernels a config or command line asks for; unset ones are the fastest measured on the
@@ -407,38 +266,6 @@ impl KernelRequest {
     }
 }
 
-impl Kernels {
-    /// The fastest measured on `device`.
-    pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
-        Self { attention: Attention::fastest_on(device), matmul: Matmul::fastest_on(device), norm: Norm::fastest_on(device) }
-    }
-
-    /// What `request` asks for on `device`, unset parts filled with the fastest there (which
-    /// always run there); an error naming the first part that does not run on `device`
-    /// ([`KernelRequest::refusals`]).
-    pub fn resolve(request: KernelRequest, device: crate::config::DeviceKind) -> Result<Self, String> {
-        if let Some(r) = request.refusals(device).first() {
-            return Err(format!("{} `{}` is {}; use device cuda, or {}", r.key, r.name, r.is, r.instead));
-        }
-        let fastest = Self::fastest_on(device);
-        Ok(Self {
-            attention: request.attention.unwrap_or(fastest.attention),
-            matmul: request.matmul.unwrap_or(fastest.matmul),
-            norm: request.norm.unwrap_or(fastest.norm),
-        })
-    }
-
-    /// Burn's reference composition: unfused attention, Burn's matmul and norm.
-    pub fn reference() -> Self {
-        Self { attention: Attention::Unfused, ..Default::default() }
-    }
-
-    /// How reports name them: `flash attention, cublaslt matmul, fused norm`.
-    pub fn name(self) -> String {
-        format!("{} attention, {} matmul, {} norm", self.attention.name(), self.matmul.name(), self.norm.name())
-    }
-}
-
 /// The member of `all` that `name_of` calls `name`, or an error listing the names: how configs
 /// and the command line read [`Attention`], [`Matmul`] and [`Norm`].
 pub(crate) fn by_name<T: Copy>(all: &[T], name_of: fn(T) -> &'static str, name: &str) -> Result<T, String> {
@@ -460,44 +287,6 @@ impl From<Attention> for &'static str {
     fn from(attention: Attention) -> Self {
         attention.name()
     }
-}
-
-/// The key-padding mask, built once per forward pass and shared by every layer. The additive
-/// form that [`Attention::Deferred`] reads is derived from it on first use, so each forward
-/// pass builds only the forms its layers read.
-struct KeyPadding<B: Backend> {
-    /// `[batch, len]`, 0 on padded keys: what [`Attention::Flash`] reads.
-    keys: Tensor<B, 2, Int>,
-    /// `[batch, 1, 1, len]`, true on padded keys.
-    mask: Tensor<B, 4, burn::tensor::Bool>,
-    /// `[batch, 1, 1, len]`: 0 on real keys, −∞ on padded ones.
-    bias: std::cell::OnceCell<Tensor<B, 4>>,
-}
-
-impl<B: Backend> KeyPadding<B> {
-    fn new(attention_mask: &Tensor<B, 2, Int>) -> Self {
-        let [batch, len] = attention_mask.dims();
-        let mask = attention_mask.clone().equal_elem(0).reshape([batch, 1, 1, len]);
-        Self { keys: attention_mask.clone(), mask, bias: std::cell::OnceCell::new() }
-    }
-
-    fn bias(&self) -> Tensor<B, 4> {
-        self.bias
-            .get_or_init(|| Tensor::zeros(self.mask.dims(), &self.mask.device()).mask_fill(self.mask.clone(), f32::NEG_INFINITY))
-            .clone()
-    }
-}
-
-/// Softmax attention `softmax(q·kᵀ + bias) · v` with the queries already scaled by `1/√d`,
-/// normalised after the value product. The row maximum is subtracted before `exp` as in any
-/// stable softmax; it is detached because softmax does not depend on it. Every row has a real
-/// key (`[CLS]`), so the maximum is finite.
-pub fn attention_deferred<B: Backend>(q: Tensor<B, 4>, k: Tensor<B, 4>, v: Tensor<B, 4>, bias: Tensor<B, 4>) -> Tensor<B, 4> {
-    let scores = q.matmul(k.transpose()) + bias;
-    let max = scores.clone().max_dim(3).detach();
-    let weights = (scores - max).exp();
-    let total = weights.clone().sum_dim(3);
-    weights.matmul(v) / total
 }
 
 /// One post-norm transformer layer.
@@ -527,9 +316,9 @@ pub struct BertLayer<B: Backend> {
 }
 
 /// `x · weight + bias` over the last axis, by `matmul`'s kernels where they run, else Burn's.
-fn dense<B: Backend>(x: Tensor<B, 3>, weight: Tensor<B, 2>, bias: Tensor<B, 1>, matmul: Matmul) -> Tensor<B, 3> {
+pub(super) fn dense<B: Backend>(x: Tensor<B, 3>, weight: Tensor<B, 2>, bias: Tensor<B, 1>, matmul: Matmul) -> Tensor<B, 3> {
     if matmul == Matmul::CublasLt {
-        if let Some(y) = super::dense::dense(&x, &weight, &bias) {
+        if let Some(y) = kernels::dense::dense(&x, &weight, &bias) {
             return y;
         }
     }
@@ -537,7 +326,7 @@ fn dense<B: Backend>(x: Tensor<B, 3>, weight: Tensor<B, 2>, bias: Tensor<B, 1>, 
 }
 
 /// A [`Linear`] layer by `matmul`'s kernels where they run, else its own `forward`.
-fn linear<B: Backend>(layer: &Linear<B>, x: Tensor<B, 3>, matmul: Matmul) -> Tensor<B, 3> {
+pub(super) fn linear<B: Backend>(layer: &Linear<B>, x: Tensor<B, 3>, matmul: Matmul) -> Tensor<B, 3> {
     match &layer.bias {
         Some(bias) if matmul == Matmul::CublasLt => dense(x, layer.weight.val(), bias.val(), matmul),
         _ => layer.forward(x),
@@ -588,89 +377,6 @@ impl<B: Backend> BertEmbeddings<B> {
         let types = self.token_type.forward(input.type_ids.clone());
         let x = residual_norm(&self.norm, self.norm_epsilon, words + positions, types, self.norm_kernels);
         maybe_dropout(&self.dropout, x, mode)
-    }
-}
-
-impl<B: Backend> BertSelfAttention<B> {
-    /// The weight and bias of one [`Projection`], the attention scale `1/√d` folded into the
-    /// query part so that no pass over the scores applies it. From the frozen copy when serving,
-    /// else built from the current weights.
-    fn projection(&self, which: Projection) -> (Tensor<B, 2>, Tensor<B, 1>) {
-        if let Some(frozen) = &self.frozen_qkv {
-            return frozen[which as usize].clone();
-        }
-        let [hidden, _] = self.query.weight.dims();
-        let scale = 1.0 / ((hidden / self.num_heads) as f64).sqrt();
-        let part = |l: &Linear<B>, scale: f64| {
-            let bias = match &l.bias {
-                Some(b) => b.val(),
-                None => Tensor::zeros([l.weight.dims()[1]], &l.weight.device()),
-            };
-            (l.weight.val() * scale, bias * scale)
-        };
-        let parts = match which {
-            Projection::Qkv => vec![part(&self.query, scale), part(&self.key, 1.0), part(&self.value, 1.0)],
-            Projection::Q => vec![part(&self.query, scale)],
-            Projection::Kv => vec![part(&self.key, 1.0), part(&self.value, 1.0)],
-        };
-        let (weights, biases): (Vec<_>, Vec<_>) = parts.into_iter().unzip();
-        (Tensor::cat(weights, 1), Tensor::cat(biases, 0))
-    }
-
-    /// Attention of the queries from `x_q` (`[batch, q_len, hidden]`) over the keys and values
-    /// from `x` (`[batch, seq, hidden]`). `x_q` is `x` itself, or its `[CLS]` row alone where
-    /// only that row is read.
-    fn run(&self, x_q: Option<Tensor<B, 3>>, x: Tensor<B, 3>, padding: &KeyPadding<B>, matmul: Matmul) -> Tensor<B, 3> {
-        let [batch, seq, hidden] = x.dims();
-        let head_dim = hidden / self.num_heads;
-        let heads = |t: Tensor<B, 3>| {
-            let [_, len, _] = t.dims();
-            t.reshape([batch, len, self.num_heads, head_dim]).swap_dims(1, 2)
-        };
-        let affine = |x: Tensor<B, 3>, which: Projection| {
-            let (weight, bias) = self.projection(which);
-            dense(x, weight, bias, matmul)
-        };
-        let (q, k, v) = match x_q {
-            None => {
-                let y = affine(x, Projection::Qkv);
-                let flash = || super::flash::attention(&y, &padding.keys, self.num_heads);
-                let context = match self.implementation {
-                    Attention::Flash2 => super::flash2::attention(&y, &padding.keys, self.num_heads, seq).or_else(flash),
-                    Attention::Flash => flash(),
-                    _ => None,
-                };
-                if let Some(context) = context {
-                    return linear(&self.output, context, matmul);
-                }
-                (y.clone().narrow(2, 0, hidden), y.clone().narrow(2, hidden, hidden), y.narrow(2, 2 * hidden, hidden))
-            }
-            Some(x_q) => {
-                // `Flash2` computes the first rows' attention alone, from the projection of every
-                // row: one third more of the k/v product's work, and no copies of its halves.
-                if self.implementation == Attention::Flash2 && super::flash2::available::<B>() {
-                    let [_, q_len, _] = x_q.dims();
-                    let y = affine(x.clone(), Projection::Qkv);
-                    if let Some(context) = super::flash2::attention(&y, &padding.keys, self.num_heads, q_len) {
-                        return linear(&self.output, context, matmul);
-                    }
-                }
-                let kv = affine(x, Projection::Kv);
-                (affine(x_q, Projection::Q), kv.clone().narrow(2, 0, hidden), kv.narrow(2, hidden, hidden))
-            }
-        };
-        let [_, q_len, _] = q.dims();
-        let (q, k, v) = (heads(q), heads(k), heads(v));
-        // The queries carry the scale already.
-        let options = AttentionModuleOptions { scale: Some(1.0), ..Default::default() };
-        let mask = || Some(padding.mask.clone().expand([batch, self.num_heads, q_len, seq]));
-        let context = match self.implementation {
-            Attention::Fused => attention(q, k, v, mask(), None, options),
-            Attention::Unfused => attention_fallback(q, k, v, mask(), None, options),
-            Attention::Deferred | Attention::Flash | Attention::Flash2 => attention_deferred(q, k, v, padding.bias()),
-        };
-        let context = context.swap_dims(1, 2).reshape([batch, q_len, hidden]);
-        linear(&self.output, context, matmul)
     }
 }
 
@@ -749,10 +455,7 @@ impl<B: Backend> BertEncoder<B> {
     /// on every call. Later changes to the weights are not seen, so never train a frozen model.
     pub fn frozen(mut self) -> Self {
         for layer in &mut self.layers {
-            let attention = &mut layer.attention;
-            attention.frozen_qkv = None;
-            let frozen = [Projection::Qkv, Projection::Q, Projection::Kv].map(|p| attention.projection(p));
-            attention.frozen_qkv = Some(frozen.into());
+            layer.attention.freeze();
         }
         self
     }
@@ -997,43 +700,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn kernels_resolve_to_the_fastest_and_refuse_cuda_ones_on_the_cpu() {
-        let cuda = Kernels::resolve(KernelRequest::default(), crate::config::DeviceKind::Cuda).unwrap();
-        assert_eq!(cuda, Kernels { attention: Attention::Flash2, matmul: Matmul::CublasLt, norm: Norm::Fused });
-        let cpu = Kernels::resolve(KernelRequest::default(), crate::config::DeviceKind::Cpu).unwrap();
-        assert_eq!(cpu, Kernels { attention: Attention::Unfused, matmul: Matmul::Burn, norm: Norm::Burn });
-        let asked = KernelRequest { attention: Some(Attention::Deferred), matmul: Some(Matmul::Burn), norm: Some(Norm::Burn) };
-        assert_eq!(
-            Kernels::resolve(asked, crate::config::DeviceKind::Cuda).unwrap(),
-            Kernels { attention: Attention::Deferred, matmul: Matmul::Burn, norm: Norm::Burn }
-        );
-        let error = Kernels::resolve(KernelRequest { norm: Some(Norm::Fused), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
-        assert!(error.contains("norm `fused` is a CUDA kernel"), "{error}");
-        let error = Kernels::resolve(KernelRequest { matmul: Some(Matmul::CublasLt), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
-        assert!(error.contains("matmul `cublaslt` is a CUDA library"), "{error}");
-        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
-        assert!(error.contains("attention `flash` is a CUDA kernel"), "{error}");
-        let error = Kernels::resolve(KernelRequest { attention: Some(Attention::Flash2), ..Default::default() }, crate::config::DeviceKind::Cpu).unwrap_err();
-        assert!(error.contains("attention `flash2` is a CUDA kernel"), "{error}");
-    }
-
-    #[test]
-    fn deferred_attention_gives_no_weight_to_padded_keys() {
-        // One query over three keys, the last padded: its huge value must not leak in, and the
-        // result is the softmax-weighted mean of the first two values.
-        let device = Default::default();
-        let t = |v: Vec<f32>, shape: [usize; 4]| Tensor::<B, 4>::from_data(TensorData::new(v, shape), &device);
-        let q = t(vec![1.0], [1, 1, 1, 1]);
-        let k = t(vec![0.0, 2.0, 50.0], [1, 1, 3, 1]);
-        let v = t(vec![1.0, 3.0, 1e6], [1, 1, 3, 1]);
-        let padding = KeyPadding::new(&Tensor::<B, 2, Int>::from_data(TensorData::new(vec![1i64, 1, 0], [1, 3]), &device));
-        let got = attention_deferred(q, k, v, padding.bias()).into_data().to_vec::<f32>().unwrap()[0];
-        let (w0, w1) = (1.0f32, 2.0f32.exp());
-        let expected = (w0 * 1.0 + w1 * 3.0) / (w0 + w1);
-        assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Loading base weights into the encoder, and saving/loading trained cross-encoder checkpoints.
+//! Loading base weights into the encoder (and its shape from the base model's Hugging Face
+//! `config.json`), and saving/loading trained cross-encoder checkpoints.
 //!
 //! Base checkpoint (Hugging Face BERT `model.safetensors`, e.g. all-MiniLM-L6-v2) → module
 //! path in [`BertEncoder`] (`N` is the layer index; an optional leading `bert.` is dropped).
@@ -36,6 +37,7 @@ use burn::store::{
 };
 use burn::tensor::backend::Backend;
 use burn::tensor::DType;
+use serde::Deserialize;
 
 use super::model::{BertConfig, BertEncoder, CrossEncoder, CrossEncoderConfig};
 
@@ -290,6 +292,87 @@ pub fn load_base_weights<B: Backend>(
         tracing::debug!(file = %path.display(), key, "checkpoint tensor not used by the encoder");
     }
     Ok(())
+}
+
+/// The subset of a Hugging Face `config.json` that fixes a BERT's shape.
+#[derive(Debug, Deserialize)]
+struct HfBertConfig {
+    vocab_size: usize,
+    hidden_size: usize,
+    num_hidden_layers: usize,
+    num_attention_heads: usize,
+    intermediate_size: usize,
+    max_position_embeddings: usize,
+    type_vocab_size: usize,
+    layer_norm_eps: f64,
+    hidden_dropout_prob: f64,
+    #[serde(default = "default_hidden_act")]
+    hidden_act: String,
+    #[serde(default = "default_position_embedding_type")]
+    position_embedding_type: String,
+}
+
+/// Hugging Face's default `hidden_act` for BERT.
+fn default_hidden_act() -> String {
+    "gelu".to_string()
+}
+
+/// Hugging Face's default `position_embedding_type` for BERT.
+fn default_position_embedding_type() -> String {
+    "absolute".to_string()
+}
+
+impl BertConfig {
+    /// Reads the shape from a Hugging Face BERT `config.json` (as shipped with a checkpoint).
+    ///
+    /// Fails when the file is unreadable, is not a BERT config, or asks for a variant this
+    /// encoder does not implement (an activation other than exact GELU, or relative positions).
+    pub fn from_hf_config_file(path: impl AsRef<Path>) -> Result<Self, WeightsError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let hf: HfBertConfig =
+            serde_json::from_str(&text).map_err(|source| WeightsError::BadConfig {
+                path: path.to_path_buf(),
+                message: source.to_string(),
+            })?;
+        let unsupported = |key: &str, found: &str, expected: &str| WeightsError::BadConfig {
+            path: path.to_path_buf(),
+            message: format!("`{key}` is \"{found}\", only \"{expected}\" is supported"),
+        };
+        if hf.hidden_act != "gelu" {
+            return Err(unsupported("hidden_act", &hf.hidden_act, "gelu"));
+        }
+        if hf.position_embedding_type != "absolute" {
+            return Err(unsupported(
+                "position_embedding_type",
+                &hf.position_embedding_type,
+                "absolute",
+            ));
+        }
+        if hf.num_attention_heads == 0 || !hf.hidden_size.is_multiple_of(hf.num_attention_heads) {
+            return Err(WeightsError::BadConfig {
+                path: path.to_path_buf(),
+                message: format!(
+                    "`hidden_size` {} is not a multiple of `num_attention_heads` {}",
+                    hf.hidden_size, hf.num_attention_heads
+                ),
+            });
+        }
+        Ok(Self {
+            vocab_size: hf.vocab_size,
+            hidden_size: hf.hidden_size,
+            num_layers: hf.num_hidden_layers,
+            num_heads: hf.num_attention_heads,
+            intermediate_size: hf.intermediate_size,
+            max_position_embeddings: hf.max_position_embeddings,
+            type_vocab_size: hf.type_vocab_size,
+            layer_norm_eps: hf.layer_norm_eps,
+            hidden_dropout: hf.hidden_dropout_prob,
+        })
+    }
 }
 
 /// The files of a base model folder (see [`BASE_MODEL_DIR`]).

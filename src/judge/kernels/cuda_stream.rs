@@ -24,6 +24,8 @@ use cudarc::cupti::sys as cupti;
 use cudarc::driver::result as driver;
 use cudarc::driver::sys::{CUcontext, CUstream};
 
+use super::CudaError;
+
 /// The probe's launch shape: 3 cubes of 7 units, which no other kernel uses.
 const PROBE_CUBES: u32 = 3;
 const PROBE_UNITS: u32 = 7;
@@ -74,7 +76,7 @@ pub(super) fn address(client: &ComputeClient<CudaRuntime>, t: &CubeTensor<CudaRu
     }
 }
 
-fn warn_once(reason: &str) {
+fn warn_once(reason: &CudaError) {
     static WARNED: OnceLock<()> = OnceLock::new();
     WARNED.get_or_init(|| {
         tracing::warn!(
@@ -87,13 +89,13 @@ fn warn_once(reason: &str) {
 
 /// The primary context of CUDA device 0, the one CubeCL serves the judge on, retained once for
 /// the process; callers make it current before using it.
-pub(super) fn context() -> Result<CUcontext, String> {
-    static CONTEXT: OnceLock<Result<usize, String>> = OnceLock::new();
+pub(super) fn context() -> Result<CUcontext, CudaError> {
+    static CONTEXT: OnceLock<Result<usize, CudaError>> = OnceLock::new();
     let context = CONTEXT.get_or_init(|| {
-        driver::init().map_err(|e| format!("cuInit: {e}"))?;
-        let device = driver::device::get(0).map_err(|e| format!("CUDA device 0: {e}"))?;
+        driver::init().map_err(|e| CudaError::call("cuInit", e))?;
+        let device = driver::device::get(0).map_err(|e| CudaError::call("CUDA device 0", e))?;
         // SAFETY: `device` came from `device::get`. CubeCL retains the same primary context.
-        let context = unsafe { driver::primary_ctx::retain(device) }.map_err(|e| format!("CUDA context: {e}"))?;
+        let context = unsafe { driver::primary_ctx::retain(device) }.map_err(|e| CudaError::call("CUDA context", e))?;
         Ok(context as usize)
     });
     context.clone().map(|c| c as CUcontext)
@@ -126,7 +128,7 @@ unsafe extern "C" fn on_launch(userdata: *mut c_void, domain: cupti::CUpti_Callb
 
 /// Launches the probe kernel through CubeCL with CUPTI listening, and returns the stream
 /// it went to.
-fn probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Result<CUstream, String> {
+fn probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Result<CUstream, CudaError> {
     // One probe at a time: CUPTI allows one subscriber.
     static ONE: Mutex<()> = Mutex::new(());
     let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
@@ -139,7 +141,7 @@ fn probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Result<CUs
     unsafe {
         let r = cupti::cuptiSubscribe(&mut subscriber, Some(on_launch), userdata);
         if r != cupti::CUptiResult::CUPTI_SUCCESS {
-            return Err(format!("cuptiSubscribe: {r:?}"));
+            return Err(CudaError::call("cuptiSubscribe", format_args!("{r:?}")));
         }
         let r = cupti::cuptiEnableCallback(
             1,
@@ -150,16 +152,16 @@ fn probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Result<CUs
         let launched = if r == cupti::CUptiResult::CUPTI_SUCCESS {
             launch_probe(client, device)
         } else {
-            Err(format!("cuptiEnableCallback: {r:?}"))
+            Err(CudaError::call("cuptiEnableCallback", format_args!("{r:?}")))
         };
         cupti::cuptiUnsubscribe(subscriber);
         launched?;
     }
-    let stream = *seen.lock().map_err(|_| "the CUPTI callback panicked".to_string())?;
-    stream.map(|s| s as CUstream).ok_or_else(|| "the probe kernel's launch was not seen".into())
+    let stream = *seen.lock().map_err(|_| CudaError::CallbackPanicked)?;
+    stream.map(|s| s as CUstream).ok_or(CudaError::ProbeUnseen)
 }
 
-fn launch_probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Result<(), String> {
+fn launch_probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Result<(), CudaError> {
     let out = empty_device_dtype::<CudaRuntime>(client.clone(), device.clone(), Shape::new([1]), DType::U32);
     kernel::stream_probe::launch::<CudaRuntime>(
         client,
@@ -168,13 +170,13 @@ fn launch_probe(client: &ComputeClient<CudaRuntime>, device: &CudaDevice) -> Res
         out.into_tensor_arg(),
     );
     // The launch reaches the driver once the client's queue is flushed and run.
-    cubecl::future::block_on(client.sync()).map_err(|e| format!("probe kernel: {e:?}"))
+    cubecl::future::block_on(client.sync()).map_err(|e| CudaError::call("probe kernel", format_args!("{e:?}")))
 }
 
 /// Loads CUPTI: from the library path, else from the CUDA toolkit's `extras/CUPTI/lib64`
 /// (then cudarc finds it under its soname).
-fn load_cupti() -> Result<(), String> {
-    static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
+fn load_cupti() -> Result<(), CudaError> {
+    static LOADED: OnceLock<Result<(), CudaError>> = OnceLock::new();
     LOADED
         .get_or_init(|| {
             // SAFETY: only probes for and loads the shared library.
@@ -200,7 +202,7 @@ fn load_cupti() -> Result<(), String> {
                     }
                 }
             }
-            Err("libcupti could not be loaded".into())
+            Err(CudaError::Library { library: "libcupti" })
         })
         .clone()
 }

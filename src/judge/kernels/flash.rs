@@ -3,9 +3,9 @@
 //! straight from the fused q/k/v projection and writing the heads merged, so that neither the
 //! `[batch, heads, len, len]` scores nor the head split and merge ever touch GPU memory.
 //!
-//! burn 0.21's composition ([`super::Attention::Deferred`]) passes over the scores about six
-//! times per layer (805 MB each at 128 pairs of 512 tokens), and its own fused attention op
-//! measured slower still (docs/judge.md). This kernel keeps the scores on chip:
+//! burn 0.21's composition ([`crate::judge::bert::Attention::Deferred`]) passes over the
+//! scores about six times per layer (805 MB each at 128 pairs of 512 tokens), and its own fused
+//! attention op measured slower still (docs/judge.md). This kernel keeps the scores on chip:
 //!
 //! - A plane (32 lanes) owns 16 query rows of one head. Its two 16×16 query tiles stay in
 //!   tensor-core fragments for the whole pass.
@@ -30,9 +30,9 @@
 //! [`attention`] returns `None` for anything else, and the caller computes the composition.
 //! Scores and the softmax run in f32, probabilities are rounded to bf16 for the value product
 //! (as in FlashAttention), and the output is rounded to bf16 once. Like
-//! [`super::attention_deferred`], it expects every sequence to have a real key (the judge's
-//! pairs always start with `[CLS]`); a sequence of padding alone would get the mean of its
-//! values rather than a defined result.
+//! [`crate::judge::bert::attention_deferred`], it expects every sequence to have a real key
+//! (the judge's pairs always start with `[CLS]`); a sequence of padding alone would get the
+//! mean of its values rather than a defined result.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};

@@ -39,18 +39,7 @@ impl Norm {
 
     /// Parses a name written by [`Norm::name`].
     pub fn parse(name: &str) -> Option<Self> {
-        super::model::by_name(&Self::ALL, Self::name, name).ok()
-    }
-
-    /// The implementation to serve with on `device` when none is asked for: on an H100, with
-    /// flash attention and cuBLASLt, the fused kernel scored 9,613 against 8,130 pairs/s for
-    /// Burn's ops at 512-token pairs and 23,482 against 18,404 at 256 (docs/judge.md, "Eighth
-    /// run").
-    pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
-        match device {
-            crate::config::DeviceKind::Cpu => Self::Burn,
-            crate::config::DeviceKind::Cuda => Self::Fused,
-        }
+        crate::judge::bert::model::by_name(&Self::ALL, Self::name, name).ok()
     }
 
     /// Whether the implementation runs on `device`: the fused kernel is CUDA only.
@@ -71,7 +60,7 @@ impl TryFrom<String> for Norm {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, String> {
-        super::model::by_name(&Self::ALL, Self::name, &name)
+        crate::judge::bert::model::by_name(&Self::ALL, Self::name, &name)
     }
 }
 

@@ -86,6 +86,7 @@ mod cuda {
     use super::super::cuda_op::{register, served, served_int, Handles, Inner, Runtime};
     use super::super::cuda_stream as stream;
     use super::super::flash::ROWS;
+    use super::super::CudaError;
 
     /// The kernel's source; see its header comment.
     const SOURCE: &str = include_str!("flash2.cu");
@@ -150,36 +151,37 @@ mod cuda {
                 .as_ref()
         }
 
-        fn new() -> Result<Self, String> {
+        fn new() -> Result<Self, CudaError> {
             let context = stream::context()?;
             // SAFETY: `context` is a live primary context; the device is the one it belongs to.
             let (major, minor) = unsafe {
-                driver::ctx::set_current(context).map_err(|e| format!("CUDA context: {e}"))?;
-                let device = driver::device::get(0).map_err(|e| format!("CUDA device 0: {e}"))?;
-                let attribute = |a| driver::device::get_attribute(device, a).map_err(|e| format!("compute capability: {e}"));
+                driver::ctx::set_current(context).map_err(|e| CudaError::call("CUDA context", e))?;
+                let device = driver::device::get(0).map_err(|e| CudaError::call("CUDA device 0", e))?;
+                let attribute = |a| driver::device::get_attribute(device, a).map_err(|e| CudaError::call("compute capability", e));
                 (
                     attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?,
                     attribute(CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)?,
                 )
             };
             if major < 8 {
-                return Err(format!("it needs compute capability 8.0 or newer (bf16 mma.sync, cp.async); this GPU has {major}.{minor}"));
+                return Err(CudaError::ComputeCapability { major, minor });
             }
             // NVRTC names the target by a static string.
             let arch: &'static str = Box::leak(format!("sm_{major}{minor}").into_boxed_str());
             // Denormals flush to zero: exp2 is then one instruction, and a probability below
             // 2⁻¹²⁶ of the row's largest counts as 0 (bf16 rounds it away in any case).
             let options = cudarc::nvrtc::CompileOptions { arch: Some(arch), name: Some("flash2.cu".into()), ftz: Some(true), ..Default::default() };
-            let ptx = cudarc::nvrtc::compile_ptx_with_opts(SOURCE, options).map_err(|e| format!("NVRTC: {e:?}"))?;
-            let image = CString::new(ptx.to_src()).map_err(|_| "NVRTC's PTX holds a NUL byte".to_string())?;
+            let ptx = cudarc::nvrtc::compile_ptx_with_opts(SOURCE, options).map_err(|e| CudaError::call("NVRTC", format_args!("{e:?}")))?;
+            let image = CString::new(ptx.to_src()).map_err(|_| CudaError::call("NVRTC", "its PTX holds a NUL byte"))?;
             // SAFETY: the image is NVRTC's PTX, NUL-terminated; the module stays loaded for the
             // process, so its functions stay valid.
             unsafe {
-                let module = driver::module::load_data(image.as_ptr() as *const c_void).map_err(|e| format!("loading the PTX: {e}"))?;
-                let function = |name: &str| {
+                let module =
+                    driver::module::load_data(image.as_ptr() as *const c_void).map_err(|e| CudaError::call("loading the PTX", e))?;
+                let function = |name: &'static str| {
                     driver::module::get_function(module, CString::new(name).expect("no NUL"))
                         .map(|f| f as usize)
-                        .map_err(|e| format!("{name}: {e}"))
+                        .map_err(|e| CudaError::call(name, e))
                 };
                 Ok(Self { context: context as usize, function: function("deepprune_flash2")? })
             }

@@ -45,17 +45,7 @@ impl Matmul {
 
     /// Parses a name written by [`Matmul::name`].
     pub fn parse(name: &str) -> Option<Self> {
-        super::model::by_name(&Self::ALL, Self::name, name).ok()
-    }
-
-    /// The implementation to serve with on `device` when none is asked for: cuBLASLt on CUDA
-    /// (on an H100, with flash attention, 8,130 against 4,996 pairs/s for Burn's matmul at
-    /// 512-token pairs; docs/judge.md, "Eighth run"), Burn on the CPU.
-    pub fn fastest_on(device: crate::config::DeviceKind) -> Self {
-        match device {
-            crate::config::DeviceKind::Cpu => Self::Burn,
-            crate::config::DeviceKind::Cuda => Self::CublasLt,
-        }
+        crate::judge::bert::model::by_name(&Self::ALL, Self::name, name).ok()
     }
 
     /// Whether the implementation runs on `device`: cuBLASLt is a CUDA library.
@@ -76,7 +66,7 @@ impl TryFrom<String> for Matmul {
     type Error = String;
 
     fn try_from(name: String) -> Result<Self, String> {
-        super::model::by_name(&Self::ALL, Self::name, &name)
+        crate::judge::bert::model::by_name(&Self::ALL, Self::name, &name)
     }
 }
 
@@ -120,6 +110,7 @@ mod cuda {
 
     use super::super::cuda_op::{register, served, Handles, Inner, Runtime};
     use super::super::cuda_stream as stream;
+    use super::super::CudaError;
 
     /// cuBLASLt's scratch space; 32 MiB is what NVIDIA recommends for Hopper.
     const WORKSPACE: usize = 32 << 20;
@@ -282,34 +273,35 @@ mod cuda {
                 .as_ref()
         }
 
-        fn new() -> Result<Self, String> {
+        fn new() -> Result<Self, CudaError> {
             // SAFETY: only probes for the shared library.
             if !unsafe { sys::is_culib_present() } {
-                return Err("libcublasLt could not be loaded".into());
+                return Err(CudaError::Library { library: "libcublasLt" });
             }
             let context = stream::context()?;
             // SAFETY: `context` is a live primary context.
-            unsafe { driver::ctx::set_current(context) }.map_err(|e| format!("CUDA context: {e}"))?;
-            let own_stream = driver::stream::create(driver::stream::StreamKind::NonBlocking).map_err(|e| format!("CUDA stream: {e}"))?;
-            let handle = lt::create_handle().map_err(|e| format!("cuBLASLt handle: {e}"))?;
+            unsafe { driver::ctx::set_current(context) }.map_err(|e| CudaError::call("CUDA context", e))?;
+            let own_stream =
+                driver::stream::create(driver::stream::StreamKind::NonBlocking).map_err(|e| CudaError::call("CUDA stream", e))?;
+            let handle = lt::create_handle().map_err(|e| CudaError::call("cuBLASLt handle", e))?;
             Ok(Self { context, handle, own_stream, workspaces: HashMap::new(), plans: HashMap::new() })
         }
 
         /// Queues one product on `stream` (CubeCL's), or with `None` runs it on a stream of its
         /// own and waits for it.
-        fn run(&mut self, p: &Product, stream: Option<CUstream>) -> Result<(), String> {
+        fn run(&mut self, p: &Product, stream: Option<CUstream>) -> Result<(), CudaError> {
             // SAFETY: the context is a live primary context; everything below uses handles this
             // struct created and device addresses of live buffers. On CubeCL's stream the product
             // is ordered with every kernel that touches them; on its own stream, CubeCL's was
             // drained before and this waits for the product before returning.
             unsafe {
-                driver::ctx::set_current(self.context).map_err(|e| format!("CUDA context: {e}"))?;
+                driver::ctx::set_current(self.context).map_err(|e| CudaError::call("CUDA context", e))?;
                 let on = stream.unwrap_or(self.own_stream);
                 // One workspace per stream: products on one stream run one after another.
                 let workspace = match self.workspaces.get(&(on as usize)) {
                     Some(&w) => w,
                     None => {
-                        let w = driver::malloc_sync(WORKSPACE).map_err(|e| format!("cuBLASLt workspace: {e}"))?;
+                        let w = driver::malloc_sync(WORKSPACE).map_err(|e| CudaError::call("cuBLASLt workspace", e))?;
                         self.workspaces.insert(on as usize, w);
                         w
                     }
@@ -326,7 +318,7 @@ mod cuda {
                     (&bias) as *const u64 as *const c_void,
                     std::mem::size_of::<u64>(),
                 )
-                .map_err(|e| format!("bias pointer: {e:?}"))?;
+                .map_err(|e| CudaError::call("bias pointer", format_args!("{e:?}")))?;
                 let (alpha, beta) = (1.0f32, 0.0f32);
                 // Column-major view: outᵀ[n, m] = weightᵀ[n, k] · xᵀ[k, m], which is how cuBLAS
                 // sees the row-major buffers.
@@ -348,9 +340,9 @@ mod cuda {
                     WORKSPACE,
                     on as sys::cudaStream_t,
                 )
-                .map_err(|e| format!("{e:?}"))?;
+                .map_err(|e| CudaError::call("cublasLtMatmul", format_args!("{e:?}")))?;
                 if stream.is_none() {
-                    driver::stream::synchronize(on).map_err(|e| format!("stream: {e}"))?;
+                    driver::stream::synchronize(on).map_err(|e| CudaError::call("stream", e))?;
                 }
             }
             Ok(())
@@ -362,8 +354,8 @@ mod cuda {
         ///
         /// # Safety
         /// `handle` must be a live cuBLASLt handle, with its context current.
-        unsafe fn new(handle: sys::cublasLtHandle_t, p: &Product) -> Result<Self, String> {
-            let err = |what: &'static str| move |e: lt::CublasError| format!("{what}: {e:?}");
+        unsafe fn new(handle: sys::cublasLtHandle_t, p: &Product) -> Result<Self, CudaError> {
+            let err = |what: &'static str| move |e: lt::CublasError| CudaError::call(what, format_args!("{e:?}"));
             let bf16 = sys::cudaDataType_t::CUDA_R_16BF;
             let (m, n, k) = (p.m as u64, p.n as u64, p.k as u64);
             let desc = lt::create_matmul_desc(sys::cublasComputeType_t::CUBLAS_COMPUTE_32F, sys::cudaDataType_t::CUDA_R_32F)

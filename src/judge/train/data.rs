@@ -2,14 +2,17 @@
 //!
 //! A pair's label is `same = (class_i == class_j && class_i >= 0)`: the final answers are
 //! equivalent. Each prefix is cut by the pipeline's own truncator. Splits are by problem, never
-//! by pair, so no problem's traces leak from training into validation.
+//! by pair, so no problem's traces leak from training into validation. The minority label is
+//! oversampled for training; validation pairs are sampled stratified by problem.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rand::rngs::SmallRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+use crate::judge::bert::{EncodedPair, PairEncoder};
 use crate::trace::dataset::TraceSet;
 use crate::trace::truncate::{cut, TruncateError, TruncationSpec};
 use crate::trace::TracePrefix;
@@ -163,6 +166,24 @@ pub fn sample_stratified(pairs: Vec<LabelledPair>, max_pairs: Option<usize>, see
         out.extend(ps.into_iter().take(keep));
     }
     out
+}
+
+/// Pairs framed from cached ids, with their labels and problems.
+pub(super) struct Framed {
+    pub(super) items: Vec<EncodedPair>,
+    pub(super) labels: Vec<bool>,
+    pub(super) problems: Vec<usize>,
+}
+
+/// Frames `pairs` from the WordPiece ids of each prefix, keyed by `(problem, sample, tokens)`.
+pub(super) fn frame(pairs: &[LabelledPair], ids: &HashMap<(usize, u32, usize), Vec<u32>>, encoder: &PairEncoder) -> Framed {
+    let get =
+        |problem: usize, p: &crate::trace::TracePrefix| ids.get(&(problem, p.sample, p.tokens)).map(Vec::as_slice).unwrap_or(&[]);
+    Framed {
+        items: pairs.iter().map(|p| encoder.pair_from_ids(get(p.problem, &p.a), get(p.problem, &p.b), encoder.max_len())).collect(),
+        labels: pairs.iter().map(|p| p.same).collect(),
+        problems: pairs.iter().map(|p| p.problem).collect(),
+    }
 }
 
 #[cfg(test)]
