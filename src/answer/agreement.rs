@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::{extract, Answer};
+use super::{extract_with_finish, Answer};
 use crate::trace::dataset::TraceSet;
 use crate::trace::Problem;
 
@@ -29,15 +29,17 @@ pub struct Agreement {
     pub traces_we_reject: u64,
 }
 
-/// Compares our verdicts with the reference labels. Traces without `answer_class` are left out
-/// of the pair count; traces without `correct` or whose problem has no gold, of the trace count.
+/// Compares our verdicts with the reference labels. Each answer is extracted knowing how its
+/// trace ended, where the file says. Traces without `answer_class` are left out of the pair
+/// count; traces without `correct` or whose problem has no gold, of the trace count.
 pub fn check(problems: &[Problem], traces: &TraceSet) -> Agreement {
     let gold: HashMap<&str, Answer> =
         problems.iter().filter_map(|p| p.gold.as_deref().map(|g| (p.pid.as_str(), Answer::parse(g)))).collect();
     let mut a = Agreement::default();
     let (mut pair_hits, mut trace_hits) = (0u64, 0u64);
     for (pid, ts) in &traces.problems {
-        let ours: Vec<Option<Answer>> = ts.iter().map(|t| extract(&t.text).map(|s| Answer::parse(&s))).collect();
+        let ours: Vec<Option<Answer>> =
+            ts.iter().map(|t| extract_with_finish(&t.text, t.finish).map(|s| Answer::parse(&s))).collect();
         for i in 0..ts.len() {
             for j in (i + 1)..ts.len() {
                 let (Some(ci), Some(cj)) = (ts[i].answer_class, ts[j].answer_class) else { continue };

@@ -4,8 +4,9 @@
 //! pair labels, the clusters and the vote. The reference labels were computed with the
 //! `math-verify` package, so this module aims to reproduce its verdicts with plain Rust:
 //!
-//! - [`extract`] finds the final answer in a trace (last `\boxed{}`, an "answer is" phrase,
-//!   or the last number);
+//! - [`extract`] finds the final answer in a trace (last `\boxed{}`, an explicit marker
+//!   such as `The final answer is`, `Answer:` or `####`, an "answer is" phrase, or the last
+//!   number); [`extract_with_finish`] does the same knowing whether the trace was cut off;
 //! - [`Answer::parse`] normalises it once (LaTeX, units, separators) and summarises it as an
 //!   exact rational, a sampled expression, a tuple / interval / set, or text;
 //! - [`Answer::equivalent`] then compares two summaries cheaply, for the O(N²) pairs.
@@ -19,7 +20,7 @@ mod normalize;
 
 pub mod agreement;
 
-pub use extract::{extract, extract_boxed};
+pub use extract::{extract, extract_boxed, extract_with_finish};
 
 use expr::Numeric;
 
@@ -412,9 +413,26 @@ mod tests {
 
     #[test]
     fn extract_then_compare() {
-        let trace = "We get $x = 3$. So the final answer is \\boxed{\\dfrac{6}{2}}.";
-        let got = extract(trace).expect("trace has a boxed answer");
-        assert!(equivalent(&got, "3"));
+        // (trace, gold): what each format's answer normalises to, wrappers, separators,
+        // currency and units included.
+        let cases: &[(&str, &str)] = &[
+            ("We get $x = 3$. So the final answer is \\boxed{\\dfrac{6}{2}}.", "3"),
+            ("The final answer is $\\boxed{1,234}$", "1234"),
+            ("Final Answer: The final answer is $\\$18$. I hope it is correct.", "18"),
+            ("**Answer:** **$18**", "18"),
+            ("#### 1,234", "1234"),
+            ("A: 72 clips", "72"),
+            ("Answer: 3.5 hours", "3.5"),
+            ("The answer is 18 dollars, which she spends.", "18"),
+            ("The answer is $18.", "18"),
+            ("The answer is 1,234 people in total.", "1234"),
+            ("So the answer is \\(\\frac{1}{2}\\) of the pie.", "0.5"),
+            ("The answer is 50\\% because half of them are.", "50"),
+        ];
+        for (trace, gold) in cases {
+            let got = extract(trace).unwrap_or_else(|| panic!("no answer in {trace:?}"));
+            assert!(equivalent(&got, gold), "{trace:?} gave {got:?}, not equivalent to {gold:?}");
+        }
     }
 
     #[test]
@@ -441,7 +459,9 @@ mod tests {
         for s in &inputs {
             let a = Answer::parse(s);
             let _ = a.equivalent(&a);
-            let _ = extract(s);
+            for finish in [None, Some(crate::trace::Finish::Stop), Some(crate::trace::Finish::Length)] {
+                let _ = extract_with_finish(s, finish);
+            }
         }
     }
 }
