@@ -26,28 +26,11 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use serde::Deserialize;
 
-/// Which kernels compute the encoder's dense products.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
-#[serde(try_from = "String", into = "&'static str")]
-pub enum Matmul {
-    /// Burn's own matmul (CubeCL kernels on CUDA), with the bias and GELU fused into it.
-    #[default]
-    Burn,
-    /// NVIDIA's cuBLASLt, bf16 on CUDA only; see the module docs.
-    CublasLt,
-}
+// The setting is config data; the kernel reads it here.
+pub use crate::config::Matmul;
 
 impl Matmul {
-    /// Every implementation, in the order error messages list them.
-    pub const ALL: [Self; 2] = [Self::Burn, Self::CublasLt];
-
-    /// Parses a name written by [`Matmul::name`].
-    pub fn parse(name: &str) -> Option<Self> {
-        super::model::by_name(&Self::ALL, Self::name, name).ok()
-    }
-
     /// The implementation to serve with on `device` when none is asked for: cuBLASLt on CUDA
     /// (on an H100, with flash attention, 8,130 against 4,996 pairs/s for Burn's matmul at
     /// 512-token pairs; docs/judge.md, "Eighth run"), Burn on the CPU.
@@ -56,33 +39,6 @@ impl Matmul {
             crate::config::DeviceKind::Cpu => Self::Burn,
             crate::config::DeviceKind::Cuda => Self::CublasLt,
         }
-    }
-
-    /// Whether the implementation runs on `device`: cuBLASLt is a CUDA library.
-    pub fn runs_on(self, device: crate::config::DeviceKind) -> bool {
-        self != Self::CublasLt || device == crate::config::DeviceKind::Cuda
-    }
-
-    /// The implementation's name, as configs, the command line and reports write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Burn => "burn",
-            Self::CublasLt => "cublaslt",
-        }
-    }
-}
-
-impl TryFrom<String> for Matmul {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, String> {
-        super::model::by_name(&Self::ALL, Self::name, &name)
-    }
-}
-
-impl From<Matmul> for &'static str {
-    fn from(matmul: Matmul) -> Self {
-        matmul.name()
     }
 }
 
