@@ -10,7 +10,7 @@ gunzip -c .carry/bin/deepprune.gz > /tmp/bin/dp.new && chmod +x /tmp/bin/dp.new 
 B=/tmp/bin/deepprune
 J=${JUDGE:-/tmp/judge}
 D=.carry/data
-{ sed "s/^  prefix: .*/  prefix: [${PREFIX:-128}]/; s#^output: .*#output: /tmp/frontier-gpu#" configs/frontier.yaml
+{ sed "s/^  prefix: .*/  prefix: [${PREFIX:-128}]/; s#^output: .*#output: /tmp/frontier-gpu#; s#^pipeline: \.\./#pipeline: $PWD/#" configs/frontier.yaml
   printf 'judge_paths:\n  model: %s\n  embedding: .carry/base\n' "$J"; } > /tmp/frontier-gpu.yaml
 setsid nohup $B sweep /tmp/frontier-gpu.yaml --judges model,embedding \
   --set generator.problems=$D/problems.jsonl --set generator.traces=$D/traces-eval.jsonl.gz \
