@@ -181,7 +181,8 @@ fn compile(mut file: YamlFile, overrides: &[String], checks: &[Check]) -> Result
         faults: faults.as_ref(),
         paths,
     };
-    for check in std::iter::once(&(check_live_faults as Check)).chain(checks) {
+    check_live_faults(&sections, &mut e);
+    for check in checks {
         check(&sections, &mut e);
     }
     errors.extend(e);

@@ -184,8 +184,9 @@ fn default_concurrent_problems() -> usize {
     8
 }
 
-/// `kind: replay` as written: the paths are optional here so that a missing one is reported as
-/// required, with every other error of the section.
+/// `kind: replay` as written (each key is documented on [`ReplaySource`] and its parts). The
+/// paths are optional here so that a missing one is reported as required, with every other
+/// error of the section.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawReplay {
@@ -214,7 +215,7 @@ struct RawReplay {
     concurrent_problems: usize,
 }
 
-/// `kind: synthetic` as written.
+/// `kind: synthetic` as written (each key is documented on [`SyntheticSource`] and its parts).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSynthetic {
@@ -231,7 +232,8 @@ struct RawSynthetic {
     concurrent_problems: usize,
 }
 
-/// `kind: openai` as written.
+/// `kind: openai` as written (each key is documented on [`OpenAiSource`] and its parts). The
+/// path is optional here so that a missing one is reported as required.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawOpenai {
@@ -316,21 +318,31 @@ pub(super) fn compile(section: Option<&Value>, paths: &RelativePaths, e: &mut Ve
     (e.len() == before).then_some(GeneratorConfig { source, concurrent_problems })
 }
 
-/// Reads the section as `kind`'s keys. An unknown key that another kind takes says so.
+/// Reads the section as `kind`'s keys; an error goes to `e`.
 fn read_kind<T: DeserializeOwned>(value: Value, kind: GeneratorKind, e: &mut Vec<String>) -> Option<T> {
-    parse::<T>(value, "generator")
-        .map_err(|err| {
-            let unknown = err.strip_prefix("generator.").and_then(|rest| rest.split_once(": unknown key `"));
-            let Some((key, _)) = unknown else { return e.push(err) };
-            let others: Vec<&str> = GeneratorKind::ALL.into_iter().filter(|&k| k != kind && takes_key(k, key)).map(GeneratorKind::name).collect();
-            if others.is_empty() {
-                return e.push(err);
-            }
-            let what = format!("unknown key `{key}`");
-            let why = format!("{what} for kind {} (a key of kind {})", kind.name(), others.join(" and "));
-            e.push(err.replacen(&what, &why, 1));
-        })
-        .ok()
+    match parse::<T>(value, "generator") {
+        Ok(raw) => Some(raw),
+        Err(err) => {
+            e.push(name_the_owner(err, kind));
+            None
+        }
+    }
+}
+
+/// An error about a key that `kind` does not take but another kind does says whose key it is:
+/// `generator.traces: unknown key `traces` for kind synthetic (a key of kind replay), ...`.
+fn name_the_owner(err: String, kind: GeneratorKind) -> String {
+    let Some((key, _)) = err.strip_prefix("generator.").and_then(|rest| rest.split_once(": unknown key `")) else {
+        return err;
+    };
+    let owners: Vec<&str> =
+        GeneratorKind::ALL.into_iter().filter(|&k| k != kind && takes_key(k, key)).map(GeneratorKind::name).collect();
+    if owners.is_empty() {
+        return err;
+    }
+    let unknown = format!("unknown key `{key}`");
+    let owned = format!("{unknown} for kind {} (a key of kind {})", kind.name(), owners.join(" and "));
+    err.replacen(&unknown, &owned, 1)
 }
 
 /// Whether the `kind` generator has a key `key`.
