@@ -15,7 +15,9 @@ use super::truncator::{GetPrefixCounts, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
 use crate::answer::Answer;
-use crate::config::{DeepConfConfig, GeneratorKind, GeneratorSource, JudgeKind, PipelineConfig, ReplaySource, StopPolicy, VirtualSteps};
+use crate::config::{
+    DeepConfConfig, GeneratorKind, GeneratorSource, JudgeKind, PipelineConfig, ReplaySource, StopPolicy, VirtualSteps,
+};
 use crate::deepconf::DeepConfParams;
 use crate::judge::backend;
 use crate::judge::lexical::LexicalJudge;
@@ -269,9 +271,11 @@ pub async fn run(
     let f = faults.clone();
     // The generator's address is held until the run ends: an actor without one is not restarted
     // after a fault, and its problems would stall.
-    let (_generator, n_problems, baselines, order, live): (Box<dyn std::any::Any>, _, _, _, _) = if let GeneratorSource::Openai(o) =
-        &config.generator.source
-    {
+    let live_source = match &config.generator.source {
+        GeneratorSource::Openai(o) => Some(o),
+        GeneratorSource::Replay(_) | GeneratorSource::Synthetic(_) => None,
+    };
+    let (_generator, n_problems, baselines, order, live): (Box<dyn std::any::Any>, _, _, _, _) = if let Some(o) = live_source {
         let problems = live::live_problems(&data.problems, o.max_problems);
         let order = problems.iter().enumerate().map(|(i, p)| (p.pid.to_string(), i)).collect();
         let n_problems = problems.len();
