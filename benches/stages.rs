@@ -8,7 +8,7 @@ use deepprune::answer::{self, Answer};
 use deepprune::cluster::{ClusterParams, GreedyClustering};
 use deepprune::pipeline::generator::ReplayProblem;
 use deepprune::pipeline::messages::StepDecisions;
-use deepprune::pipeline::synthetic::SyntheticConfig;
+use deepprune::config::SyntheticConfig;
 use deepprune::trace::truncate::{PrefixMode, TruncationSpec};
 use deepprune::vote::{self, Ballot};
 

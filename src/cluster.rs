@@ -35,18 +35,7 @@ impl Default for ClusterParams {
     }
 }
 
-/// What a prefix that joins a cluster only because K clusters are full counts for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ForcedJoin {
-    /// It is pruned and adds no weight: it is kept apart from the cluster's members, so it is
-    /// never compared with, never completed, and adds nothing to the cluster's size or vote.
-    #[default]
-    Abstain,
-    /// It becomes a member like any other (DeepPrune's rule): it counts in the cluster's size,
-    /// can be completed under `largest_cluster`, and adds weight to the founder's vote.
-    Count,
-}
+pub use crate::config::ForcedJoin;
 
 /// A cluster of traces whose prefixes the judge found equivalent; the first member is the founder.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

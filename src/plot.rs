@@ -4,8 +4,6 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::sweep::Row;
-
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 
 fn register_font() {
@@ -13,9 +11,22 @@ fn register_font() {
     let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
 }
 
-/// Writes `frontier.png` and `frontier.svg` in `dir`: one point per row, coloured by judge, and
-/// the cons@k curve.
-pub fn frontier(dir: &Path, rows: &[Row], curve: &[(f64, f64)]) -> Result<(), String> {
+/// One measured setting on the accuracy-against-tokens plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrontierPoint {
+    /// The legend entry it belongs to (points of one series share a colour), e.g. `cons@N`.
+    pub series: String,
+    /// Tokens generated as a fraction of cons@N's.
+    pub token_fraction: f64,
+    /// Accuracy over problems.
+    pub accuracy: f64,
+    /// The upper end of the accuracy's 95% interval (it sets the plot's height).
+    pub accuracy_ci_high: f64,
+}
+
+/// Writes `frontier.png` and `frontier.svg` in `dir`: one point per setting, coloured by series,
+/// and the cons@k curve.
+pub fn frontier(dir: &Path, rows: &[FrontierPoint], curve: &[(f64, f64)]) -> Result<(), String> {
     register_font();
     let png = dir.join("frontier.png");
     let svg = dir.join("frontier.svg");
@@ -23,13 +34,13 @@ pub fn frontier(dir: &Path, rows: &[Row], curve: &[(f64, f64)]) -> Result<(), St
     draw(SVGBackend::new(&svg, (900, 600)).into_drawing_area(), rows, curve)
 }
 
-fn draw<DB: DrawingBackend>(area: DrawingArea<DB, plotters::coord::Shift>, rows: &[Row], curve: &[(f64, f64)]) -> Result<(), String>
+fn draw<DB: DrawingBackend>(area: DrawingArea<DB, plotters::coord::Shift>, rows: &[FrontierPoint], curve: &[(f64, f64)]) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     let e = |x: DrawingAreaErrorKind<DB::ErrorType>| x.to_string();
     area.fill(&WHITE).map_err(e)?;
-    let y_max = rows.iter().map(|r| r.accuracy_ci.1).chain(curve.iter().map(|c| c.1)).fold(0.1f64, f64::max) * 1.1;
+    let y_max = rows.iter().map(|r| r.accuracy_ci_high).chain(curve.iter().map(|c| c.1)).fold(0.1f64, f64::max) * 1.1;
     let mut chart = ChartBuilder::on(&area)
         .caption("Accuracy vs. tokens (fraction of cons@N)", ("sans-serif", 22))
         .margin(15)
@@ -50,7 +61,7 @@ where
         .label("cons@k (sampling fewer traces)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
     let palette = [&RED, &BLUE, &GREEN, &MAGENTA, &CYAN, &BLACK];
-    let mut judges: Vec<String> = rows.iter().map(label).collect();
+    let mut judges: Vec<String> = rows.iter().map(|r| r.series.clone()).collect();
     judges.dedup();
     let mut seen: Vec<String> = Vec::new();
     for j in judges {
@@ -59,7 +70,7 @@ where
         }
         seen.push(j.clone());
         let color = *palette[(seen.len() - 1) % palette.len()];
-        let points: Vec<(f64, f64)> = rows.iter().filter(|r| label(r) == j).map(|r| (r.token_fraction, r.accuracy)).collect();
+        let points: Vec<(f64, f64)> = rows.iter().filter(|r| r.series == j).map(|r| (r.token_fraction, r.accuracy)).collect();
         chart
             .draw_series(points.into_iter().map(|p| Circle::new(p, 5, color.filled())))
             .map_err(e)?
@@ -74,18 +85,6 @@ where
         .draw()
         .map_err(e)?;
     area.present().map_err(e)
-}
-
-fn label(r: &Row) -> String {
-    if r.overrides.contains("stop_policy=") {
-        r.overrides.split("stop_policy=").nth(1).unwrap_or("deepconf").split(' ').next().unwrap_or("deepconf").to_string()
-    } else if r.judge == "none" {
-        "cons@N".into()
-    } else if r.upper_bound {
-        "oracle (upper bound)".into()
-    } else {
-        format!("DeepPrune, {} judge", r.judge)
-    }
 }
 
 /// One ROC curve: its legend label and (false-positive rate, true-positive rate) points.

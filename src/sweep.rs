@@ -22,29 +22,26 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::PipelineConfig;
+use crate::config::ConfigError;
 use crate::metrics;
+use crate::pipeline::plan;
 use crate::pipeline::run::{run_blocking, ReplayData};
+use crate::plot::FrontierPoint;
 use crate::report::ProblemResult;
 
 /// Why a sweep failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
     /// The sweep file is unusable.
-    #[error("{file}: {message}")]
-    Config {
-        /// The sweep file.
-        file: String,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// A row's pipeline is invalid.
     #[error("row {row}: {source}")]
     Pipeline {
         /// The row's overrides.
         row: String,
         /// The config error.
-        source: crate::config::ConfigError,
+        source: ConfigError,
     },
     /// A row's run failed.
     #[error("row {row}: {source}")]
@@ -109,7 +106,9 @@ fn default_variants() -> Vec<Vec<String>> {
     vec![Vec::new()]
 }
 
-/// A sweep file.
+/// A sweep file. Its `pipeline` and `output` paths are relative to the file's folder; the
+/// `overrides` and `judge_paths` values are `--set` values, relative to the current directory
+/// like any other.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SweepConfig {
@@ -129,7 +128,8 @@ pub struct SweepConfig {
     #[serde(default = "default_judge_flops_per_pair")]
     pub judge_flops_per_pair: f64,
     /// `judge.path` per judge kind, e.g. `model: models/judge-minilm` and
-    /// `embedding: models/base/all-minilm-l6-v2`, so one sweep can run both neural judges.
+    /// `embedding: models/base/all-minilm-l6-v2`, so one sweep can run both neural judges. Each
+    /// is passed to its rows as `--set judge.path=...`.
     #[serde(default)]
     pub judge_paths: std::collections::BTreeMap<String, String>,
 }
@@ -146,10 +146,7 @@ fn default_judge_flops_per_pair() -> f64 {
 impl SweepConfig {
     /// Reads a sweep file.
     pub fn load(path: &Path) -> Result<Self, SweepError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| SweepError::Config { file: file.clone(), message: format!("cannot read the file: {e}") })?;
-        serde_norway::from_str(&text).map_err(|e| SweepError::Config { file, message: e.to_string() })
+        Ok(crate::config::load_yaml(path, &[], &["pipeline", "output"])?)
     }
 
     /// Every row's overrides, in order.
@@ -341,7 +338,7 @@ pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool, resume: bool) ->
             None => {
                 let mut with_quiet = overrides.clone();
                 with_quiet.push("output.progress=false".into());
-                let config = PipelineConfig::load(&cfg.pipeline, &with_quiet)
+                let config = plan::load(&cfg.pipeline, &with_quiet)
                     .map_err(|source| SweepError::Pipeline { row: name.clone(), source })?;
                 if data.is_none() {
                     data = Some(ReplayData::load(&config).map_err(|source| SweepError::Run { row: name.clone(), source })?);
@@ -519,8 +516,23 @@ fn write(cfg: &SweepConfig, done: &[StoredRow], kept: &[StoredRow], curve: &[(f6
     for (x, y) in curve {
         writeln!(f, "{x:.4},{y:.4}").map_err(io(&ck))?;
     }
-    crate::plot::frontier(dir, rows, curve).map_err(|e| SweepError::Io {
+    let points: Vec<FrontierPoint> = rows.iter().map(frontier_point).collect();
+    crate::plot::frontier(dir, &points, curve).map_err(|e| SweepError::Io {
         path: dir.join("frontier.png"),
         source: std::io::Error::other(e),
     })
+}
+
+/// A row as the frontier plot draws it: its series is the method it measures.
+fn frontier_point(r: &Row) -> FrontierPoint {
+    let series = if r.overrides.contains("stop_policy=") {
+        r.overrides.split("stop_policy=").nth(1).unwrap_or("deepconf").split(' ').next().unwrap_or("deepconf").to_string()
+    } else if r.judge == "none" {
+        "cons@N".into()
+    } else if r.upper_bound {
+        "oracle (upper bound)".into()
+    } else {
+        format!("DeepPrune, {} judge", r.judge)
+    };
+    FrontierPoint { series, token_fraction: r.token_fraction, accuracy: r.accuracy, accuracy_ci_high: r.accuracy_ci.1 }
 }

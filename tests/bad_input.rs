@@ -193,7 +193,10 @@ fn malformed_pipelines_are_errors_naming_file_and_key() {
         ),
         (
             "openai unknown key",
-            format!("{g}  openai:\n    temprature: 0.5\n"),
+            format!(
+                "generator:\n  kind: openai\n  problems: {}\n  openai:\n    base_urls: [http://127.0.0.1:1]\n    temprature: 0.5\n",
+                root().join("data/live/problems.jsonl").display()
+            ),
             vec![],
             vec!["generator.openai.temprature: unknown key `temprature`"],
         ),

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use deepprune::judge::worker::JudgeWorker;
 use deepprune::judge::{JudgeError, PairInput, PairJudge};
-use deepprune::pipeline::judge_batcher::{BatchPolicy, BatcherHandle, BatcherStats, GetStats, JudgeBatcher};
+use deepprune::pipeline::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
+use deepprune::report::BatcherStats;
 use deepprune::trace::TracePrefix;
 
 /// Scores a pair as `a.sample * 1000 + b.sample` (so each reply can be checked), after an

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deepprune::config::PipelineConfig;
-use deepprune::pipeline::live::{LiveReport, Outcome};
+use deepprune::report::{LiveReport, Outcome};
 use deepprune::pipeline::run::{run_blocking, ReplayData};
 
 /// One server at a time: they share two cores.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deepprune::config::PipelineConfig;
-use deepprune::pipeline::live::{LiveReport, Outcome};
+use deepprune::report::{LiveReport, Outcome};
 use deepprune::pipeline::run::{run_blocking, ReplayData};
 
 /// Every trace says the same thing, one word per token, so the lexical judge prunes.

@@ -98,20 +98,30 @@ fn decision_delay_costs_tokens() {
 #[test]
 fn reference_config_documents_every_key_and_parses() {
     let root = common::root();
-    let text = std::fs::read_to_string(root.join("configs/reference.yaml")).unwrap();
+    let file = root.join("configs/reference.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    // A whole pipeline with the replay generator, then the other kinds' generator sections.
+    let documents: Vec<&str> = text.split("\n---\n").collect();
     let overrides = vec![
         format!("generator.problems={}", root.join("data/sample/problems.jsonl").display()),
         format!("generator.traces={}", root.join("data/sample/traces.jsonl.gz").display()),
     ];
-    let config = deepprune::config::PipelineConfig::from_yaml(&text, "configs/reference.yaml", &overrides).unwrap();
-    // Every field serialised from the parsed config appears as a key in the reference file.
-    let value = serde_json::to_value(&config).unwrap();
-    for (section, fields) in value.as_object().unwrap() {
-        assert!(text.contains(&format!("\n{section}:\n")), "section {section} undocumented");
-        for key in fields.as_object().unwrap().keys() {
-            assert!(text.contains(&format!("\n  {key}:")), "key {section}.{key} undocumented");
+    let mut kinds = Vec::new();
+    for (i, document) in documents.iter().enumerate() {
+        let overrides = if i == 0 { &overrides[..] } else { &[] };
+        let config = deepprune::config::PipelineConfig::from_yaml(document, &file.display().to_string(), overrides)
+            .unwrap_or_else(|e| panic!("document {} of the reference: {e}", i + 1));
+        kinds.push(config.generator.kind());
+        // Every field serialised from the parsed config appears as a key in the reference file.
+        let value = serde_json::to_value(&config).unwrap();
+        for (section, fields) in value.as_object().unwrap() {
+            assert!(text.contains(&format!("\n{section}:\n")), "section {section} undocumented");
+            for key in fields.as_object().unwrap().keys() {
+                assert!(text.contains(&format!("\n  {key}:")), "key {section}.{key} undocumented");
+            }
         }
     }
+    assert_eq!(kinds, deepprune::config::GeneratorKind::ALL, "every generator kind is documented, in order");
 }
 
 #[test]

@@ -33,7 +33,7 @@ if [ "${CACHE_CHECK:-0}" = 1 ]; then
   # Whether carried caches spare a fresh machine the kernel compilation: one model-judge sweep
   # row on the embedded sample; its `judge s` includes any compilation.
   sed -e 's/^  tau: .*/  tau: [0.5]/' -e 's/^  finish: .*/  finish: [founders]/' -e 's/^  deepconf: .*/  deepconf: []/' \
-      -e 's/^  stop_policy: .*/  stop_policy: [none]/' sweeps/frontier-hybrid.yaml > /tmp/cache-check.yaml
+      -e 's/^  stop_policy: .*/  stop_policy: [none]/' -e "s#^pipeline: \.\./#pipeline: $PWD/#" sweeps/frontier-hybrid.yaml > /tmp/cache-check.yaml
   t=$(date +%s)
   timeout 240 /tmp/bin/dp-bench sweep /tmp/cache-check.yaml --output /tmp/cache-check --quiet \
     --set generator.problems=data/sample/problems.jsonl --set generator.traces=data/sample/traces.jsonl.gz \

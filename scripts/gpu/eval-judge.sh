@@ -9,7 +9,7 @@ bash scripts/gpu/unpack-binary.sh /tmp/bin/deepprune
 B=/tmp/bin/deepprune
 J=${JUDGE:-/tmp/judge}
 D=.carry/data
-{ sed "s/^  prefix: .*/  prefix: [${PREFIX:-128}]/; s#^output: .*#output: /tmp/frontier-gpu#" sweeps/frontier.yaml
+{ sed "s/^  prefix: .*/  prefix: [${PREFIX:-128}]/; s#^output: .*#output: /tmp/frontier-gpu#; s#^pipeline: \.\./#pipeline: $PWD/#" sweeps/frontier.yaml
   printf 'judge_paths:\n  model: %s\n  embedding: .carry/base\n' "$J"; } > /tmp/frontier-gpu.yaml
 setsid nohup $B sweep /tmp/frontier-gpu.yaml --judges model,embedding \
   --set generator.problems=$D/problems.jsonl --set generator.traces=$D/traces-eval.jsonl.gz \

@@ -11,7 +11,7 @@ bash scripts/gpu/unpack-binary.sh /tmp/bin/deepprune
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader
 bash scripts/gpu/cubecl-cache.sh import
 sed -e 's/^  tau: .*/  tau: [0.75]/' -e 's/^  finish: .*/  finish: [largest_cluster]/' -e 's/^  deepconf: .*/  deepconf: []/' \
-    -e 's/^  stop_policy: .*/  stop_policy: [none]/' sweeps/frontier-hybrid.yaml > /tmp/one-row.yaml
+    -e 's/^  stop_policy: .*/  stop_policy: [none]/' -e "s#^pipeline: \.\./#pipeline: $PWD/#" sweeps/frontier-hybrid.yaml > /tmp/one-row.yaml
 # Each setting is a space-free list of comma-separated judge.KEY=VALUE overrides; a value may be
 # a list in brackets (buckets=[256,320,384]).
 for setting in ${SETTINGS:-model_batch=128 model_batch=256}; do

@@ -12,7 +12,7 @@ B=/tmp/bin/deepprune
 [ -x $B ] || bash scripts/gpu/unpack-binary.sh $B
 D=.carry/data
 PROBLEMS=${PROBLEMS:-24}
-sed -e 's/^  deepconf: .*/  deepconf: []/' sweeps/frontier-hybrid.yaml > /tmp/memcheck.yaml
+sed -e 's/^  deepconf: .*/  deepconf: []/' -e "s#^pipeline: \.\./#pipeline: $PWD/#" sweeps/frontier-hybrid.yaml > /tmp/memcheck.yaml
 nvidia-smi --query-gpu=timestamp,memory.used --format=csv,noheader,nounits -l 1 > /tmp/mem.log &
 SMI=$!
 timeout ${LIMIT:-300} $B sweep /tmp/memcheck.yaml --output /tmp/memcheck \

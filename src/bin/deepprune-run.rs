@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 
-use deepprune::config::PipelineConfig;
+use deepprune::config::GeneratorSource;
+use deepprune::pipeline::plan;
 use deepprune::pipeline::run::{run_blocking, ReplayData};
 use deepprune::report;
 
@@ -29,14 +30,13 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let config = PipelineConfig::load(&args.pipeline, &args.set)?;
+    let config = plan::load(&args.pipeline, &args.set)?;
     let data = ReplayData::load(&config).context("loading the generator's data")?;
-    let n = match config.generator.kind {
-        deepprune::config::GeneratorKind::Replay => data.traces.problems.len(),
-        deepprune::config::GeneratorKind::Openai => data.problems.len(),
-        deepprune::config::GeneratorKind::Synthetic => config.generator.synthetic.problems,
-    }
-    .min(config.generator.max_problems.unwrap_or(usize::MAX));
+    let n = match &config.generator.source {
+        GeneratorSource::Replay(r) => data.traces.problems.len().min(r.max_problems.unwrap_or(usize::MAX)),
+        GeneratorSource::Openai(o) => data.problems.len().min(o.max_problems.unwrap_or(usize::MAX)),
+        GeneratorSource::Synthetic(s) => s.synthetic.problems,
+    };
     let progress = (config.output.progress && !args.quiet).then(|| {
         let pb = indicatif::ProgressBar::new(n as u64);
         pb.set_style(

@@ -13,12 +13,13 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::faults::{deliver, injected, Faults, Stage};
+use super::faults::{deliver, injected, Faults};
 use super::judge_batcher::BatcherHandle;
 use super::messages::{ClustersFinal, OpenProblem, PrefixesReady, StepDecisions};
 use super::voter::Voter;
 use super::PipelineError;
 use crate::cluster::{ClusterParams, GreedyClustering};
+use crate::config::Stage;
 use crate::judge::PairInput;
 use crate::trace::TracePrefix;
 

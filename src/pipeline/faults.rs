@@ -1,6 +1,6 @@
 //! Fault injection (tests only) and the delivery rules that make supervision lose nothing.
 //!
-//! - **Injection.** The `faults` section of a pipeline makes a chosen stage stop (its supervisor
+//! - **Injection.** The `faults` section of a pipeline ([`FaultConfig`]) makes a chosen stage stop (its supervisor
 //!   restarts it) or fail every n-th message it receives, the judge backend fail every n-th
 //!   batch, or the generator's source stall. It is off unless the section says otherwise.
 //! - **What a restart loses.** Each stage keeps its committed state (a problem's clusters, the
@@ -24,127 +24,13 @@ use std::time::{Duration, Instant};
 
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
-use serde::{Deserialize, Serialize};
-
 use super::PipelineError;
+use crate::config::{FaultConfig, FaultMode, Stage};
 use crate::judge::JudgeError;
 
-/// A pipeline stage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// The generator.
-    Generator,
-    /// The truncator.
-    Truncator,
-    /// The judge-batcher.
-    JudgeBatcher,
-    /// The clusterer.
-    Clusterer,
-    /// The voter.
-    Voter,
-}
-
-impl Stage {
-    /// All five, in dataflow order.
-    pub const ALL: [Stage; 5] = [Stage::Generator, Stage::Truncator, Stage::JudgeBatcher, Stage::Clusterer, Stage::Voter];
-
-    /// Its name in configs and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Generator => "generator",
-            Stage::Truncator => "truncator",
-            Stage::JudgeBatcher => "judge_batcher",
-            Stage::Clusterer => "clusterer",
-            Stage::Voter => "voter",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// How an injected fault shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FaultMode {
-    /// The stage stops; its supervisor restarts it. What it had in flight is lost.
-    #[default]
-    Stop,
-    /// The stage answers the message with an error and keeps running.
-    Error,
-}
-
-/// The `faults` section. TEST ONLY: everything is off by default.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultConfig {
-    /// The stage to fault, or none.
-    #[serde(default)]
-    pub stage: Option<Stage>,
-    /// Fault every n-th message the stage receives (0 = never).
-    #[serde(default)]
-    pub every: u64,
-    /// `stop` (restart) or `error`.
-    #[serde(default)]
-    pub mode: FaultMode,
-    /// The judge backend fails every n-th batch (0 = never).
-    #[serde(default)]
-    pub judge_fail_every: u64,
-    /// The judge backend takes this much longer per batch (milliseconds; a slow judge).
-    #[serde(default)]
-    pub judge_delay_ms: u64,
-    /// The generator's source stalls for this long...
-    #[serde(default)]
-    pub generator_stall_ms: u64,
-    /// ...every this many virtual steps of a problem (0 = never).
-    #[serde(default)]
-    pub generator_stall_every: u64,
-    /// Restarts of one stage allowed within `restart_window_s` before the run stops.
-    #[serde(default = "default_max_restarts")]
-    pub max_restarts: usize,
-    /// The window of the restart limit, in seconds.
-    #[serde(default = "default_restart_window_s")]
-    pub restart_window_s: f64,
-}
-
-fn default_max_restarts() -> usize {
-    100
-}
-fn default_restart_window_s() -> f64 {
-    1.0
-}
-
-impl Default for FaultConfig {
-    fn default() -> Self {
-        Self {
-            stage: None,
-            every: 0,
-            mode: FaultMode::Stop,
-            judge_fail_every: 0,
-            judge_delay_ms: 0,
-            generator_stall_ms: 0,
-            generator_stall_every: 0,
-            max_restarts: default_max_restarts(),
-            restart_window_s: default_restart_window_s(),
-        }
-    }
-}
-
-impl FaultConfig {
-    /// Semantic checks; pushes one message per problem.
-    pub fn check(&self, e: &mut Vec<String>) {
-        if self.stage.is_some() && self.every == 0 {
-            e.push("faults.every: expected an integer ≥ 1 when faults.stage is set, got 0".into());
-        }
-        if self.max_restarts == 0 {
-            e.push("faults.max_restarts: expected an integer ≥ 1, got 0".into());
-        }
-        if !(self.restart_window_s > 0.0 && self.restart_window_s.is_finite()) {
-            e.push(format!("faults.restart_window_s: expected a positive number of seconds, got {}", self.restart_window_s));
-        }
-    }
+/// The counters' index of `stage`.
+fn slot(stage: Stage) -> usize {
+    stage as usize
 }
 
 /// The run's fault injector and restart bookkeeping, shared by every stage.
@@ -189,9 +75,9 @@ impl Faults {
         if self.config.stage != Some(stage) || self.config.every == 0 {
             return None;
         }
-        let n = self.received[stage.index()].fetch_add(1, Ordering::Relaxed) + 1;
+        let n = self.received[slot(stage)].fetch_add(1, Ordering::Relaxed) + 1;
         n.is_multiple_of(self.config.every).then(|| {
-            self.injected[stage.index()].fetch_add(1, Ordering::Relaxed);
+            self.injected[slot(stage)].fetch_add(1, Ordering::Relaxed);
             tracing::debug!(stage = stage.name(), n, mode = ?self.config.mode, "injected fault");
             self.config.mode
         })
@@ -215,16 +101,16 @@ impl Faults {
 
     /// Records a restart of `stage`; over the limit, reports a fatal error for the run.
     pub fn restarted(&self, stage: Stage) {
-        self.restarts[stage.index()].fetch_add(1, Ordering::Relaxed);
+        self.restarts[slot(stage)].fetch_add(1, Ordering::Relaxed);
         let window = Duration::from_secs_f64(self.config.restart_window_s);
         let now = Instant::now();
         let mut recent = self.recent.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let q = &mut recent[stage.index()];
+        let q = &mut recent[slot(stage)];
         q.push_back(now);
         while q.front().is_some_and(|&t| now.duration_since(t) > window) {
             q.pop_front();
         }
-        tracing::warn!(stage = stage.name(), restarts = self.restarts[stage.index()].load(Ordering::Relaxed), "stage restarted");
+        tracing::warn!(stage = stage.name(), restarts = self.restarts[slot(stage)].load(Ordering::Relaxed), "stage restarted");
         if q.len() > self.config.max_restarts {
             let _ = self.errors.send(PipelineError::TooManyRestarts {
                 stage: stage.name(),
@@ -236,18 +122,18 @@ impl Faults {
 
     /// Restarts per stage so far.
     pub fn restart_counts(&self) -> std::collections::BTreeMap<String, u64> {
-        Stage::ALL.iter().map(|s| (s.name().to_string(), self.restarts[s.index()].load(Ordering::Relaxed))).collect()
+        Stage::ALL.iter().map(|s| (s.name().to_string(), self.restarts[slot(*s)].load(Ordering::Relaxed))).collect()
     }
 
     /// The most messages each stage had waiting or in hand at once.
     pub fn max_mailbox_depths(&self) -> std::collections::BTreeMap<String, u64> {
-        Stage::ALL.iter().map(|s| (s.name().to_string(), self.max_pending[s.index()].load(Ordering::Relaxed))).collect()
+        Stage::ALL.iter().map(|s| (s.name().to_string(), self.max_pending[slot(*s)].load(Ordering::Relaxed))).collect()
     }
 
     /// Injected faults per stage so far (judge batch failures under `judge`).
     pub fn injected_counts(&self) -> std::collections::BTreeMap<String, u64> {
         let mut m: std::collections::BTreeMap<String, u64> =
-            Stage::ALL.iter().map(|s| (s.name().to_string(), self.injected[s.index()].load(Ordering::Relaxed))).collect();
+            Stage::ALL.iter().map(|s| (s.name().to_string(), self.injected[slot(*s)].load(Ordering::Relaxed))).collect();
         let every = self.config.judge_fail_every;
         let judge = if every == 0 { 0 } else { self.judge_batches.load(Ordering::Relaxed) / every };
         m.insert("judge".into(), judge);
@@ -300,9 +186,9 @@ where
     M: Message<Result = Result<T, PipelineError>> + Clone + Send + 'static,
     T: Send + 'static,
 {
-    let depth = faults.pending[stage.index()].fetch_add(1, Ordering::Relaxed) + 1;
-    faults.max_pending[stage.index()].fetch_max(depth, Ordering::Relaxed);
-    let _in_flight = InFlight(&faults.pending[stage.index()]);
+    let depth = faults.pending[slot(stage)].fetch_add(1, Ordering::Relaxed) + 1;
+    faults.max_pending[slot(stage)].fetch_max(depth, Ordering::Relaxed);
+    let _in_flight = InFlight(&faults.pending[slot(stage)]);
     retrying(|| async {
         match addr.send(msg.clone()).await {
             Ok(r) => r,

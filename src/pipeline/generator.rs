@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 use actix::prelude::*;
 
 use super::clusterer::Clusterer;
-use super::faults::{deliver, FaultMode, Faults, Stage};
+use super::faults::{deliver, Faults};
 use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
 use super::truncator::Truncator;
 use super::voter::Voter;
 use super::PipelineError;
+use crate::config::{FaultMode, Stage};
 use crate::trace::Trace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,11 +22,13 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::{oneshot, Semaphore};
 
-use super::faults::{injected, retrying, Faults, Stage};
+use super::faults::{injected, retrying, Faults};
 use super::messages::{JudgePairs, PairReply};
 use super::PipelineError;
+use crate::config::Stage;
 use crate::judge::worker::JudgeWorker;
 use crate::judge::{JudgeError, PairInput};
+use crate::report::BatcherStats;
 
 /// How the batcher cuts batches.
 #[derive(Debug, Clone, Copy)]
@@ -58,55 +60,6 @@ struct Waiting {
     tokens: usize,
     since: Instant,
     reply: oneshot::Sender<PairReply>,
-}
-
-/// Counters the batcher keeps; read by the run driver for the report.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct BatcherStats {
-    /// Pairs scored by the judge (after deduplication).
-    pub pairs: u64,
-    /// Batches sent to the judge.
-    pub batches: u64,
-    /// Pairs dropped because their caller had gone away.
-    pub dropped: u64,
-    /// Pairs answered from an identical pair in the same batch.
-    pub deduplicated: u64,
-    /// Total time the judge spent scoring, in seconds.
-    pub judge_busy_seconds: f64,
-    /// Total time pairs waited in the queue before their batch was cut, in seconds.
-    pub queue_wait_seconds: f64,
-    /// Longest time one pair waited in the queue, in seconds.
-    pub max_queue_wait_seconds: f64,
-    /// Largest batch sent.
-    pub max_batch: usize,
-    /// Estimated tokens of the pairs sent (no padding).
-    pub real_tokens: u64,
-    /// Estimated padded tokens of the batches sent (pairs × longest pair).
-    pub padded_tokens: u64,
-    /// Most pairs waiting here at once.
-    pub max_queue_depth: usize,
-    /// What a neural judge's forward passes ran, padding included (measured, not estimated).
-    pub shapes: Option<crate::judge::ForwardShapes>,
-}
-
-impl BatcherStats {
-    /// Mean pairs per batch.
-    pub fn mean_batch(&self) -> f64 {
-        if self.batches == 0 { 0.0 } else { self.pairs as f64 / self.batches as f64 }
-    }
-    /// Share of the padded tokens that were padding.
-    pub fn padding_waste(&self) -> f64 {
-        if self.padded_tokens == 0 { 0.0 } else { 1.0 - self.real_tokens as f64 / self.padded_tokens as f64 }
-    }
-    /// Pairs scored per second of judge time.
-    pub fn pairs_per_judge_second(&self) -> f64 {
-        if self.judge_busy_seconds > 0.0 { self.pairs as f64 / self.judge_busy_seconds } else { 0.0 }
-    }
-    /// Mean time a pair waited before its batch was cut, in milliseconds.
-    pub fn mean_queue_wait_ms(&self) -> f64 {
-        let n = self.pairs + self.deduplicated;
-        if n == 0 { 0.0 } else { 1e3 * self.queue_wait_seconds / n as f64 }
-    }
 }
 
 /// Batcher → itself or the run driver: the counters so far.

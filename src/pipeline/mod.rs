@@ -9,6 +9,7 @@
 //! - [`faults`]: fault injection (tests only) and redelivery after a stage fails.
 //! - [`synthetic`]: the synthetic load source.
 //! - [`live`], [`openai`]: the live generator, streaming from OpenAI-compatible servers.
+//! - [`plan`]: loads a pipeline for a run, with the checks that need the judge's checkpoint.
 //! - [`run`]: builds the actors from a config, runs to completion, and reports.
 
 pub mod clusterer;
@@ -18,6 +19,7 @@ pub mod judge_batcher;
 pub mod live;
 pub mod messages;
 pub mod openai;
+pub mod plan;
 pub mod run;
 pub mod synthetic;
 pub mod truncator;

@@ -15,7 +15,9 @@ use super::truncator::{GetPrefixCounts, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
 use crate::answer::Answer;
-use crate::config::{GeneratorKind, JudgeKind, PipelineConfig, StopPolicy};
+use crate::config::{
+    DeepConfConfig, GeneratorKind, GeneratorSource, JudgeKind, PipelineConfig, ReplaySource, StopPolicy, VirtualSteps,
+};
 use crate::deepconf::DeepConfParams;
 use crate::judge::build;
 use crate::judge::worker::JudgeWorker;
@@ -35,25 +37,19 @@ pub struct ReplayData {
 impl ReplayData {
     /// Loads the generator's `problems` and `traces` files.
     pub fn load(config: &PipelineConfig) -> Result<Self, PipelineError> {
-        if config.generator.kind == GeneratorKind::Synthetic {
+        Ok(match &config.generator.source {
             // The synthetic source makes its problems as it goes.
-            return Ok(Self { problems: Vec::new(), traces: TraceSet::default() });
-        }
-        let missing = |key: &str| PipelineError::Generator(format!("generator.{key} is not set"));
-        let problems = load_problems(config.generator.problems.as_deref().ok_or_else(|| missing("problems"))?)?;
-        if config.generator.kind == GeneratorKind::Openai {
+            GeneratorSource::Synthetic(_) => Self { problems: Vec::new(), traces: TraceSet::default() },
             // A live run generates its traces.
-            return Ok(Self { problems, traces: TraceSet::default() });
-        }
-        let traces = load_traces(config.generator.traces.as_deref().ok_or_else(|| missing("traces"))?)?;
-        Ok(Self { problems, traces })
+            GeneratorSource::Openai(o) => Self { problems: load_problems(&o.problems)?, traces: TraceSet::default() },
+            GeneratorSource::Replay(r) => Self { problems: load_problems(&r.problems)?, traces: load_traces(&r.traces)? },
+        })
     }
 }
 
 /// The problems a run replays: the traces file's order, limited by `max_problems` and
 /// `max_traces`, each trace checked for token boundaries.
-fn select(config: &PipelineConfig, data: &ReplayData) -> Result<Vec<(String, Vec<Arc<Trace>>)>, PipelineError> {
-    let g = &config.generator;
+fn select(g: &ReplaySource, data: &ReplayData) -> Result<Vec<(String, Vec<Arc<Trace>>)>, PipelineError> {
     let mut out = Vec::new();
     for (pid, traces) in data.traces.problems.iter().take(g.max_problems.unwrap_or(usize::MAX)) {
         let traces: Vec<Arc<Trace>> = traces.iter().take(g.max_traces.unwrap_or(usize::MAX)).cloned().collect();
@@ -95,36 +91,35 @@ struct Sources {
 }
 
 fn sources(config: &PipelineConfig, selected: Vec<(String, Vec<Arc<Trace>>)>, data: &ReplayData) -> Result<Sources, PipelineError> {
-    let g = config.generator.clone();
     let baselines: Arc<Mutex<HashMap<String, Baseline>>> = Arc::default();
     let record = baselines.clone();
-    let make = move |pid: &str, traces: Vec<Arc<Trace>>, gold: Option<String>| {
+    let make = move |pid: &str, traces: Vec<Arc<Trace>>, gold: Option<String>, steps: VirtualSteps| {
         if let Some(g) = &gold {
             let b = report::baseline(&traces, &Answer::parse(g));
             record.lock().unwrap_or_else(|p| p.into_inner()).insert(pid.to_string(), b);
         }
-        (ReplayProblem::new(pid.into(), traces, g.tokens_per_step, g.decision_delay_steps), gold)
+        (ReplayProblem::new(pid.into(), traces, steps.tokens_per_step, steps.decision_delay_steps), gold)
     };
-    match config.generator.kind {
-        GeneratorKind::Openai => unreachable!("live runs do not replay; run() starts the live generator instead"),
-        GeneratorKind::Synthetic => {
-            let syn = config.generator.synthetic.clone();
+    match &config.generator.source {
+        GeneratorSource::Openai(_) => unreachable!("live runs do not replay; run() starts the live generator instead"),
+        GeneratorSource::Synthetic(s) => {
+            let (syn, steps) = (s.synthetic.clone(), s.steps);
             let n_problems = syn.problems;
             let source = (0..n_problems).map(move |i| {
                 let (traces, gold) = syn.problem(i);
-                make(&syn.pid(i), traces, Some(gold))
+                make(&syn.pid(i), traces, Some(gold), steps)
             });
             Ok(Sources { source: Box::new(source), n_problems, baselines, order: HashMap::new() })
         }
-        GeneratorKind::Replay => {
+        GeneratorSource::Replay(r) => {
             let gold: HashMap<String, String> =
                 data.problems.iter().filter_map(|p| p.gold.clone().map(|g| (p.pid.clone(), g))).collect();
-            let deepconf = deepconf_params(&g);
+            let deepconf = deepconf_params(&r.deepconf);
             let order = selected.iter().enumerate().map(|(i, (p, _))| (p.clone(), i)).collect();
             // Replay data is in memory already; DeepConf is applied (and checked) up front.
             let mut problems = Vec::with_capacity(selected.len());
             for (pid, traces) in selected {
-                let (mut replay, gold) = make(&pid, traces, gold.get(&pid).cloned());
+                let (mut replay, gold) = make(&pid, traces, gold.get(&pid).cloned(), r.steps);
                 if let Some(params) = deepconf {
                     replay = replay.with_deepconf(params).map_err(PipelineError::Generator)?;
                 }
@@ -137,7 +132,7 @@ fn sources(config: &PipelineConfig, selected: Vec<(String, Vec<Arc<Trace>>)>, da
 }
 
 /// DeepConf's parameters for the generator's `stop_policy`, if it asks for one.
-fn deepconf_params(g: &crate::config::GeneratorConfig) -> Option<DeepConfParams> {
+fn deepconf_params(g: &DeepConfConfig) -> Option<DeepConfParams> {
     match g.stop_policy {
         StopPolicy::None => None,
         StopPolicy::DeepconfLow => Some(DeepConfParams::low(g.deepconf_window, g.deepconf_warmup)),
@@ -152,11 +147,11 @@ pub async fn run(
     progress: Option<indicatif::ProgressBar>,
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
     let start = Instant::now();
-    let selected = match config.generator.kind {
-        GeneratorKind::Replay => select(config, data)?,
-        GeneratorKind::Synthetic | GeneratorKind::Openai => Vec::new(),
+    let selected = match &config.generator.source {
+        GeneratorSource::Replay(r) => select(r, data)?,
+        GeneratorSource::Synthetic(_) | GeneratorSource::Openai(_) => Vec::new(),
     };
-    if config.generator.kind != GeneratorKind::Replay && config.judge.kind == JudgeKind::Oracle {
+    if config.generator.kind() != GeneratorKind::Replay && config.judge.kind == JudgeKind::Oracle {
         return Err(PipelineError::Generator(
             "judge.kind oracle reads reference labels from the replay data; the synthetic and openai generators have none".into(),
         ));
@@ -174,7 +169,7 @@ pub async fn run(
     let (error_tx, mut error_rx) = tokio::sync::mpsc::unbounded_channel();
     let faults = Faults::new(config.faults.clone(), error_tx.clone());
     let (policy, top_k) = (config.voter.finish, config.voter.top_k);
-    let warmup = deepconf_params(&config.generator).map(|p| p.n_init);
+    let warmup = config.generator.deepconf().and_then(deepconf_params).map(|p| p.n_init);
     let f = faults.clone();
     let voter = Supervisor::start(move |_| {
         let voter = Voter::new(policy, top_k, prune, result_tx, f);
@@ -205,16 +200,19 @@ pub async fn run(
     let f = faults.clone();
     // The generator's address is held until the run ends: an actor without one is not restarted
     // after a fault, and its problems would stall.
-    let is_live = config.generator.kind == GeneratorKind::Openai;
-    let (_generator, n_problems, baselines, order, live): (Box<dyn std::any::Any>, _, _, _, _) = if is_live {
-        let problems = live::live_problems(&data.problems, config.generator.max_problems);
+    let live_source = match &config.generator.source {
+        GeneratorSource::Openai(o) => Some(o),
+        GeneratorSource::Replay(_) | GeneratorSource::Synthetic(_) => None,
+    };
+    let (_generator, n_problems, baselines, order, live): (Box<dyn std::any::Any>, _, _, _, _) = if let Some(o) = live_source {
+        let problems = live::live_problems(&data.problems, o.max_problems);
         let order = problems.iter().enumerate().map(|(i, p)| (p.pid.to_string(), i)).collect();
         let n_problems = problems.len();
         let ctx = live::LiveContext::new(
-            config.generator.openai.clone(),
+            o.openai.clone(),
             config.output.record.as_deref(),
-            config.generator.deepconf_window,
-            deepconf_params(&config.generator),
+            o.deepconf.deepconf_window,
+            deepconf_params(&o.deepconf),
         )?;
         let before = ctx.server_tokens().await;
         let generator = LiveGenerator::new(problems, concurrent, ctx.clone(), down, error_tx, f).start();

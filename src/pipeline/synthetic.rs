@@ -14,94 +14,11 @@ use std::sync::Arc;
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
+use crate::config::SyntheticConfig;
 use crate::trace::Trace;
 
-/// The `generator.synthetic` section (for `generator.kind: synthetic`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyntheticConfig {
-    /// Problems to generate.
-    #[serde(default = "default_problems")]
-    pub problems: usize,
-    /// Traces per problem.
-    #[serde(default = "default_traces")]
-    pub traces_per_problem: usize,
-    /// Mean trace length in tokens (before the answer sentence).
-    #[serde(default = "default_tokens")]
-    pub tokens_per_trace: usize,
-    /// Lengths vary uniformly by ± this fraction of the mean.
-    #[serde(default = "default_spread")]
-    pub length_spread: f64,
-    /// Distinct answers per problem.
-    #[serde(default = "default_groups")]
-    pub answer_groups: usize,
-    /// Probability that a trace copies its group's template word at each position (0 to 1).
-    #[serde(default = "default_similarity")]
-    pub similarity: f64,
-    /// Seed.
-    #[serde(default)]
-    pub seed: u64,
-}
-
-fn default_problems() -> usize {
-    100
-}
-fn default_traces() -> usize {
-    64
-}
-fn default_tokens() -> usize {
-    200
-}
-fn default_spread() -> f64 {
-    0.5
-}
-fn default_groups() -> usize {
-    4
-}
-fn default_similarity() -> f64 {
-    0.8
-}
-
-impl Default for SyntheticConfig {
-    fn default() -> Self {
-        Self {
-            problems: default_problems(),
-            traces_per_problem: default_traces(),
-            tokens_per_trace: default_tokens(),
-            length_spread: default_spread(),
-            answer_groups: default_groups(),
-            similarity: default_similarity(),
-            seed: 0,
-        }
-    }
-}
-
 impl SyntheticConfig {
-    /// Semantic checks, one message per problem, each naming its key.
-    pub fn check(&self, e: &mut Vec<String>) {
-        let k = "generator.synthetic";
-        if self.problems == 0 {
-            e.push(format!("{k}.problems: expected an integer ≥ 1, got 0"));
-        }
-        if self.traces_per_problem == 0 || self.traces_per_problem > u32::MAX as usize {
-            e.push(format!("{k}.traces_per_problem: expected an integer from 1 to {}, got {}", u32::MAX, self.traces_per_problem));
-        }
-        if self.tokens_per_trace == 0 {
-            e.push(format!("{k}.tokens_per_trace: expected an integer ≥ 1, got 0"));
-        }
-        if !(0.0..1.0).contains(&self.length_spread) {
-            e.push(format!("{k}.length_spread: expected a number in [0, 1), got {}", self.length_spread));
-        }
-        if self.answer_groups == 0 {
-            e.push(format!("{k}.answer_groups: expected an integer ≥ 1, got 0"));
-        }
-        if !(0.0..=1.0).contains(&self.similarity) {
-            e.push(format!("{k}.similarity: expected a number in [0, 1], got {}", self.similarity));
-        }
-    }
-
     /// The id of problem `index`.
     pub fn pid(&self, index: usize) -> String {
         format!("synthetic-{index:06}")

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::clusterer::Clusterer;
-use super::faults::{deliver, injected, Faults, Stage};
+use super::faults::{deliver, injected, Faults};
 use super::messages::{CloseProblem, OpenProblem, PrefixesReady, StepDecisions, TokenStep};
 use super::PipelineError;
+use crate::config::Stage;
 use crate::trace::truncate::{PrefixScanner, TruncationSpec};
 use crate::trace::TracePrefix;
 

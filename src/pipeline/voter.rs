@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::faults::{injected, Faults, Stage};
+use super::faults::{injected, Faults};
 use super::messages::{ClustersFinal, OpenProblem, TraceEnd, TraceEnded};
 use super::PipelineError;
 use crate::answer::{self, Answer};
 use crate::cluster::Cluster;
-use crate::config::FinishPolicy;
+use crate::config::{FinishPolicy, Stage};
 use crate::report::ProblemResult;
 use crate::vote::{self, Ballot};
 

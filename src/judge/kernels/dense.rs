@@ -26,55 +26,10 @@
 
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use serde::Deserialize;
 
-/// Which kernels compute the encoder's dense products.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
-#[serde(try_from = "String", into = "&'static str")]
-pub enum Matmul {
-    /// Burn's own matmul (CubeCL kernels on CUDA), with the bias and GELU fused into it.
-    #[default]
-    Burn,
-    /// NVIDIA's cuBLASLt, bf16 on CUDA only; see the module docs.
-    CublasLt,
-}
+// The setting is config data; the kernel reads it here.
+pub use crate::config::Matmul;
 
-impl Matmul {
-    /// Every implementation, in the order error messages list them.
-    pub const ALL: [Self; 2] = [Self::Burn, Self::CublasLt];
-
-    /// Parses a name written by [`Matmul::name`].
-    pub fn parse(name: &str) -> Option<Self> {
-        crate::judge::bert::model::by_name(&Self::ALL, Self::name, name).ok()
-    }
-
-    /// Whether the implementation runs on `device`: cuBLASLt is a CUDA library.
-    pub fn runs_on(self, device: crate::config::DeviceKind) -> bool {
-        self != Self::CublasLt || device == crate::config::DeviceKind::Cuda
-    }
-
-    /// The implementation's name, as configs, the command line and reports write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Burn => "burn",
-            Self::CublasLt => "cublaslt",
-        }
-    }
-}
-
-impl TryFrom<String> for Matmul {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, String> {
-        crate::judge::bert::model::by_name(&Self::ALL, Self::name, &name)
-    }
-}
-
-impl From<Matmul> for &'static str {
-    fn from(matmul: Matmul) -> Self {
-        matmul.name()
-    }
-}
 
 /// `x · weight + bias` for `x` `[batch, len, in]`, `weight` `[in, out]` and `bias` `[out]`
 /// through cuBLASLt, or `None` where it does not run (see the module docs).

@@ -20,55 +20,10 @@
 use burn::nn::LayerNorm;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
-use serde::Deserialize;
 
-/// How the residual sum and LayerNorm after each attention and feed-forward block are computed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
-#[serde(try_from = "String", into = "&'static str")]
-pub enum Norm {
-    /// Burn's ops: the sum, then [`LayerNorm::forward`].
-    #[default]
-    Burn,
-    /// One CUDA kernel for both (see the module docs); bf16 on CUDA only.
-    Fused,
-}
+// The setting is config data; the kernel reads it here.
+pub use crate::config::Norm;
 
-impl Norm {
-    /// Every implementation, in the order error messages list them.
-    pub const ALL: [Self; 2] = [Self::Burn, Self::Fused];
-
-    /// Parses a name written by [`Norm::name`].
-    pub fn parse(name: &str) -> Option<Self> {
-        crate::judge::bert::model::by_name(&Self::ALL, Self::name, name).ok()
-    }
-
-    /// Whether the implementation runs on `device`: the fused kernel is CUDA only.
-    pub fn runs_on(self, device: crate::config::DeviceKind) -> bool {
-        self != Self::Fused || device == crate::config::DeviceKind::Cuda
-    }
-
-    /// The implementation's name, as configs, the command line and reports write it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Burn => "burn",
-            Self::Fused => "fused",
-        }
-    }
-}
-
-impl TryFrom<String> for Norm {
-    type Error = String;
-
-    fn try_from(name: String) -> Result<Self, String> {
-        crate::judge::bert::model::by_name(&Self::ALL, Self::name, &name)
-    }
-}
-
-impl From<Norm> for &'static str {
-    fn from(norm: Norm) -> Self {
-        norm.name()
-    }
-}
 
 /// `norm(a + b)` for `a` and `b` `[batch, len, width]`, by `implementation`'s kernels where they
 /// run, else Burn's ops. `epsilon` must be `norm`'s (burn keeps it private).

@@ -248,27 +248,17 @@ fn default_save_precision() -> SavePrecision {
 
 impl TrainConfig {
     /// Reads a training config and applies `key=value` overrides (top-level or `truncator.x`).
+    /// Relative paths in the file are relative to its folder; those in overrides, to the
+    /// current directory.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self, TrainError> {
-        let file = path.display().to_string();
-        let fail = |errors: Vec<String>| TrainError::Config(crate::config::ConfigError { file: file.clone(), errors });
-        let text = std::fs::read_to_string(path).map_err(|e| fail(vec![format!("cannot read the file: {e}")]))?;
-        let mut doc: serde_norway::Value =
-            serde_norway::from_str(&text).map_err(|e| fail(vec![format!("not valid YAML: {e}")]))?;
-        let mut errors = Vec::new();
-        for o in overrides {
-            if let Err(e) = crate::config::set_path(&mut doc, o) {
-                errors.push(e);
-            }
-        }
-        if !errors.is_empty() {
-            return Err(fail(errors));
-        }
-        let config: TrainConfig = serde_norway::from_value(doc).map_err(|e| fail(vec![e.to_string()]))?;
-        let e = config.validate();
-        if e.is_empty() {
+        // `traces` is a path or a list of {path, weight}: both forms are resolved.
+        let config: TrainConfig =
+            crate::config::load_yaml(path, overrides, &["base", "traces", "traces.*.path", "init", "output"])?;
+        let errors = config.validate();
+        if errors.is_empty() {
             Ok(config)
         } else {
-            Err(fail(e))
+            Err(crate::config::ConfigError { file: path.display().to_string(), errors }.into())
         }
     }
 

@@ -8,29 +8,36 @@
 //! `cancel: abort_request` SGLang's `/abort_request` is called too). A pruned trace that the
 //! voter later picks to complete is resumed as a continuation, and the traces it does not pick
 //! end as pruned. Every trace ends as finished, pruned or failed, with its reason, in
-//! [`LiveReport`].
+//! [`LiveReport`](crate::report::LiveReport).
 //!
 //! Token counts: a request's `usage.completion_tokens` where the server reports it, otherwise
 //! the tokens streamed. Without log-probabilities an SSE event counts as one token (llama.cpp,
 //! vLLM and SGLang send one token per event unless they batch).
+//!
+//! - `request`: one trace's streaming requests, retried with back-off.
+//! - `record`: the traces written in the dataset format (`output.record`).
 
-use std::path::{Path, PathBuf};
+mod record;
+mod request;
+
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use futures_util::StreamExt;
-use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::faults::{deliver, Faults, Stage};
+use self::record::Recorder;
+use self::request::{run_trace, Event, Job, Msg};
+use super::faults::{deliver, Faults};
 use super::generator::Downstream;
 use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
-use super::openai::{self, CancelMode, Delta, Dispatcher, OnBrokenStream, OpenAiConfig, SseLines};
+use super::openai::{self, Delta, Dispatcher};
 use super::PipelineError;
-use crate::answer::{self, Answer};
+use crate::config::{CancelMode, OpenAiConfig, Stage};
 use crate::deepconf::{self, DeepConfParams};
+use crate::report::{LiveReport, Outcome, TraceRecord};
 
 /// A problem to generate traces for.
 #[derive(Debug, Clone)]
@@ -41,78 +48,6 @@ pub struct LiveProblem {
     pub question: Arc<str>,
     /// The reference answer, for grading.
     pub gold: Option<String>,
-}
-
-/// How a live trace ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// It ran to its end (the model stopped, or `max_tokens`).
-    Finished,
-    /// It was stopped: pruned by the judge, or not picked by the voter to complete.
-    Pruned,
-    /// Its requests failed (retries used up, a broken stream with `on_broken_stream: fail`, or a
-    /// client error from the server).
-    Failed,
-}
-
-/// One trace's account.
-#[derive(Debug, Clone, Serialize)]
-pub struct TraceRecord {
-    /// Problem id.
-    pub pid: String,
-    /// Sample index.
-    pub sample: u32,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// Why, in words.
-    pub reason: String,
-    /// Tokens billed: each request's `usage` where reported, else the tokens streamed.
-    pub tokens: u64,
-    /// Tokens received over the stream.
-    pub streamed_tokens: u64,
-    /// HTTP requests sent for it.
-    pub requests: u32,
-    /// Of which retries.
-    pub retries: u32,
-    /// Of which continuations (resumes after a broken stream or a pause).
-    pub continuations: u32,
-    /// Why the last retry was needed, if there was one.
-    pub last_retry: Option<String>,
-}
-
-/// What a live run did on the servers: the `live` section of `report.json`.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct LiveReport {
-    /// Traces in all.
-    pub traces: u64,
-    /// Traces that ran to their end.
-    pub finished: u64,
-    /// Traces stopped by pruning.
-    pub pruned: u64,
-    /// Traces that failed.
-    pub failed: u64,
-    /// HTTP requests sent.
-    pub requests: u64,
-    /// Retries (connect errors, 5xx, 429, timeouts, broken streams).
-    pub retries: u64,
-    /// Continuations sent (prefix resent after a broken stream or a pause).
-    pub continuations: u64,
-    /// Requests cancelled by a prune decision.
-    pub cancels: u64,
-    /// Tokens billed, summed over traces.
-    pub billed_tokens: u64,
-    /// Tokens received over the streams.
-    pub streamed_tokens: u64,
-    /// Tokens the servers generated during the run, from their `/metrics` counters, when they
-    /// serve them (counters reset if a server restarts; other clients' tokens count too).
-    pub server_generated_tokens: Option<f64>,
-    /// `server_generated_tokens - billed_tokens`: what cancelled requests still generated after
-    /// deepprune stopped reading them (a cancelled request is billed what it streamed). `None`
-    /// when the counters are unknown or went backwards (a server restarted).
-    pub tokens_after_cancel: Option<f64>,
-    /// Every trace, by problem and sample.
-    pub trace_records: Vec<TraceRecord>,
 }
 
 /// What the live generator shares across problems: the HTTP client, the dispatcher, the
@@ -204,173 +139,6 @@ impl LiveContext {
             trace_records: records,
         }
     }
-}
-
-/// What a request task tells its problem's driver.
-#[derive(Debug)]
-enum Event {
-    /// A request was sent.
-    Sent { base_url: String, rid: String, continuation: bool },
-    /// New tokens.
-    Delta(Delta),
-    /// A request ended (normally or not); its usage, when reported.
-    RequestDone { usage: Option<u64> },
-    /// A request failed and will be retried.
-    Retry { reason: String },
-    /// The trace ended: its finish reason, or why it failed.
-    End(Result<String, String>),
-}
-
-/// A message from trace `sample`'s task number `epoch` (events of cancelled tasks are dropped).
-#[derive(Debug)]
-struct Msg {
-    sample: u32,
-    epoch: u32,
-    event: Event,
-}
-
-/// One request task's start: where the trace stands.
-struct Job {
-    ctx: Arc<LiveContext>,
-    question: Arc<str>,
-    rid: String,
-    sample: u32,
-    epoch: u32,
-    generated: String,
-    tokens: u64,
-    retries: u32,
-    tx: mpsc::UnboundedSender<Msg>,
-}
-
-/// Why one request did not finish the trace.
-enum RequestError {
-    /// Worth retrying: connect error, timeout, 5xx, 429, broken stream.
-    Retriable(String),
-    /// Not worth retrying: the server refused the request (4xx).
-    Fatal(String),
-}
-
-/// Generates one trace (or its continuation) until it ends, retrying as configured.
-async fn run_trace(job: Job) {
-    let Job { ctx, question, rid, sample, epoch, mut generated, mut tokens, mut retries, tx } = job;
-    let send = |event| {
-        let _ = tx.send(Msg { sample, epoch, event });
-    };
-    let cfg = &ctx.config;
-    let mut attempt = 0u32;
-    loop {
-        let remaining = u64::from(cfg.max_tokens).saturating_sub(tokens);
-        if remaining == 0 {
-            send(Event::End(Ok("length".into())));
-            return;
-        }
-        let slot = ctx.dispatcher.acquire().await;
-        let rid = format!("{rid}-{epoch}-{attempt}");
-        attempt += 1;
-        let body = cfg.request_body(&question, sample, &generated, remaining as u32, &rid);
-        send(Event::Sent { base_url: slot.base_url().to_string(), rid, continuation: !generated.is_empty() });
-        ctx.requests.fetch_add(1, Ordering::Relaxed);
-        let before = tokens;
-        let result = request(&ctx, slot.base_url(), &body, &mut generated, &mut tokens, &send).await;
-        drop(slot);
-        let error = match result {
-            Ok((finish, usage)) => {
-                send(Event::RequestDone { usage });
-                send(Event::End(Ok(finish)));
-                return;
-            }
-            Err(e) => {
-                send(Event::RequestDone { usage: None });
-                e
-            }
-        };
-        let reason = match error {
-            RequestError::Fatal(reason) => {
-                send(Event::End(Err(reason)));
-                return;
-            }
-            RequestError::Retriable(reason) => reason,
-        };
-        if tokens > before && cfg.on_broken_stream == OnBrokenStream::Fail {
-            send(Event::End(Err(format!("stream broke after {tokens} tokens (on_broken_stream: fail): {reason}"))));
-            return;
-        }
-        if retries >= cfg.max_retries {
-            send(Event::End(Err(format!("gave up after {retries} retries (max_retries): {reason}"))));
-            return;
-        }
-        retries += 1;
-        tracing::debug!(sample, retries, %reason, "retrying a live request");
-        send(Event::Retry { reason });
-        tokio::time::sleep(cfg.backoff(retries, rand::random::<f64>())).await;
-    }
-}
-
-/// Sends one streaming request; appends what it streams to `generated` and `tokens`. Returns
-/// the finish reason and the reported usage.
-async fn request(
-    ctx: &LiveContext,
-    base_url: &str,
-    body: &serde_json::Value,
-    generated: &mut String,
-    tokens: &mut u64,
-    send: &impl Fn(Event),
-) -> Result<(String, Option<u64>), RequestError> {
-    let cfg = &ctx.config;
-    let url = format!("{base_url}{}", cfg.path());
-    let mut req = ctx.client.post(&url).json(body).timeout(Duration::from_secs_f64(cfg.request_timeout_s));
-    if let Some(key) = &cfg.api_key {
-        req = req.bearer_auth(key);
-    }
-    let resp = req.send().await.map_err(|e| RequestError::Retriable(format!("{url}: {}", error_chain(&e))))?;
-    let status = resp.status();
-    if !status.is_success() {
-        let text = resp.text().await.unwrap_or_default();
-        let reason = format!("{url}: HTTP {status}: {}", text.chars().take(200).collect::<String>());
-        return Err(if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
-            RequestError::Retriable(reason)
-        } else {
-            RequestError::Fatal(reason)
-        });
-    }
-    let mut stream = resp.bytes_stream();
-    let mut sse = SseLines::default();
-    let (mut finish, mut usage) = (None, None);
-    let streamed_before = *tokens;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            RequestError::Retriable(format!("{url}: stream broke after {} tokens: {}", *tokens - streamed_before, error_chain(&e)))
-        })?;
-        for data in sse.push(&chunk) {
-            if data == "[DONE]" {
-                return finish.map(|f| (f, usage)).ok_or_else(|| {
-                    RequestError::Retriable(format!("{url}: stream ended with [DONE] but no finish_reason"))
-                });
-            }
-            let event = openai::parse_event(&data).map_err(|e| RequestError::Retriable(format!("{url}: {e}")))?;
-            if let Some(d) = event.delta {
-                generated.push_str(&d.text);
-                *tokens += d.tokens as u64;
-                send(Event::Delta(d));
-            }
-            finish = event.finish_reason.or(finish);
-            usage = event.completion_tokens.or(usage);
-        }
-    }
-    finish.map(|f| (f, usage)).ok_or_else(|| {
-        RequestError::Retriable(format!("{url}: stream closed after {} tokens before the trace finished", *tokens - streamed_before))
-    })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    s
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -790,119 +558,6 @@ async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, fa
     Ok(())
 }
 
-/// Writes live traces in the dataset format (`../shared/data/README.md`): a directory with
-/// `problems.jsonl` and `traces.jsonl`. Finished traces carry `finish`, their extracted
-/// `answer`, an `answer_class` (equal classes for answers this crate judges equivalent, -1 for
-/// none) and `correct`; pruned and failed traces hold their partial text with those fields
-/// null, and every line says its `outcome`.
-pub struct Recorder {
-    dir: PathBuf,
-    problems: std::io::BufWriter<std::fs::File>,
-    traces: std::io::BufWriter<std::fs::File>,
-}
-
-impl Recorder {
-    /// Creates (or truncates) the record directory's files.
-    pub fn create(dir: &Path) -> Result<Self, PipelineError> {
-        std::fs::create_dir_all(dir).map_err(io(dir.to_path_buf()))?;
-        let open = |name: &str| {
-            let path = dir.join(name);
-            std::fs::File::create(&path).map(std::io::BufWriter::new).map_err(io(path))
-        };
-        Ok(Self { dir: dir.to_path_buf(), problems: open("problems.jsonl")?, traces: open("traces.jsonl")? })
-    }
-
-    fn write(&mut self, problem: &LiveProblem, traces: &[LiveTrace]) -> Result<(), PipelineError> {
-        use base64::Engine;
-        use std::io::Write;
-        let b64 = base64::engine::general_purpose::STANDARD;
-        let gold = problem.gold.as_deref().map(Answer::parse);
-        let mut classes: Vec<Answer> = Vec::new();
-        let mut lines = Vec::new();
-        for t in traces {
-            let finished = t.outcome.as_ref().is_some_and(|(o, _)| *o == Outcome::Finished);
-            let extracted = finished.then(|| answer::extract(&t.text)).flatten();
-            let class = finished.then(|| match &extracted {
-                None => -1,
-                Some(a) => {
-                    let a = Answer::parse(a);
-                    let c = classes.iter().position(|c| c.equivalent(&a)).unwrap_or_else(|| {
-                        classes.push(a);
-                        classes.len() - 1
-                    });
-                    c as i64
-                }
-            });
-            let correct = match (&gold, &extracted, finished) {
-                (Some(g), Some(a), true) => Some(Answer::parse(a).equivalent(g)),
-                (Some(_), None, true) => Some(false),
-                _ => None,
-            };
-            let (lens, conf) = dataset_tokens(&t.token_lens, t.confidences(), t.text.len());
-            let finish = match (finished, t.finish.as_deref()) {
-                (true, Some("length")) => Some("length"),
-                (true, _) => Some("stop"),
-                _ => None,
-            };
-            lines.push(serde_json::json!({
-                "pid": problem.pid.as_ref(),
-                "sample": t.sample,
-                "text": t.text,
-                "n_tokens": lens.len(),
-                "finish": finish,
-                "tok_bytes": b64.encode(&lens),
-                "conf": conf.map(|c| b64.encode(c)),
-                "answer": extracted,
-                "answer_class": class,
-                "correct": correct,
-                "outcome": t.outcome.as_ref().map(|(o, _)| *o),
-            }));
-        }
-        let problem_line = serde_json::json!({ "pid": problem.pid.as_ref(), "question": problem.question.as_ref(), "gold": problem.gold });
-        writeln!(self.problems, "{problem_line}").and_then(|_| self.problems.flush()).map_err(io(self.dir.join("problems.jsonl")))?;
-        for line in lines {
-            writeln!(self.traces, "{line}").map_err(io(self.dir.join("traces.jsonl")))?;
-        }
-        self.traces.flush().map_err(io(self.dir.join("traces.jsonl")))
-    }
-}
-
-/// Maps an I/O error on `path` to the run's error.
-fn io(path: PathBuf) -> impl FnOnce(std::io::Error) -> PipelineError {
-    move |source| PipelineError::Output { path, source }
-}
-
-/// Tokens as the dataset stores them: one byte of length each, 1 to 255, summing to the text,
-/// and a confidence byte `round(10 C)` each when every token has one. A token of 0 bytes merges
-/// into the next (keeping the lower confidence); one longer than 255 bytes splits; text the
-/// lengths do not cover becomes one more token.
-fn dataset_tokens(lens: &[usize], conf: Option<&[f32]>, text_len: usize) -> (Vec<u8>, Option<Vec<u8>>) {
-    let mut out_lens = Vec::with_capacity(lens.len());
-    let mut out_conf = Vec::with_capacity(lens.len());
-    let mut carry = (0usize, f32::INFINITY);
-    let mut total = 0usize;
-    let push = |len: usize, c: f32, out_lens: &mut Vec<u8>, out_conf: &mut Vec<u8>| {
-        let mut left = len;
-        while left > 0 {
-            let b = left.min(255);
-            out_lens.push(b as u8);
-            out_conf.push((c * 10.0).round().clamp(0.0, 255.0) as u8);
-            left -= b;
-        }
-    };
-    for (i, &l) in lens.iter().enumerate() {
-        let c = conf.map_or(0.0, |c| c[i]);
-        carry = (carry.0 + l, carry.1.min(c));
-        if carry.0 > 0 && total + carry.0 <= text_len {
-            total += carry.0;
-            push(carry.0, carry.1, &mut out_lens, &mut out_conf);
-            carry = (0, f32::INFINITY);
-        }
-    }
-    push(text_len - total, carry.1.min(out_conf.last().map_or(0.0, |&c| f32::from(c) / 10.0)), &mut out_lens, &mut out_conf);
-    (out_lens, conf.map(|_| out_conf))
-}
-
 /// Generator → itself: start generating.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -1011,18 +666,6 @@ pub fn live_problems(problems: &[crate::trace::Problem], max: Option<usize>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dataset_tokens_fit_the_text() {
-        let lens = |l: &[usize], n| dataset_tokens(l, None, n).0;
-        assert_eq!(lens(&[2, 0, 3], 5), vec![2, 3]);
-        assert_eq!(lens(&[300], 300), vec![255, 45]);
-        assert_eq!(lens(&[2, 2], 6), vec![2, 2, 2]);
-        assert_eq!(lens(&[4, 4], 6), vec![4, 2]);
-        assert_eq!(lens(&[], 0), Vec::<u8>::new());
-        let (l, c) = dataset_tokens(&[1, 0, 2, 300], Some(&[1.0, 0.5, 2.0, 3.0]), 303);
-        assert_eq!((l, c), (vec![1, 2, 255, 45], Some(vec![10, 5, 30, 30])));
-    }
 
     #[test]
     fn a_character_split_over_tokens_waits_for_its_text() {

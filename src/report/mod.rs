@@ -1,10 +1,20 @@
-//! Run results: per-problem records, the baselines computed on the same traces, `report.json`
-//! and the printed table.
+//! Run results as plain data: per-problem records, the baselines computed on the same traces,
+//! `report.json` and the printed table. The stages hand over their statistics as the plain
+//! structs of [`batcher`] and [`live`]; nothing here imports an actor or the sweep.
+//!
+//! - [`batcher`]: the judge-batcher's counters.
+//! - [`live`]: what a live run did on the servers, trace by trace.
+
+pub mod batcher;
+pub mod live;
 
 use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
+
+pub use batcher::BatcherStats;
+pub use live::{LiveReport, Outcome, TraceRecord};
 
 use crate::answer::{self, Answer};
 use crate::metrics;
@@ -126,7 +136,7 @@ pub struct RunReport {
     /// Pairs dropped because their caller had gone.
     pub judge_dropped_pairs: u64,
     /// The judge-batcher's counters: batch sizes, padding, queue waits, deduplicated pairs.
-    pub judge_batcher: crate::pipeline::judge_batcher::BatcherStats,
+    pub judge_batcher: BatcherStats,
     /// Restarts per stage (non-zero only when a stage failed, e.g. under injected faults).
     pub restarts: std::collections::BTreeMap<String, u64>,
     /// Faults injected per stage, and judge batches failed (`faults` section; tests only).
@@ -147,7 +157,7 @@ pub struct RunReport {
     pub peak_rss_bytes: u64,
     /// What a live run did on the servers (live runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub live: Option<crate::pipeline::live::LiveReport>,
+    pub live: Option<LiveReport>,
 }
 
 impl RunReport {

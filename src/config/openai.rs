@@ -1,0 +1,233 @@
+//! `generator.openai`: the live generator's servers, prompt and sampling. The pipeline's `openai`
+//! and `live` modules send the requests.
+
+use serde::{Deserialize, Serialize};
+
+/// Which endpoint of the API is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// `POST /v1/completions` with the prompt made from `prompt_template`.
+    Completions,
+    /// `POST /v1/chat/completions` with system and user messages.
+    Chat,
+}
+
+/// What to do when a stream breaks in the middle of a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBrokenStream {
+    /// Send the prompt plus what was generated as a continuation, and go on.
+    Resume,
+    /// End the trace as failed, with the reason in the report.
+    Fail,
+}
+
+/// How a pruned trace's request is cancelled on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelMode {
+    /// Drop the stream (close the connection): vLLM and llama.cpp abort the request.
+    Disconnect,
+    /// Also `POST /abort_request` with the request's `rid` (SGLang).
+    AbortRequest,
+}
+
+/// The `generator.openai` section: the servers, the prompt and the sampling parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenAiConfig {
+    /// Server base URLs, e.g. `http://127.0.0.1:8000` (the `/v1/...` paths are appended).
+    /// Requests go to the least loaded one.
+    #[serde(default)]
+    pub base_urls: Vec<String>,
+    /// The `model` field of each request.
+    #[serde(default = "default_model")]
+    pub model: String,
+    /// `completions` or `chat`.
+    #[serde(default = "default_api")]
+    pub api: Api,
+    /// Sent as `Authorization: Bearer ...` when set.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Traces sampled per problem (N).
+    #[serde(default = "default_traces_per_problem")]
+    pub traces_per_problem: usize,
+    /// The system message.
+    #[serde(default = "default_system")]
+    pub system: String,
+    /// For `api: completions`: the prompt, with `{system}` and `{question}` filled in. The
+    /// default is ChatML (Qwen, SmolLM).
+    #[serde(default = "default_prompt_template")]
+    pub prompt_template: String,
+    /// Sampling temperature.
+    #[serde(default = "default_temperature")]
+    pub temperature: f32,
+    /// Nucleus sampling.
+    #[serde(default)]
+    pub top_p: Option<f32>,
+    /// Top-k sampling (vLLM, SGLang and llama.cpp accept it; OpenAI itself does not).
+    #[serde(default)]
+    pub top_k: Option<u32>,
+    /// Most new tokens per trace.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// Trace `i` is sampled with seed `seed + i`; none leaves sampling unseeded.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Stop strings.
+    #[serde(default)]
+    pub stop: Vec<String>,
+    /// Ask for this many top log-probabilities per token (0: none), for DeepConf confidence.
+    #[serde(default)]
+    pub logprobs: u32,
+    /// Most requests in flight per endpoint.
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency_per_endpoint: usize,
+    /// Time limit of one request, stream included, in seconds.
+    #[serde(default = "default_request_timeout_s")]
+    pub request_timeout_s: f64,
+    /// Retries of one trace's requests (connect errors, 5xx, 429, broken streams) before it
+    /// fails.
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+    /// First back-off, in ms; it doubles per retry (with full jitter) up to `backoff_max_ms`.
+    #[serde(default = "default_backoff_base_ms")]
+    pub backoff_base_ms: u64,
+    /// Longest back-off, in ms.
+    #[serde(default = "default_backoff_max_ms")]
+    pub backoff_max_ms: u64,
+    /// `resume` or `fail`.
+    #[serde(default = "default_on_broken_stream")]
+    pub on_broken_stream: OnBrokenStream,
+    /// `disconnect` or `abort_request`.
+    #[serde(default = "default_cancel")]
+    pub cancel: CancelMode,
+    /// Tokens arriving within this many ms form one pipeline step.
+    #[serde(default = "default_step_ms")]
+    pub step_ms: u64,
+}
+
+/// `default`: llama.cpp serves whatever model it loaded under any name.
+fn default_model() -> String {
+    "default".into()
+}
+/// The completions API: the prompt is ours, so a continuation is exact.
+fn default_api() -> Api {
+    Api::Completions
+}
+/// N = 16 traces per problem.
+fn default_traces_per_problem() -> usize {
+    16
+}
+/// The usual instruction for math answers in `\boxed{}`.
+fn default_system() -> String {
+    "Please reason step by step, and put your final answer within \\boxed{}.".into()
+}
+/// ChatML (Qwen, SmolLM).
+fn default_prompt_template() -> String {
+    "<|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{question}<|im_end|>\n<|im_start|>assistant\n".into()
+}
+/// 0.7, a usual sampling temperature for self-consistency.
+fn default_temperature() -> f32 {
+    0.7
+}
+/// 768 tokens per trace.
+fn default_max_tokens() -> u32 {
+    768
+}
+/// 64 requests in flight per server.
+fn default_max_concurrency() -> usize {
+    64
+}
+/// 10 minutes per request.
+fn default_request_timeout_s() -> f64 {
+    600.0
+}
+/// 8 retries per trace.
+fn default_max_retries() -> u32 {
+    8
+}
+/// 200 ms first back-off.
+fn default_backoff_base_ms() -> u64 {
+    200
+}
+/// 5 s longest back-off.
+fn default_backoff_max_ms() -> u64 {
+    5000
+}
+/// Resume a broken stream as a continuation.
+fn default_on_broken_stream() -> OnBrokenStream {
+    OnBrokenStream::Resume
+}
+/// Cancel by dropping the stream (vLLM and llama.cpp then abort the request).
+fn default_cancel() -> CancelMode {
+    CancelMode::Disconnect
+}
+/// 20 ms per pipeline step.
+fn default_step_ms() -> u64 {
+    20
+}
+
+impl Default for OpenAiConfig {
+    fn default() -> Self {
+        serde_norway::from_str("{}").expect("every field has a default; this is a bug")
+    }
+}
+
+impl OpenAiConfig {
+    /// Semantic checks, each error naming its key.
+    pub(super) fn check(&self, e: &mut Vec<String>) {
+        if self.base_urls.is_empty() {
+            e.push("generator.openai.base_urls: expected at least one server URL, e.g. http://127.0.0.1:8000".into());
+        }
+        for u in &self.base_urls {
+            if !(u.starts_with("http://") || u.starts_with("https://")) || u.len() <= "https://".len() {
+                e.push(format!("generator.openai.base_urls: {u:?} is not an http:// or https:// URL"));
+            }
+        }
+        if self.traces_per_problem == 0 {
+            e.push("generator.openai.traces_per_problem: expected an integer ≥ 1, got 0".into());
+        }
+        if !(0.0..=2.0).contains(&self.temperature) {
+            e.push(format!("generator.openai.temperature: expected 0 to 2, got {}", self.temperature));
+        }
+        if let Some(p) = self.top_p.filter(|p| !(*p > 0.0 && *p <= 1.0)) {
+            e.push(format!("generator.openai.top_p: expected a value in (0, 1], got {p}"));
+        }
+        if self.max_tokens == 0 {
+            e.push("generator.openai.max_tokens: expected an integer ≥ 1, got 0".into());
+        }
+        if self.logprobs > 20 {
+            e.push(format!("generator.openai.logprobs: expected 0 to 20, got {}", self.logprobs));
+        }
+        if self.max_concurrency_per_endpoint == 0 {
+            e.push("generator.openai.max_concurrency_per_endpoint: expected an integer ≥ 1, got 0".into());
+        }
+        if !(self.request_timeout_s > 0.0 && self.request_timeout_s.is_finite()) {
+            e.push(format!("generator.openai.request_timeout_s: expected a positive number of seconds, got {}", self.request_timeout_s));
+        }
+        if self.backoff_max_ms < self.backoff_base_ms {
+            e.push("generator.openai.backoff_max_ms: expected at least backoff_base_ms".into());
+        }
+        if self.api == Api::Completions && !self.prompt_template.contains("{question}") {
+            e.push("generator.openai.prompt_template: expected a `{question}` placeholder".into());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_names_keys() {
+        let c = OpenAiConfig { base_urls: vec!["localhost:80".into()], max_tokens: 0, top_p: Some(1.5), ..OpenAiConfig::default() };
+        let mut e = Vec::new();
+        c.check(&mut e);
+        let all = e.join("\n");
+        for key in ["base_urls: \"localhost:80\"", "max_tokens", "top_p"] {
+            assert!(all.contains(key), "{key} missing from {all}");
+        }
+    }
+}

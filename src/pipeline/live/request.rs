@@ -1,0 +1,181 @@
+//! One live trace's requests: a streaming request per attempt, retried with back-off as
+//! configured, each event told to the trace's problem driver over a channel.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::LiveContext;
+use crate::config::OnBrokenStream;
+use crate::pipeline::openai::{self, Delta, SseLines};
+
+/// What a request task tells its problem's driver.
+#[derive(Debug)]
+pub(super) enum Event {
+    /// A request was sent.
+    Sent { base_url: String, rid: String, continuation: bool },
+    /// New tokens.
+    Delta(Delta),
+    /// A request ended (normally or not); its usage, when reported.
+    RequestDone { usage: Option<u64> },
+    /// A request failed and will be retried.
+    Retry { reason: String },
+    /// The trace ended: its finish reason, or why it failed.
+    End(Result<String, String>),
+}
+
+/// A message from trace `sample`'s task number `epoch` (events of cancelled tasks are dropped).
+#[derive(Debug)]
+pub(super) struct Msg {
+    pub(super) sample: u32,
+    pub(super) epoch: u32,
+    pub(super) event: Event,
+}
+
+/// One request task's start: where the trace stands.
+pub(super) struct Job {
+    pub(super) ctx: Arc<LiveContext>,
+    pub(super) question: Arc<str>,
+    pub(super) rid: String,
+    pub(super) sample: u32,
+    pub(super) epoch: u32,
+    pub(super) generated: String,
+    pub(super) tokens: u64,
+    pub(super) retries: u32,
+    pub(super) tx: mpsc::UnboundedSender<Msg>,
+}
+
+/// Why one request did not finish the trace.
+enum RequestError {
+    /// Worth retrying: connect error, timeout, 5xx, 429, broken stream.
+    Retriable(String),
+    /// Not worth retrying: the server refused the request (4xx).
+    Fatal(String),
+}
+
+/// Generates one trace (or its continuation) until it ends, retrying as configured.
+pub(super) async fn run_trace(job: Job) {
+    let Job { ctx, question, rid, sample, epoch, mut generated, mut tokens, mut retries, tx } = job;
+    let send = |event| {
+        let _ = tx.send(Msg { sample, epoch, event });
+    };
+    let cfg = &ctx.config;
+    let mut attempt = 0u32;
+    loop {
+        let remaining = u64::from(cfg.max_tokens).saturating_sub(tokens);
+        if remaining == 0 {
+            send(Event::End(Ok("length".into())));
+            return;
+        }
+        let slot = ctx.dispatcher.acquire().await;
+        let rid = format!("{rid}-{epoch}-{attempt}");
+        attempt += 1;
+        let body = cfg.request_body(&question, sample, &generated, remaining as u32, &rid);
+        send(Event::Sent { base_url: slot.base_url().to_string(), rid, continuation: !generated.is_empty() });
+        ctx.requests.fetch_add(1, Ordering::Relaxed);
+        let before = tokens;
+        let result = request(&ctx, slot.base_url(), &body, &mut generated, &mut tokens, &send).await;
+        drop(slot);
+        let error = match result {
+            Ok((finish, usage)) => {
+                send(Event::RequestDone { usage });
+                send(Event::End(Ok(finish)));
+                return;
+            }
+            Err(e) => {
+                send(Event::RequestDone { usage: None });
+                e
+            }
+        };
+        let reason = match error {
+            RequestError::Fatal(reason) => {
+                send(Event::End(Err(reason)));
+                return;
+            }
+            RequestError::Retriable(reason) => reason,
+        };
+        if tokens > before && cfg.on_broken_stream == OnBrokenStream::Fail {
+            send(Event::End(Err(format!("stream broke after {tokens} tokens (on_broken_stream: fail): {reason}"))));
+            return;
+        }
+        if retries >= cfg.max_retries {
+            send(Event::End(Err(format!("gave up after {retries} retries (max_retries): {reason}"))));
+            return;
+        }
+        retries += 1;
+        tracing::debug!(sample, retries, %reason, "retrying a live request");
+        send(Event::Retry { reason });
+        tokio::time::sleep(cfg.backoff(retries, rand::random::<f64>())).await;
+    }
+}
+
+/// Sends one streaming request; appends what it streams to `generated` and `tokens`. Returns
+/// the finish reason and the reported usage.
+async fn request(
+    ctx: &LiveContext,
+    base_url: &str,
+    body: &serde_json::Value,
+    generated: &mut String,
+    tokens: &mut u64,
+    send: &impl Fn(Event),
+) -> Result<(String, Option<u64>), RequestError> {
+    let cfg = &ctx.config;
+    let url = format!("{base_url}{}", cfg.path());
+    let mut req = ctx.client.post(&url).json(body).timeout(Duration::from_secs_f64(cfg.request_timeout_s));
+    if let Some(key) = &cfg.api_key {
+        req = req.bearer_auth(key);
+    }
+    let resp = req.send().await.map_err(|e| RequestError::Retriable(format!("{url}: {}", error_chain(&e))))?;
+    let status = resp.status();
+    if !status.is_success() {
+        let text = resp.text().await.unwrap_or_default();
+        let reason = format!("{url}: HTTP {status}: {}", text.chars().take(200).collect::<String>());
+        return Err(if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+            RequestError::Retriable(reason)
+        } else {
+            RequestError::Fatal(reason)
+        });
+    }
+    let mut stream = resp.bytes_stream();
+    let mut sse = SseLines::default();
+    let (mut finish, mut usage) = (None, None);
+    let streamed_before = *tokens;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            RequestError::Retriable(format!("{url}: stream broke after {} tokens: {}", *tokens - streamed_before, error_chain(&e)))
+        })?;
+        for data in sse.push(&chunk) {
+            if data == "[DONE]" {
+                return finish.map(|f| (f, usage)).ok_or_else(|| {
+                    RequestError::Retriable(format!("{url}: stream ended with [DONE] but no finish_reason"))
+                });
+            }
+            let event = openai::parse_event(&data).map_err(|e| RequestError::Retriable(format!("{url}: {e}")))?;
+            if let Some(d) = event.delta {
+                generated.push_str(&d.text);
+                *tokens += d.tokens as u64;
+                send(Event::Delta(d));
+            }
+            finish = event.finish_reason.or(finish);
+            usage = event.completion_tokens.or(usage);
+        }
+    }
+    finish.map(|f| (f, usage)).ok_or_else(|| {
+        RequestError::Retriable(format!("{url}: stream closed after {} tokens before the trace finished", *tokens - streamed_before))
+    })
+}
+
+/// An error and its sources, as one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}

@@ -1,0 +1,76 @@
+//! What a live run did on the servers: every trace's account and the totals, the `live`
+//! section of `report.json`.
+
+use serde::Serialize;
+
+/// How a live trace ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It ran to its end (the model stopped, or `max_tokens`).
+    Finished,
+    /// It was stopped: pruned by the judge, or not picked by the voter to complete.
+    Pruned,
+    /// Its requests failed (retries used up, a broken stream with `on_broken_stream: fail`, or a
+    /// client error from the server).
+    Failed,
+}
+
+/// One trace's account.
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceRecord {
+    /// Problem id.
+    pub pid: String,
+    /// Sample index.
+    pub sample: u32,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why, in words.
+    pub reason: String,
+    /// Tokens billed: each request's `usage` where reported, else the tokens streamed.
+    pub tokens: u64,
+    /// Tokens received over the stream.
+    pub streamed_tokens: u64,
+    /// HTTP requests sent for it.
+    pub requests: u32,
+    /// Of which retries.
+    pub retries: u32,
+    /// Of which continuations (resumes after a broken stream or a pause).
+    pub continuations: u32,
+    /// Why the last retry was needed, if there was one.
+    pub last_retry: Option<String>,
+}
+
+/// What a live run did on the servers: the `live` section of `report.json`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LiveReport {
+    /// Traces in all.
+    pub traces: u64,
+    /// Traces that ran to their end.
+    pub finished: u64,
+    /// Traces stopped by pruning.
+    pub pruned: u64,
+    /// Traces that failed.
+    pub failed: u64,
+    /// HTTP requests sent.
+    pub requests: u64,
+    /// Retries (connect errors, 5xx, 429, timeouts, broken streams).
+    pub retries: u64,
+    /// Continuations sent (prefix resent after a broken stream or a pause).
+    pub continuations: u64,
+    /// Requests cancelled by a prune decision.
+    pub cancels: u64,
+    /// Tokens billed, summed over traces.
+    pub billed_tokens: u64,
+    /// Tokens received over the streams.
+    pub streamed_tokens: u64,
+    /// Tokens the servers generated during the run, from their `/metrics` counters, when they
+    /// serve them (counters reset if a server restarts; other clients' tokens count too).
+    pub server_generated_tokens: Option<f64>,
+    /// `server_generated_tokens - billed_tokens`: what cancelled requests still generated after
+    /// deepprune stopped reading them (a cancelled request is billed what it streamed). `None`
+    /// when the counters are unknown or went backwards (a server restarted).
+    pub tokens_after_cancel: Option<f64>,
+    /// Every trace, by problem and sample.
+    pub trace_records: Vec<TraceRecord>,
+}
