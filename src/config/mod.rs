@@ -129,6 +129,12 @@ pub struct TruncatorConfig {
     /// The reasoning words, for `reasoning_words` mode.
     #[serde(default = "default_reasoning_words")]
     pub words: Vec<String>,
+    /// Staged judging: later checkpoints, in the same mode as `count`, strictly increasing and
+    /// each above `count`. A decision within `clusterer.band` of τ waits for the trace's prefix
+    /// at the next one. Empty (the default): one checkpoint, as in the paper. Not written when
+    /// empty, so a judge checkpoint's `train.json` reads as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub later: Vec<usize>,
 }
 
 /// Token prefixes by default.
@@ -141,9 +147,14 @@ fn default_prefix_count() -> usize {
 }
 
 impl TruncatorConfig {
-    /// The truncation this section describes.
+    /// The truncation this section describes (its first checkpoint).
     pub fn spec(&self) -> TruncationSpec {
         TruncationSpec::new(self.mode, self.count, &self.words)
+    }
+
+    /// Every checkpoint: `count`, then each of `later`.
+    pub fn checkpoints(&self) -> Vec<usize> {
+        std::iter::once(self.count).chain(self.later.iter().copied()).collect()
     }
 }
 
@@ -287,6 +298,11 @@ pub struct ClustererConfig {
     /// Seed for member sampling.
     #[serde(default)]
     pub seed: u64,
+    /// Staged judging: a decision whose best mean similarity m has τ − band < m ≤ τ + band waits
+    /// for the trace's prefix at the next of `truncator.later`; the last checkpoint decides with
+    /// band 0. In [0, 1); 0 (the default) decides every trace at its first checkpoint.
+    #[serde(default)]
+    pub band: f32,
 }
 
 /// τ = 0.5: DeepPrune §4 default.
@@ -567,6 +583,9 @@ impl PipelineConfig {
         if let (Some(j), Some(t)) = (&judge, &truncator) {
             check_judge_prefix(j, t, &mut e);
         }
+        if let (Some(t), Some(c)) = (&truncator, &clusterer) {
+            check_staged(t, c, &mut e);
+        }
         if let (Some(g), Some(f)) = (&generator, &faults) {
             check_live_faults(g, f, &mut e);
         }
@@ -591,6 +610,7 @@ impl PipelineConfig {
         self.voter.check(&mut e);
         self.faults.check(&mut e);
         check_judge_prefix(&self.judge, &self.truncator, &mut e);
+        check_staged(&self.truncator, &self.clusterer, &mut e);
         check_live_faults(&self.generator, &self.faults, &mut e);
         e
     }
@@ -661,6 +681,23 @@ impl TruncatorConfig {
         if let Some(w) = t.words.iter().find(|w| w.is_empty() || !w.chars().all(|c| c.is_ascii_alphabetic())) {
             e.push(format!("truncator.words: {w:?} is not a word; expected ASCII letters only"));
         }
+        if t.checkpoints().windows(2).any(|w| w[1] <= w[0]) {
+            e.push(format!(
+                "truncator.later: expected checkpoints in increasing order, each above truncator.count ({}), got {:?}",
+                t.count, t.later
+            ));
+        }
+    }
+}
+
+/// `clusterer.band` makes a decision wait for a later checkpoint; without one it cannot.
+fn check_staged(t: &TruncatorConfig, c: &ClustererConfig, e: &mut Vec<String>) {
+    if c.band > 0.0 && t.later.is_empty() {
+        e.push(format!(
+            "clusterer.band: {} waits for a later checkpoint, but truncator.later is empty; \
+             set truncator.later (e.g. [128, 256]) or clusterer.band to 0",
+            c.band
+        ));
     }
 }
 
@@ -688,7 +725,8 @@ fn check_live_faults(g: &GeneratorConfig, f: &crate::pipeline::faults::FaultConf
 }
 
 /// A trained judge reads prefixes cut one way (its `train.json`); the pipeline must cut them the
-/// same way, or the judge scores inputs unlike anything it was trained on.
+/// same way, or the judge scores inputs unlike anything it was trained on. A staged pipeline
+/// needs a judge trained at every one of its checkpoints (the checkpoint's `count` and `later`).
 fn check_judge_prefix(judge: &JudgeConfig, truncator: &TruncatorConfig, e: &mut Vec<String>) {
     if judge.kind != JudgeKind::Model {
         return;
@@ -699,21 +737,28 @@ fn check_judge_prefix(judge: &JudgeConfig, truncator: &TruncatorConfig, e: &mut 
     }
     match crate::judge::train::CheckpointMeta::read(dir) {
         Ok(meta) => {
-            let (trained, ours) = (meta.train.truncator.spec(), truncator.spec());
-            let name = |s: &TruncationSpec| {
-                let mode = match s.mode() {
+            let trained = &meta.train.truncator;
+            let name = |t: &TruncatorConfig| {
+                let mode = match t.mode {
                     PrefixMode::Tokens => "tokens",
                     PrefixMode::ReasoningWords => "reasoning_words",
                 };
-                format!("mode {mode}, count {}", s.count())
+                let later = if t.later.is_empty() { String::new() } else { format!(", later {:?}", t.later) };
+                format!("mode {mode}, count {}{later}", t.count)
             };
-            if (trained.mode(), trained.count()) != (ours.mode(), ours.count()) {
+            let trained_at = trained.checkpoints();
+            if trained.mode != truncator.mode || truncator.checkpoints().iter().any(|c| !trained_at.contains(c)) {
+                let keys = if truncator.later.is_empty() {
+                    "truncator.mode and truncator.count"
+                } else {
+                    "truncator.mode, truncator.count and truncator.later"
+                };
                 e.push(format!(
                     "truncator: judge.path {} was trained on prefixes cut with {}, but this pipeline cuts with {}; \
-                     set truncator.mode and truncator.count to match the checkpoint",
+                     set {keys} to match the checkpoint",
                     dir.display(),
-                    name(&trained),
-                    name(&ours)
+                    name(trained),
+                    name(truncator)
                 ));
             }
         }
@@ -772,6 +817,9 @@ impl ClustererConfig {
         let c = self;
         if !(0.0..=1.0).contains(&c.tau) || c.tau.is_nan() {
             e.push(format!("clusterer.tau: expected a number in [0, 1], got {}", c.tau));
+        }
+        if !(0.0..1.0).contains(&c.band) {
+            e.push(format!("clusterer.band: expected a number in [0, 1), got {}", c.band));
         }
         if c.p == 0 {
             e.push("clusterer.p: expected an integer ≥ 1, got 0".into());
@@ -836,6 +884,16 @@ mod tests {
                 vec![],
                 vec!["judge.kind: unknown value `psychic`", "voter.top_k: expected an integer ≥ 1", "unknown section `surprise`"],
             ),
+            (base.clone(), vec!["truncator.later=[128, 96]"], vec![
+                "truncator.later: expected checkpoints in increasing order, each above truncator.count (64), got [128, 96]",
+            ]),
+            (base.clone(), vec!["truncator.count=128", "truncator.later=[128]"], vec!["truncator.later: expected checkpoints in increasing order, each above truncator.count (128), got [128]"]),
+            (base.clone(), vec!["clusterer.band=0.1"], vec![
+                "clusterer.band: 0.1 waits for a later checkpoint, but truncator.later is empty; set truncator.later (e.g. [128, 256]) or clusterer.band to 0",
+            ]),
+            (base.clone(), vec!["truncator.later=[128]", "clusterer.band=1"], vec!["clusterer.band: expected a number in [0, 1), got 1"]),
+            (base.clone(), vec!["clusterer.band=-0.1"], vec!["clusterer.band: expected a number in [0, 1), got -0.1"]),
+            (base.clone(), vec!["clusterer.band=.nan"], vec!["clusterer.band: expected a number in [0, 1), got NaN"]),
             (base.clone(), vec!["clusterer.tau=2", "nosuch.key=1", "tau=1"], vec![
                 "clusterer.tau: expected a number in [0, 1], got 2",
                 "--set nosuch.key: unknown section `nosuch`",
@@ -858,6 +916,60 @@ mod tests {
         assert_eq!(c.clusterer.tau, 0.25);
         assert_eq!(c.truncator.mode, PrefixMode::ReasoningWords);
         assert_eq!(c.output.dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn staged_keys_parse_and_default_to_one_checkpoint() {
+        let c = PipelineConfig::from_yaml(&sample_paths(), "t.yaml", &[]).unwrap();
+        assert_eq!((c.truncator.checkpoints(), c.clusterer.band), (vec![64], 0.0));
+        let o = vec!["truncator.later=[128, 256]".to_string(), "clusterer.band=0.1".into()];
+        let c = PipelineConfig::from_yaml(&sample_paths(), "t.yaml", &o).unwrap();
+        assert_eq!((c.truncator.checkpoints(), c.clusterer.band), (vec![64, 128, 256], 0.1));
+        // Later checkpoints with band 0 wait for nothing, and are allowed.
+        assert!(errors(&sample_paths(), &["truncator.later=[128]"]).is_empty());
+    }
+
+    #[test]
+    fn a_model_judge_must_have_been_trained_at_every_checkpoint() {
+        let root = env!("CARGO_MANIFEST_DIR");
+        let shipped = std::fs::read_to_string(format!("{root}/models/judge-minilm/train.json")).unwrap();
+        // A checkpoint trained at 128 tokens (the shipped train.json), and one trained at 128 and
+        // 256: the same train.json with `later` added, as training with later checkpoints writes.
+        let mut staged: serde_json::Value = serde_json::from_str(&shipped).unwrap();
+        staged["train"]["truncator"]["later"] = serde_json::json!([256]);
+        let dirs = tempfile::tempdir().unwrap();
+        let checkpoint = |name: &str, train_json: String| {
+            let dir = dirs.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("train.json"), train_json).unwrap();
+            std::fs::write(dir.join("model.safetensors"), b"").unwrap();
+            dir
+        };
+        let plain = checkpoint("plain", shipped);
+        let at_two = checkpoint("two", staged.to_string());
+        let mismatch = "was trained on prefixes cut with";
+        // (checkpoint, truncator overrides, wanted error)
+        let cases: &[(&Path, &[&str], Option<&str>)] = &[
+            (&plain, &["truncator.count=128"], None),
+            (&plain, &["truncator.count=64"], Some("cut with mode tokens, count 128, but this pipeline cuts with mode tokens, count 64; set truncator.mode and truncator.count to match")),
+            (&plain, &["truncator.count=128", "truncator.later=[256]"], Some("count 128, but this pipeline cuts with mode tokens, count 128, later [256]; set truncator.mode, truncator.count and truncator.later")),
+            (&at_two, &["truncator.count=128", "truncator.later=[256]"], None),
+            (&at_two, &["truncator.count=256"], None),
+            (&at_two, &["truncator.count=128"], None),
+            (&at_two, &["truncator.count=64", "truncator.later=[128, 256]"], Some("cut with mode tokens, count 128, later [256], but")),
+            (&at_two, &["truncator.count=128", "truncator.later=[512]"], Some(mismatch)),
+            (&at_two, &["truncator.count=128", "truncator.mode=reasoning_words"], Some("this pipeline cuts with mode reasoning_words, count 128")),
+        ];
+        for (dir, overrides, wanted) in cases {
+            let mut all = vec!["judge.kind=model".to_string(), format!("judge.path={}", dir.display())];
+            all.extend(overrides.iter().map(|o| o.to_string()));
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            let got = errors(&sample_paths(), &all);
+            match wanted {
+                None => assert!(got.is_empty(), "{overrides:?}: {got:?}"),
+                Some(w) => assert!(got.len() == 1 && got[0].contains(mismatch) && got[0].contains(w), "{overrides:?}: want {w:?} in {got:?}"),
+            }
+        }
     }
 
     #[test]

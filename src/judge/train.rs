@@ -281,6 +281,13 @@ impl TrainConfig {
         if self.batch_size == 0 || self.epochs == 0 || self.oversample == 0 {
             e.push("batch_size, epochs and oversample: expected integers ≥ 1".into());
         }
+        if !self.truncator.later.is_empty() {
+            // A checkpoint's train.json says which lengths it was trained at; the pipeline trusts it.
+            e.push(format!(
+                "truncator.later: training cuts pairs at truncator.count only; expected [], got {:?}",
+                self.truncator.later
+            ));
+        }
         if !(0.0..=1.0).contains(&self.alpha) || self.gamma < 0.0 {
             e.push(format!("alpha in [0, 1] and gamma ≥ 0 expected, got alpha {} gamma {}", self.alpha, self.gamma));
         }
