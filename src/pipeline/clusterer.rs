@@ -359,6 +359,19 @@ impl Handler<PrefixesReady> for Clusterer {
         Box::pin(decided.into_actor(self).map(move |result: Result<_, PipelineError>, act, _| {
             // Commit: the step's clusters and decisions become the problem's state.
             let (pid, mut state, decisions, decided_in) = result?;
+            // A step delivered again while it was still being decided (its sender restarted) is
+            // decided twice at once. The first to finish commits; the other must not overwrite
+            // what came after it, or a later step's prefixes, which are never sent again, are
+            // lost and a waiting trace is never settled.
+            let committed = match (act.finished.get(&pid), act.problems.get(&pid)) {
+                (Some((last, decided)), _) | (None, Some(ProblemClusters { last: Some((last, decided)), .. })) => {
+                    Some((*last, decided))
+                }
+                _ => None,
+            };
+            if let Some((last, decided)) = committed.filter(|&(last, _)| last >= step) {
+                return Ok(if last == step { decided.clone() } else { decisions });
+            }
             act.latencies_us.extend(decided_in);
             if state.settled() >= state.n_traces {
                 act.problems.remove(&pid);
