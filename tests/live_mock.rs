@@ -1,8 +1,8 @@
 //! The live generator against a scripted OpenAI-compatible server (in this process, on
 //! loopback): cancellation by disconnect and by SGLang's `/abort_request`, the chat API, 429
 //! retries, a 400 failing its trace, `output.record` written in the dataset format, and a trace
-//! waiting for a later checkpoint (staged judging) streaming on. Runs
-//! everywhere; `tests/live_llama.rs` does the same against a real llama.cpp server.
+//! waiting for a later checkpoint (staged judging) streaming on. Runs everywhere;
+//! `tests/live_llama.rs` does the same against a real llama.cpp server.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
