@@ -137,43 +137,14 @@ impl GreedyClustering {
     pub fn comparisons(&self, sample: u32) -> Vec<Comparison> {
         let mut out = Vec::new();
         for (ci, c) in self.clusters.iter().enumerate() {
-            if c.members.len() <= self.params.p {
-                out.extend(c.members.iter().map(|&m| Comparison { cluster: ci, member: m }));
-            } else {
-                let mut keyed: Vec<(u64, u32)> =
-                    c.members.iter().map(|&m| (mix(self.pid_hash, sample, m), m)).collect();
-                // The p smallest keys, in linear time (a cluster can hold hundreds of members).
-                if self.params.p > 0 {
-                    keyed.select_nth_unstable(self.params.p - 1);
-                }
-                let mut chosen: Vec<u32> = keyed[..self.params.p].iter().map(|&(_, m)| m).collect();
-                chosen.sort_unstable();
-                out.extend(chosen.into_iter().map(|m| Comparison { cluster: ci, member: m }));
-            }
+            out.extend(self.choose(sample, c.members.clone()).into_iter().map(|m| Comparison { cluster: ci, member: m }));
         }
         out
     }
 
     /// Assigns `sample`, given a similarity for each comparison from [`Self::comparisons`].
     pub fn assign(&mut self, sample: u32, comparisons: &[Comparison], similarities: &[f32]) -> Assignment {
-        let mut sums = vec![(0.0f32, 0usize); self.clusters.len()];
-        for (c, &s) in comparisons.iter().zip(similarities) {
-            if let Some(slot) = sums.get_mut(c.cluster) {
-                slot.0 += s;
-                slot.1 += 1;
-            }
-        }
-        // Ties go to the older cluster, so assignment is deterministic.
-        let best = sums
-            .iter()
-            .enumerate()
-            .filter(|(_, (_, n))| *n > 0)
-            .map(|(i, (sum, n))| (i, sum / *n as f32))
-            .fold(None::<(usize, f32)>, |acc, (i, m)| match acc {
-                Some((_, bm)) if bm >= m => acc,
-                _ => Some((i, m)),
-            });
-        let assignment = match best {
+        let assignment = match self.best_match(comparisons, similarities) {
             Some((cluster, similarity)) if similarity > self.params.tau => Assignment::Joined { cluster, similarity },
             Some((cluster, similarity)) if self.clusters.len() >= self.params.k => {
                 Assignment::Forced { cluster, similarity }
@@ -189,6 +160,82 @@ impl GreedyClustering {
             _ => cluster.members.push(sample),
         }
         assignment
+    }
+}
+
+/// Staged judging (beyond the paper): a prefix is judged at a short checkpoint, and a decision too
+/// close to τ waits for the trace's prefix at a longer one. These are additions to the greedy
+/// clustering above; [`GreedyClustering::assign`] is unchanged.
+impl GreedyClustering {
+    /// The most similar cluster and its mean similarity over the compared members, as
+    /// [`Self::assign`] picks it (ties go to the older cluster); `None` without comparisons.
+    pub fn best_match(&self, comparisons: &[Comparison], similarities: &[f32]) -> Option<(usize, f32)> {
+        let mut sums = vec![(0.0f32, 0usize); self.clusters.len()];
+        for (c, &s) in comparisons.iter().zip(similarities) {
+            if let Some(slot) = sums.get_mut(c.cluster) {
+                slot.0 += s;
+                slot.1 += 1;
+            }
+        }
+        sums.iter()
+            .enumerate()
+            .filter(|(_, (_, n))| *n > 0)
+            .map(|(i, (sum, n))| (i, sum / *n as f32))
+            .fold(None::<(usize, f32)>, |acc, (i, m)| match acc {
+                Some((_, bm)) if bm >= m => acc,
+                _ => Some((i, m)),
+            })
+    }
+
+    /// Decides `sample` as [`Self::assign`] does, unless the decision is too close to τ to trust
+    /// at this checkpoint: then it returns `None` and changes nothing. The trace is undecided: it
+    /// is in no cluster, nobody is compared with it, and it keeps generating until its next
+    /// checkpoint.
+    ///
+    /// Undecided means the best cluster's mean similarity m lies in the band around τ:
+    /// `τ − band < m ≤ τ + band`. The interval is open below and closed above so that it is empty
+    /// for band 0, and `decide(.., 0.0)` is exactly `assign` (the last checkpoint decides with
+    /// band 0). A trace with nothing to compare with founds a cluster at once. With K clusters
+    /// every outcome prunes (a join or a forced join), so waiting cannot change whether the trace
+    /// stops: it is decided at once.
+    pub fn decide(&mut self, sample: u32, comparisons: &[Comparison], similarities: &[f32], band: f32) -> Option<Assignment> {
+        let tau = self.params.tau;
+        let undecided = band > 0.0
+            && self.clusters.len() < self.params.k
+            && self.best_match(comparisons, similarities).is_some_and(|(_, m)| tau - band < m && m <= tau + band);
+        (!undecided).then(|| self.assign(sample, comparisons, similarities))
+    }
+
+    /// The comparisons for `sample` at a later checkpoint, among the members that reached it
+    /// (`reached(member)`; a pruned member stopped generating before it): up to p of each
+    /// cluster's, chosen as [`Self::comparisons`] chooses. A cluster none of whose members reached
+    /// it is compared through its founder alone, whose longest prefix so far the caller uses, so
+    /// that every cluster stays a candidate. With every member reached this is
+    /// [`Self::comparisons`].
+    pub fn comparisons_among(&self, sample: u32, reached: impl Fn(u32) -> bool) -> Vec<Comparison> {
+        let mut out = Vec::new();
+        for (ci, c) in self.clusters.iter().enumerate() {
+            let eligible: Vec<u32> = c.members.iter().copied().filter(|&m| reached(m)).collect();
+            let chosen = if eligible.is_empty() { vec![c.founder()] } else { self.choose(sample, eligible) };
+            out.extend(chosen.into_iter().map(|m| Comparison { cluster: ci, member: m }));
+        }
+        out
+    }
+
+    /// Up to p of `members` for `sample`: all of them when they are at most p, else the p that
+    /// [`Self::comparisons`] would choose among them, in sample order.
+    fn choose(&self, sample: u32, members: Vec<u32>) -> Vec<u32> {
+        if members.len() <= self.params.p {
+            return members;
+        }
+        let mut keyed: Vec<(u64, u32)> = members.iter().map(|&m| (mix(self.pid_hash, sample, m), m)).collect();
+        // The p smallest keys, in linear time (a cluster can hold hundreds of members).
+        if self.params.p > 0 {
+            keyed.select_nth_unstable(self.params.p - 1);
+        }
+        let mut chosen: Vec<u32> = keyed[..self.params.p].iter().map(|&(_, m)| m).collect();
+        chosen.sort_unstable();
+        chosen
     }
 }
 
@@ -270,6 +317,110 @@ mod tests {
         assert_eq!(a.len(), 3);
         assert_eq!(a, g.comparisons(42));
         assert_ne!(a, g.comparisons(43), "different samples should usually compare different members");
+    }
+
+    /// A clustering whose clusters have these members (each founder first, the rest joined).
+    fn clustered(groups: &[&[u32]], params: ClusterParams) -> GreedyClustering {
+        let mut g = GreedyClustering::new(params, "p");
+        for group in groups {
+            let founder = g.comparisons(group[0]);
+            g.assign(group[0], &founder, &vec![0.0; founder.len()]);
+            let cluster = g.clusters().len() - 1;
+            for &m in &group[1..] {
+                let c = g.comparisons(m);
+                let sims: Vec<f32> = c.iter().map(|c| if c.cluster == cluster { 1.0 } else { 0.0 }).collect();
+                g.assign(m, &c, &sims);
+            }
+        }
+        g
+    }
+
+    #[test]
+    fn decide_waits_inside_the_band_and_decides_outside_it() {
+        use Assignment::*;
+        // τ = 0.5 and band 0.25 are exact in binary, so the band's edges are exact too.
+        let one: &[&[u32]] = &[&[0]];
+        let two: &[&[u32]] = &[&[0], &[1]];
+        let pair: &[&[u32]] = &[&[0, 1]];
+        // (case, clusters, K, similarity per comparison, band, wanted)
+        let cases: &[(&str, &[&[u32]], usize, &[f32], f32, Option<Assignment>)] = &[
+            ("above the band joins", one, 32, &[0.9], 0.25, Some(Joined { cluster: 0, similarity: 0.9 })),
+            ("just above the band joins", one, 32, &[0.76], 0.25, Some(Joined { cluster: 0, similarity: 0.76 })),
+            ("the band's top edge waits", one, 32, &[0.75], 0.25, None),
+            ("inside the band above tau waits", one, 32, &[0.6], 0.25, None),
+            ("tau itself waits", one, 32, &[0.5], 0.25, None),
+            ("inside the band below tau waits", one, 32, &[0.3], 0.25, None),
+            ("the band's bottom edge founds", one, 32, &[0.25], 0.25, Some(Founded { cluster: 1 })),
+            ("below the band founds", one, 32, &[0.1], 0.25, Some(Founded { cluster: 1 })),
+            ("the best cluster is in the band: waits", two, 32, &[0.1, 0.7], 0.25, None),
+            ("the best cluster is above it: joins", two, 32, &[0.3, 0.9], 0.25, Some(Joined { cluster: 1, similarity: 0.9 })),
+            ("the mean over members is in the band", pair, 32, &[0.9, 0.5], 0.25, None),
+            ("the mean over members is above it", pair, 32, &[1.0, 0.75], 0.25, Some(Joined { cluster: 0, similarity: 0.875 })),
+            ("nothing to compare with founds", &[], 32, &[], 0.25, Some(Founded { cluster: 0 })),
+            ("the last checkpoint (band 0) joins above tau", one, 32, &[0.6], 0.0, Some(Joined { cluster: 0, similarity: 0.6 })),
+            ("the last checkpoint (band 0) founds at tau", one, 32, &[0.5], 0.0, Some(Founded { cluster: 1 })),
+            ("K full: a join in the band is decided", two, 2, &[0.6, 0.1], 0.25, Some(Joined { cluster: 0, similarity: 0.6 })),
+            ("K full: a forced join in the band is decided", two, 2, &[0.45, 0.1], 0.25, Some(Forced { cluster: 0, similarity: 0.45 })),
+        ];
+        for &(case, groups, k, sims, band, wanted) in cases {
+            let mut g = clustered(groups, ClusterParams { tau: 0.5, k, ..ClusterParams::default() });
+            let before = g.clusters().to_vec();
+            let comps = g.comparisons(100);
+            assert_eq!(comps.len(), sims.len(), "{case}: the table gives one similarity per comparison");
+            let got = g.decide(100, &comps, sims, band);
+            assert_eq!(got, wanted, "{case}");
+            match got {
+                None => assert_eq!(g.clusters(), &before[..], "{case}: an undecided trace is in no cluster"),
+                Some(a) => {
+                    // A forced join abstains by default: it is kept beside the members.
+                    let c = &g.clusters()[a.cluster()];
+                    let placed = if matches!(a, Forced { .. }) { &c.forced } else { &c.members };
+                    assert_eq!(placed.last(), Some(&100), "{case}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decide_with_band_zero_is_assign() {
+        let params = ClusterParams { tau: 0.5, k: 3, ..ClusterParams::default() };
+        for groups in [&[][..], &[&[0u32][..]][..], &[&[0, 1][..], &[2][..]][..], &[&[0][..], &[1][..], &[2, 3][..]][..]] {
+            for step in 0..=20 {
+                let base = clustered(groups, params);
+                let comps = base.comparisons(100);
+                let sims: Vec<f32> = (0..comps.len()).map(|i| (step as f32 * 0.05 + i as f32 * 0.13) % 1.0).collect();
+                let (mut a, mut b) = (base.clone(), base);
+                assert_eq!(a.decide(100, &comps, &sims, 0.0), Some(b.assign(100, &comps, &sims)), "{groups:?} {sims:?}");
+                assert_eq!(a, b);
+            }
+        }
+    }
+
+    #[test]
+    fn later_comparisons_use_only_members_that_reached_the_checkpoint() {
+        let params = ClusterParams { p: 2, ..ClusterParams::default() };
+        let g = clustered(&[&[0, 1, 2, 3], &[4, 5]], params);
+        let pairs = |reached: &[u32]| -> Vec<(usize, u32)> {
+            g.comparisons_among(100, |m| reached.contains(&m)).iter().map(|c| (c.cluster, c.member)).collect()
+        };
+        // Every member reached it: the same comparisons as at the first checkpoint.
+        assert_eq!(g.comparisons_among(100, |_| true), g.comparisons(100));
+        // (members that reached the checkpoint, wanted comparisons)
+        let cases: &[(&[u32], &[(usize, u32)])] = &[
+            (&[0, 4], &[(0, 0), (1, 4)]),
+            (&[2, 3, 5], &[(0, 2), (0, 3), (1, 5)]),
+            // No member of cluster 1 reached it: its founder stands for it.
+            (&[1, 2], &[(0, 1), (0, 2), (1, 4)]),
+            (&[], &[(0, 0), (1, 4)]),
+        ];
+        for (reached, wanted) in cases {
+            assert_eq!(pairs(reached), wanted.to_vec(), "reached {reached:?}");
+        }
+        // More than p reached: p of them, chosen deterministically.
+        let chosen = pairs(&[1, 2, 3]);
+        assert_eq!(chosen.iter().filter(|(c, _)| *c == 0).count(), 2);
+        assert!(chosen.iter().all(|&(c, m)| c == 1 || [1, 2, 3].contains(&m)), "{chosen:?}");
+        assert_eq!(chosen, pairs(&[1, 2, 3]));
     }
 
     #[test]

@@ -162,6 +162,18 @@ async fn identical_pairs_in_a_batch_are_scored_once() {
 }
 
 #[actix::test]
+async fn the_same_traces_at_two_checkpoints_are_two_pairs() {
+    // Staged judging asks for trace 2 against trace 5 at 64 tokens and again at 128: the second
+    // is a new judgement, not the first one's score.
+    let (h, batches) = start(policy(16, 1 << 20, 5), 10_000, Duration::ZERO);
+    let scores = h.judge(vec![pair(2, 5, 64), pair(2, 5, 128)]).await.expect("scored");
+    assert_eq!(scores, vec![2005.0, 2005.0]);
+    let judged: Vec<(u32, u32, usize)> = batches.lock().unwrap().iter().flatten().copied().collect();
+    assert_eq!(judged, vec![(2, 5, 131), (2, 5, 259)]);
+    assert_eq!(stats(&h).await.deduplicated, 0);
+}
+
+#[actix::test]
 async fn the_queue_bound_holds_with_a_slow_judge() {
     // A judge that takes 20 ms a batch and a queue of 4 pairs: 12 callers of 2 pairs each must
     // take turns, and the batcher never holds more than 4 pairs.

@@ -18,17 +18,17 @@ fn run(overrides: &[&str]) -> Result<(Vec<ProblemResult>, RunReport), String> {
     run_blocking(&config, &data, None).map_err(|e| e.to_string())
 }
 
-/// What must not change under faults: per problem, the answer, tokens, clusters, survivors and
-/// pruned traces; and the totals.
+/// What must not change under faults: per problem, the answer, tokens, clusters, survivors,
+/// pruned traces and staged decisions; and the totals.
 fn outcome(results: &[ProblemResult], report: &RunReport) -> String {
     let mut s = format!(
-        "accuracy {} tokens {} judge_pairs {} pruned {}\n",
-        report.accuracy, report.tokens, report.judge_pairs, report.pruned_traces
+        "accuracy {} tokens {} judge_pairs {} pruned {} staged {:?}\n",
+        report.accuracy, report.tokens, report.judge_pairs, report.pruned_traces, report.staged
     );
     for r in results {
         s.push_str(&format!(
-            "{} {:?} {} {:?} {:?} {:?}\n",
-            r.pid, r.answer, r.tokens, r.clusters, r.survivors, r.pruned
+            "{} {:?} {} {:?} {:?} {:?} {:?}\n",
+            r.pid, r.answer, r.tokens, r.clusters, r.survivors, r.pruned, r.staged
         ));
     }
     s
@@ -67,6 +67,30 @@ fn faults_in_every_stage_leave_the_results_unchanged() {
                 "stop" => assert_eq!(restarts, injected, "{stage}: every stop is one restart"),
                 _ => assert_eq!(restarts, 0, "{stage}: an error is not a restart"),
             }
+        }
+    }
+}
+
+#[test]
+fn faults_leave_staged_judging_unchanged() {
+    // Staged judging keeps more state per step (waiting traces, later prefixes); a step delivered
+    // again must neither judge a waiting trace twice nor lose one.
+    // A restart limit far above a sound run's (about 120 here) and far below a livelock's rate
+    // makes a livelocked run fail instead of hanging.
+    let staged = ["truncator.later=[128, 256]", "clusterer.band=0.1", "faults.max_restarts=2000"];
+    let (results, report) = run(&staged).expect("fault-free run");
+    let reference = outcome(&results, &report);
+    let waited = report.staged.as_ref().map_or(0, |s| s.waited);
+    assert!(waited > 0 && report.pruned_traces > 0, "the reference run must wait and prune, or the test shows nothing");
+    let cases: &[(&str, &str)] = &[("generator", "13"), ("truncator", "17"), ("judge_batcher", "11"), ("clusterer", "9"), ("voter", "23")];
+    for &(stage, every) in cases {
+        for mode in ["stop", "error"] {
+            let (stage_set, every_set, mode_set) = (format!("faults.stage={stage}"), format!("faults.every={every}"), format!("faults.mode={mode}"));
+            let mut overrides = staged.to_vec();
+            overrides.extend([stage_set.as_str(), every_set.as_str(), mode_set.as_str()]);
+            let (results, faulted) = run(&overrides).unwrap_or_else(|e| panic!("{stage} {mode}: run failed: {e}"));
+            assert_eq!(outcome(&results, &faulted), reference, "{stage} faulted ({mode}) changed the staged results");
+            assert!(faulted.injected_faults[stage] >= 2, "{stage} ({mode}): too few faults injected");
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The live generator against a scripted OpenAI-compatible server (in this process, on
 //! loopback): cancellation by disconnect and by SGLang's `/abort_request`, the chat API, 429
-//! retries, a 400 failing its trace, and `output.record` written in the dataset format. Runs
-//! everywhere; `tests/live_llama.rs` does the same against a real llama.cpp server.
+//! retries, a 400 failing its trace, `output.record` written in the dataset format, and a trace
+//! waiting for a later checkpoint (staged judging) streaming on. Runs everywhere;
+//! `tests/live_llama.rs` does the same against a real llama.cpp server.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -282,6 +283,47 @@ fn deepconf_stops_uncertain_traces_live() {
         assert!(r.reason.contains("DeepConf: group confidence fell below 5.00 at token"), "{r:?}");
         assert!(r.streamed_tokens < WORDS.len() as u64, "{r:?}");
     }
+    assert_eq!(report.accuracy, 1.0);
+}
+
+/// Scores every pair of 4-token prefixes 0.55, within the band around τ = 0.5, and every longer
+/// pair 0.9.
+struct InBandFirst;
+
+impl deepprune::judge::PairJudge for InBandFirst {
+    fn name(&self) -> &str {
+        "in-band-first"
+    }
+    fn score(&mut self, pairs: &[deepprune::judge::PairInput]) -> Result<Vec<f32>, deepprune::judge::JudgeError> {
+        Ok(pairs.iter().map(|p| if p.a.tokens <= 4 { 0.55 } else { 0.9 }).collect())
+    }
+}
+
+#[test]
+fn a_waiting_trace_is_not_cancelled_live() {
+    // Staged judging live: every trace but the first is undecided at 4 tokens and keeps
+    // streaming; at 8 tokens it joins the first one's cluster and only then is cancelled.
+    let (url, _) = mock_server(None);
+    let dir = tempfile::tempdir().unwrap();
+    let problems = dir.path().join("problems.jsonl");
+    std::fs::write(&problems, "{\"pid\": \"two-plus-two\", \"question\": \"What is 2 + 2?\", \"gold\": \"4\"}\n").unwrap();
+    let yaml = format!(
+        "generator:\n  kind: openai\n  problems: {}\n  openai:\n    base_urls: [{url}]\n    traces_per_problem: 6\n    seed: 0\n    step_ms: 5\n\
+         truncator:\n  count: 4\n  later: [8]\nclusterer:\n  band: 0.1\nvoter:\n  top_k: 1\noutput:\n  dir: {}\n  progress: false\n",
+        problems.display(),
+        dir.path().join("out").display()
+    );
+    let config = PipelineConfig::from_yaml(&yaml, "mock.yaml", &[]).unwrap();
+    let data = ReplayData::load(&config).unwrap();
+    let (results, report) = deepprune::pipeline::run::run_blocking_with_judge(&config, &data, Box::new(InBandFirst)).unwrap();
+    let live = report.live.clone().unwrap();
+    assert_eq!((live.traces, live.failed, live.finished, live.pruned), (6, 0, 1, 5), "{live:#?}");
+    for r in live.trace_records.iter().filter(|r| r.outcome == Outcome::Pruned) {
+        assert!(r.streamed_tokens >= 8, "cancelled while waiting for its 8-token prefix: {r:?}");
+    }
+    let staged = report.staged.unwrap();
+    assert_eq!((staged.waited, staged.decided, staged.pruned), (5, vec![1, 5], vec![0, 5]));
+    assert_eq!(results[0].clusters.len(), 1);
     assert_eq!(report.accuracy, 1.0);
 }
 

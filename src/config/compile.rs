@@ -183,6 +183,9 @@ fn compile(mut file: YamlFile, overrides: &[String], checks: &[Check]) -> Result
         paths,
     };
     check_live_faults(&sections, &mut e);
+    if let (Some(t), Some(c)) = (sections.truncator, sections.clusterer) {
+        super::sections::check_staged(t, c, &mut e);
+    }
     for check in checks {
         check(&sections, &mut e);
     }

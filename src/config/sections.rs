@@ -19,8 +19,11 @@ pub struct TruncatorConfig {
     /// The reasoning words, for `reasoning_words` mode.
     #[serde(default = "default_reasoning_words")]
     pub words: Vec<String>,
-    /// Later checkpoints (same mode, each above `count`), for staged judging; in a judge's
-    /// training config, pairs are cut at `count` and at each of these.
+    /// Staged judging: later checkpoints, in the same mode as `count`, strictly increasing and
+    /// each above `count`. A decision within `clusterer.band` of τ waits for the trace's prefix
+    /// at the next one. Empty (the default): one checkpoint, as in the paper. In a judge's
+    /// training config, each pair is cut at one of `count` and these. Not written when empty,
+    /// so a judge checkpoint's `train.json` reads as before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub later: Vec<usize>,
 }
@@ -40,9 +43,14 @@ impl TruncatorConfig {
         TruncationSpec::new(self.mode, self.count, &self.words)
     }
 
-    /// The cut at `count`, then one at each of `later`.
+    /// Every checkpoint: `count`, then each of `later`.
+    pub fn checkpoints(&self) -> Vec<usize> {
+        std::iter::once(self.count).chain(self.later.iter().copied()).collect()
+    }
+
+    /// The cut at each checkpoint.
     pub fn checkpoint_specs(&self) -> Vec<TruncationSpec> {
-        std::iter::once(self.count).chain(self.later.iter().copied()).map(|k| TruncationSpec::new(self.mode, k, &self.words)).collect()
+        self.checkpoints().into_iter().map(|k| TruncationSpec::new(self.mode, k, &self.words)).collect()
     }
 
     /// Pushes one message per problem, each naming its key.
@@ -51,8 +59,11 @@ impl TruncatorConfig {
         if t.count == 0 {
             e.push("truncator.count: expected an integer ≥ 1, got 0".into());
         }
-        if let Some(w) = std::iter::once(&t.count).chain(&t.later).collect::<Vec<_>>().windows(2).find(|w| w[1] <= w[0]) {
-            e.push(format!("truncator.later: expected checkpoints each above the one before (count first), got {} after {}", w[1], w[0]));
+        if t.checkpoints().windows(2).any(|w| w[1] <= w[0]) {
+            e.push(format!(
+                "truncator.later: expected checkpoints in increasing order, each above truncator.count ({}), got {:?}",
+                t.count, t.later
+            ));
         }
         if t.mode == PrefixMode::ReasoningWords && t.words.is_empty() {
             e.push("truncator.words: expected at least one reasoning word for mode reasoning_words".into());
@@ -82,6 +93,11 @@ pub struct ClustererConfig {
     /// What a forced join (K clusters full, no cluster above τ) counts for in the vote.
     #[serde(default)]
     pub forced_join: ForcedJoin,
+    /// Staged judging: a decision whose best mean similarity m has τ − band < m ≤ τ + band waits
+    /// for the trace's prefix at the next of `truncator.later`; the last checkpoint decides with
+    /// band 0. In [0, 1); 0 (the default) decides every trace at its first checkpoint.
+    #[serde(default)]
+    pub band: f32,
 }
 
 /// What a prefix that joins a cluster only because K clusters are full counts for.
@@ -116,6 +132,9 @@ impl ClustererConfig {
         let c = self;
         if !(0.0..=1.0).contains(&c.tau) || c.tau.is_nan() {
             e.push(format!("clusterer.tau: expected a number in [0, 1], got {}", c.tau));
+        }
+        if !(0.0..1.0).contains(&c.band) {
+            e.push(format!("clusterer.band: expected a number in [0, 1), got {}", c.band));
         }
         if c.p == 0 {
             e.push("clusterer.p: expected an integer ≥ 1, got 0".into());
@@ -189,4 +208,15 @@ fn default_output_dir() -> PathBuf {
 /// A progress bar unless asked not to.
 fn default_true() -> bool {
     true
+}
+
+/// `clusterer.band` makes a decision wait for a later checkpoint; without one it cannot.
+pub(super) fn check_staged(t: &TruncatorConfig, c: &ClustererConfig, e: &mut Vec<String>) {
+    if c.band > 0.0 && t.later.is_empty() {
+        e.push(format!(
+            "clusterer.band: {} waits for a later checkpoint, but truncator.later is empty; \
+             set truncator.later (e.g. [128, 256]) or clusterer.band to 0",
+            c.band
+        ));
+    }
 }

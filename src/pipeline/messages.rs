@@ -65,6 +65,14 @@ pub struct PrefixesReady {
     /// Traces that abstain and ended before their prefix was complete, in sample order: they
     /// are never clustered, so they can neither found a cluster nor stand for one in the vote.
     pub withdrawn: Vec<u32>,
+    /// Staged judging (`truncator.later`): prefixes completed this step at later checkpoints, as
+    /// `(checkpoint, prefix)` with checkpoint ≥ 1, in checkpoint then sample order. A trace that
+    /// ended before a checkpoint has its whole text as that checkpoint's prefix.
+    pub later: Vec<(usize, Arc<TracePrefix>)>,
+    /// Staged judging: traces that abstain and ended after their first prefix but before their
+    /// last checkpoint, in sample order. One still waiting for a decision is withdrawn; a decided
+    /// one stays in its cluster.
+    pub abstained: Vec<u32>,
 }
 
 /// The reply to a step: where each new prefix went and, once every trace is clustered, which
@@ -120,6 +128,8 @@ pub struct ClustersFinal {
     pub clusters: Vec<Cluster>,
     /// Pair comparisons judged for this problem.
     pub judge_pairs: u64,
+    /// Staged judging's decisions for this problem (`truncator.later` set).
+    pub staged: Option<crate::report::StagedCounts>,
 }
 
 /// Why a trace stopped generating.

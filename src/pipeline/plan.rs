@@ -6,8 +6,8 @@
 
 use std::path::Path;
 
-use crate::config::{Check, ConfigError, JudgeKind, PipelineConfig, Sections};
-use crate::trace::truncate::{PrefixMode, TruncationSpec};
+use crate::config::{Check, ConfigError, JudgeKind, PipelineConfig, Sections, TruncatorConfig};
+use crate::trace::truncate::PrefixMode;
 
 /// The checks a run adds to the config's own.
 const RUN_CHECKS: [Check; 1] = [judge_reads_prefixes_as_trained];
@@ -25,7 +25,8 @@ pub fn from_yaml(text: &str, file: &str, overrides: &[String]) -> Result<Pipelin
 }
 
 /// A trained judge reads prefixes cut one way (its `train.json`); the pipeline must cut them the
-/// same way, or the judge scores inputs unlike anything it was trained on.
+/// same way, or the judge scores inputs unlike anything it was trained on. A staged pipeline
+/// needs a judge trained at every one of its checkpoints (the checkpoint's `count` and `later`).
 fn judge_reads_prefixes_as_trained(s: &Sections<'_>, e: &mut Vec<String>) {
     let (Some(judge), Some(truncator)) = (s.judge, s.truncator) else { return };
     if judge.kind != JudgeKind::Model {
@@ -35,23 +36,30 @@ fn judge_reads_prefixes_as_trained(s: &Sections<'_>, e: &mut Vec<String>) {
     if !dir.join("train.json").is_file() {
         return; // A checkpoint without train.json is reported when it is loaded.
     }
-    match crate::judge::eval::checkpoint_spec(dir) {
-        Ok(trained) => {
-            let ours = truncator.spec();
-            let name = |s: &TruncationSpec| {
-                let mode = match s.mode() {
+    match crate::judge::train::CheckpointMeta::read(dir) {
+        Ok(meta) => {
+            let trained = &meta.train.truncator;
+            let name = |t: &TruncatorConfig| {
+                let mode = match t.mode {
                     PrefixMode::Tokens => "tokens",
                     PrefixMode::ReasoningWords => "reasoning_words",
                 };
-                format!("mode {mode}, count {}", s.count())
+                let later = if t.later.is_empty() { String::new() } else { format!(", later {:?}", t.later) };
+                format!("mode {mode}, count {}{later}", t.count)
             };
-            if (trained.mode(), trained.count()) != (ours.mode(), ours.count()) {
+            let trained_at = trained.checkpoints();
+            if trained.mode != truncator.mode || truncator.checkpoints().iter().any(|c| !trained_at.contains(c)) {
+                let keys = if truncator.later.is_empty() {
+                    "truncator.mode and truncator.count"
+                } else {
+                    "truncator.mode, truncator.count and truncator.later"
+                };
                 e.push(format!(
                     "truncator: judge.path {} was trained on prefixes cut with {}, but this pipeline cuts with {}; \
-                     set truncator.mode and truncator.count to match the checkpoint",
+                     set {keys} to match the checkpoint",
                     s.paths.show("judge.path", dir),
-                    name(&trained),
-                    name(&ours)
+                    name(trained),
+                    name(truncator)
                 ));
             }
         }

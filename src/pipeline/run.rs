@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 
-use super::clusterer::{Clusterer, GetDecisionLatencies};
+use super::clusterer::{Clusterer, GetDecisionLatencies, Staging};
 use super::generator::{Downstream, Generator, ProblemSource, ReplayProblem, Start};
 use super::faults::Faults;
 use super::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
@@ -19,7 +19,7 @@ use crate::config::{
     DeepConfConfig, GeneratorKind, GeneratorSource, JudgeKind, PipelineConfig, ReplaySource, StopPolicy, VirtualSteps,
 };
 use crate::deepconf::DeepConfParams;
-use crate::judge::build;
+use crate::judge::{build, PairJudge};
 use crate::judge::worker::JudgeWorker;
 use crate::report::{self, Baseline, ProblemResult, RunReport};
 use crate::trace::dataset::{load_problems, load_traces, TraceSet};
@@ -146,6 +146,26 @@ pub async fn run(
     data: &ReplayData,
     progress: Option<indicatif::ProgressBar>,
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
+    run_judged(config, data, progress, None).await
+}
+
+/// Runs a pipeline with `judge` scoring its pairs instead of the judge `judge.kind` names (a
+/// hand-made judge, in tests). `judge.kind: none` still prunes nothing.
+pub async fn run_with_judge(
+    config: &PipelineConfig,
+    data: &ReplayData,
+    progress: Option<indicatif::ProgressBar>,
+    judge: Box<dyn PairJudge>,
+) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
+    run_judged(config, data, progress, Some(judge)).await
+}
+
+async fn run_judged(
+    config: &PipelineConfig,
+    data: &ReplayData,
+    progress: Option<indicatif::ProgressBar>,
+    judge: Option<Box<dyn PairJudge>>,
+) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
     let start = Instant::now();
     let selected = match &config.generator.source {
         GeneratorSource::Replay(r) => select(r, data)?,
@@ -160,7 +180,13 @@ pub async fn run(
     let judge_config = config.judge.clone();
     let judge_data = selected.clone();
     let delay = Duration::from_millis(config.faults.judge_delay_ms);
-    let make = move || Ok(build::slowed(build::make_judge(&judge_config, &judge_data)?, delay));
+    let make = move || {
+        let judge = match judge {
+            Some(judge) => judge,
+            None => build::make_judge(&judge_config, &judge_data)?,
+        };
+        Ok(build::slowed(judge, delay))
+    };
     let (worker, _worker_thread) = JudgeWorker::spawn(make, config.judge.queue)?;
     let judge_name = worker.name().to_string();
     let prune = config.judge.kind != JudgeKind::None;
@@ -190,11 +216,12 @@ pub async fn run(
     let batcher =
         BatcherHandle::new(Supervisor::start(move |_| JudgeBatcher::new(worker, policy, f)), config.judge.max_queue_pairs);
     let params = config.cluster_params();
+    let staging = Staging { band: config.clusterer.band, checkpoints: config.truncator.checkpoints() };
     let (b, v, f) = (batcher.clone(), voter.clone(), faults.clone());
-    let clusterer = Supervisor::start(move |_| Clusterer::new(params, prune, b, v, f));
-    let spec = config.truncator.spec();
+    let clusterer = Supervisor::start(move |_| Clusterer::new(params, prune, b, v, f).staged(staging));
+    let (spec, later) = (config.truncator.spec(), config.truncator.later.clone());
     let (c, f) = (clusterer.clone(), faults.clone());
-    let truncator = Supervisor::start(move |_| Truncator::new(spec, c, f));
+    let truncator = Supervisor::start(move |_| Truncator::new(spec, c, f).later_checkpoints(&later));
     let down = Downstream { truncator: truncator.clone(), clusterer: clusterer.clone(), voter };
     let concurrent = config.generator.concurrent_problems;
     let f = faults.clone();
@@ -256,6 +283,8 @@ pub async fn run(
     latencies.sort_unstable();
     let mut report = RunReport::from_results(&results, &judge_name, wall);
     (report.whole_trace_prefixes, report.withdrawn_traces) = truncator.send(GetPrefixCounts).await?;
+    // Waiting traces withdrawn between checkpoints are withdrawn from clustering too.
+    report.withdrawn_traces += report.staged.as_ref().map_or(0, |s| s.withdrawn);
     report.judge_batches = stats.batches;
     report.judge_busy_seconds = stats.judge_busy_seconds;
     report.judge_dropped_pairs = stats.dropped;
@@ -284,5 +313,16 @@ pub fn run_blocking(
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
     let system = actix::System::new();
     let out = system.block_on(run(config, data, progress));
+    out
+}
+
+/// [`run_with_judge`] in a fresh actix system on this thread.
+pub fn run_blocking_with_judge(
+    config: &PipelineConfig,
+    data: &ReplayData,
+    judge: Box<dyn PairJudge>,
+) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
+    let system = actix::System::new();
+    let out = system.block_on(run_with_judge(config, data, None, judge));
     out
 }

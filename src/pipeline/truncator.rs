@@ -1,4 +1,8 @@
 //! The truncator stage: watches each trace's token stream and emits its prefix once complete.
+//!
+//! With staged judging (`truncator.later`) it goes on watching every trace still generating and
+//! emits its prefix at each later checkpoint too; pruned traces stop generating, so they never
+//! reach one (unless they overshoot it during `decision_delay_steps`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -10,29 +14,34 @@ use super::faults::{deliver, injected, Faults};
 use super::messages::{CloseProblem, OpenProblem, PrefixesReady, StepDecisions, TokenStep};
 use super::PipelineError;
 use crate::config::Stage;
-use crate::trace::truncate::{PrefixScanner, TruncationSpec};
+use crate::trace::truncate::{CheckpointScanner, TruncationSpec};
 use crate::trace::TracePrefix;
 
 #[derive(Default)]
 struct ProblemScan {
     n_traces: usize,
-    scanners: HashMap<u32, PrefixScanner>,
+    scanners: HashMap<u32, CheckpointScanner>,
     done: HashSet<u32>,
     /// The last step scanned and what it completed: a step delivered again (after a downstream
     /// failure) is answered from here instead of feeding its tokens twice.
     last: Option<(u64, Scanned)>,
 }
 
-/// What one step completed: prefixes, and abstaining traces withdrawn before their prefix.
+/// What one step completed: prefixes, and abstaining traces withdrawn before their prefix; with
+/// staged judging, prefixes at later checkpoints and traces that abstained between checkpoints.
 #[derive(Debug, Clone, Default)]
 struct Scanned {
     prefixes: Vec<Arc<TracePrefix>>,
     withdrawn: Vec<u32>,
+    later: Vec<(usize, Arc<TracePrefix>)>,
+    abstained: Vec<u32>,
 }
 
 /// The truncator actor.
 pub struct Truncator {
     spec: TruncationSpec,
+    /// Staged judging's later checkpoints (`truncator.later`); empty for one checkpoint.
+    later: Arc<[usize]>,
     clusterer: Addr<Clusterer>,
     faults: Arc<Faults>,
     problems: HashMap<Arc<str>, ProblemScan>,
@@ -46,7 +55,13 @@ pub struct Truncator {
 impl Truncator {
     /// A truncator cutting with `spec`, sending prefixes to `clusterer`.
     pub fn new(spec: TruncationSpec, clusterer: Addr<Clusterer>, faults: Arc<Faults>) -> Self {
-        Self { spec, clusterer, faults, problems: HashMap::new(), whole_trace_prefixes: 0, withdrawn: 0 }
+        Self { spec, later: Arc::from([]), clusterer, faults, problems: HashMap::new(), whole_trace_prefixes: 0, withdrawn: 0 }
+    }
+
+    /// Staged judging: also cuts each trace at these later checkpoints (`truncator.later`).
+    pub fn later_checkpoints(mut self, later: &[usize]) -> Self {
+        self.later = later.into();
+        self
     }
 
     /// Feeds a step's chunks once; returns what it completed, in sample order.
@@ -59,50 +74,58 @@ impl Truncator {
                 return Ok(ready.clone());
             }
         }
-        let mut ready = Vec::new();
-        let mut withdrawn = Vec::new();
+        let mut scanned = Scanned::default();
         for chunk in &step.chunks {
             if problem.done.contains(&chunk.sample) {
                 continue;
             }
-            let scanner = problem.scanners.entry(chunk.sample).or_insert_with(|| self.spec.scanner());
+            let later = &self.later;
+            let scanner =
+                problem.scanners.entry(chunk.sample).or_insert_with(|| CheckpointScanner::new(&self.spec, later.clone()));
             let mut at = 0usize;
-            let mut cut = None;
+            let mut cuts = Vec::new();
             for &len in &chunk.token_lens {
                 let end = (at + len as usize).min(chunk.bytes.len());
-                cut = scanner.push_token(&chunk.bytes[at..end]);
+                cuts.extend(scanner.push_token(&chunk.bytes[at..end]));
                 at = end;
-                if cut.is_some() {
+                if scanner.next_checkpoint().is_none() {
                     break;
                 }
             }
-            if cut.is_none() && chunk.ended && chunk.abstains {
+            match scanner.next_checkpoint() {
+                Some(0) if chunk.ended && chunk.abstains => {
+                    self.withdrawn += 1;
+                    scanned.withdrawn.push(chunk.sample);
+                }
+                Some(_) if chunk.ended && chunk.abstains => scanned.abstained.push(chunk.sample),
+                Some(_) if chunk.ended => cuts.extend(scanner.finish()),
+                _ => {}
+            }
+            if chunk.ended || scanner.next_checkpoint().is_none() {
                 problem.scanners.remove(&chunk.sample);
                 problem.done.insert(chunk.sample);
-                self.withdrawn += 1;
-                withdrawn.push(chunk.sample);
-                continue;
             }
-            if cut.is_none() && chunk.ended {
-                cut = scanner.finish();
-            }
-            if let Some(cut) = cut {
-                let scanner = problem.scanners.remove(&chunk.sample).expect("scanner was just used; this is a bug");
-                problem.done.insert(chunk.sample);
-                self.whole_trace_prefixes += cut.whole_trace as u64;
-                ready.push(Arc::new(TracePrefix {
+            for c in cuts {
+                let prefix = Arc::new(TracePrefix {
                     pid: step.pid.clone(),
                     sample: chunk.sample,
-                    text: scanner.prefix_text().into(),
-                    tokens: cut.tokens,
-                    whole_trace: cut.whole_trace,
+                    text: c.text,
+                    tokens: c.cut.tokens,
+                    whole_trace: c.cut.whole_trace,
                     answer_class: None,
-                }));
+                });
+                if c.checkpoint == 0 {
+                    self.whole_trace_prefixes += c.cut.whole_trace as u64;
+                    scanned.prefixes.push(prefix);
+                } else {
+                    scanned.later.push((c.checkpoint, prefix));
+                }
             }
         }
-        ready.sort_by_key(|p| p.sample);
-        withdrawn.sort_unstable();
-        let scanned = Scanned { prefixes: ready, withdrawn };
+        scanned.prefixes.sort_by_key(|p| p.sample);
+        scanned.withdrawn.sort_unstable();
+        scanned.later.sort_by_key(|(checkpoint, p)| (*checkpoint, p.sample));
+        scanned.abstained.sort_unstable();
         problem.last = Some((step.step, scanned.clone()));
         Ok(scanned)
     }
@@ -153,11 +176,11 @@ impl Handler<TokenStep> for Truncator {
         let scanned = self.scan(&step);
         let (clusterer, faults) = (self.clusterer.clone(), self.faults.clone());
         Box::pin(async move {
-            let Scanned { prefixes, withdrawn } = scanned?;
-            if prefixes.is_empty() && withdrawn.is_empty() {
+            let Scanned { prefixes, withdrawn, later, abstained } = scanned?;
+            if prefixes.is_empty() && withdrawn.is_empty() && later.is_empty() && abstained.is_empty() {
                 return Ok(StepDecisions::default());
             }
-            let ready = PrefixesReady { pid: step.pid, step: step.step, prefixes, withdrawn };
+            let ready = PrefixesReady { pid: step.pid, step: step.step, prefixes, withdrawn, later, abstained };
             deliver(&faults, Stage::Clusterer, &clusterer, ready).await
         })
     }

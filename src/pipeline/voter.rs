@@ -21,6 +21,7 @@ struct ProblemVote {
     clusters: Option<Vec<Cluster>>,
     survivors: Vec<u32>,
     judge_pairs: u64,
+    staged: Option<crate::report::StagedCounts>,
     ended: HashMap<u32, TraceEnded>,
 }
 
@@ -107,6 +108,7 @@ impl Voter {
             pruned,
             judge_pairs: p.judge_pairs,
             baseline: None,
+            staged: p.staged.clone(),
         };
         tracing::info!(pid = %pid, stage = "voter", answer = ?result.answer, correct = ?result.correct, tokens = result.tokens, "voted");
         self.problems.remove(pid);
@@ -141,6 +143,7 @@ impl Handler<OpenProblem> for Voter {
             clusters: None,
             survivors: Vec::new(),
             judge_pairs: 0,
+            staged: None,
             ended: HashMap::new(),
         });
         Ok(())
@@ -159,6 +162,7 @@ impl Handler<ClustersFinal> for Voter {
             p.survivors = survivors.clone();
             p.clusters = Some(msg.clusters);
             p.judge_pairs = msg.judge_pairs;
+            p.staged = msg.staged;
         }
         self.try_finish(&msg.pid);
         Ok(survivors)

@@ -49,6 +49,55 @@ pub struct ProblemResult {
     /// The same problem under plain majority voting over all traces.
     #[serde(flatten)]
     pub baseline: Option<Baseline>,
+    /// Staged judging's decisions (`truncator.later` set; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staged: Option<StagedCounts>,
+}
+
+/// Staged judging's decisions (`truncator.later`), for one problem or summed over a run.
+///
+/// Every clustered trace is decided at exactly one checkpoint; a trace that waited is decided
+/// at a later one or withdrawn: `sum(decided[1..]) + withdrawn = waited`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StagedCounts {
+    /// The checkpoints: `truncator.count`, then each of `truncator.later`.
+    pub checkpoints: Vec<usize>,
+    /// Traces whose decision at the first checkpoint fell in the band, so they waited.
+    pub waited: u64,
+    /// Traces decided at each checkpoint.
+    pub decided: Vec<u64>,
+    /// Of those, the traces pruned (joined to a cluster) at each checkpoint.
+    pub pruned: Vec<u64>,
+    /// Waiting traces withdrawn: they abstained (DeepConf stopped them, or they failed) before
+    /// their next checkpoint, so they are in no cluster.
+    pub withdrawn: u64,
+    /// Generator tokens between a waiting trace's first prefix and the prefix it was decided at,
+    /// summed: what waiting cost. They are counted in `tokens` like every other token.
+    pub wait_tokens: u64,
+}
+
+impl StagedCounts {
+    /// No decisions yet, at these checkpoints.
+    pub fn new(checkpoints: Vec<usize>) -> Self {
+        let n = checkpoints.len();
+        Self { checkpoints, decided: vec![0; n], pruned: vec![0; n], ..Self::default() }
+    }
+
+    /// Adds another problem's counts (at the same checkpoints).
+    pub fn add(&mut self, other: &Self) {
+        if self.checkpoints.is_empty() {
+            *self = Self::new(other.checkpoints.clone());
+        }
+        for (mine, theirs) in [(&mut self.decided, &other.decided), (&mut self.pruned, &other.pruned)] {
+            mine.resize(mine.len().max(theirs.len()), 0);
+            for (m, t) in mine.iter_mut().zip(theirs) {
+                *m += t;
+            }
+        }
+        self.waited += other.waited;
+        self.withdrawn += other.withdrawn;
+        self.wait_tokens += other.wait_tokens;
+    }
 }
 
 /// Plain self-consistency on the same, complete traces.
@@ -158,6 +207,9 @@ pub struct RunReport {
     /// What a live run did on the servers (live runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveReport>,
+    /// Staged judging's decisions over all problems (`truncator.later` set; absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub staged: Option<StagedCounts>,
 }
 
 impl RunReport {
@@ -221,6 +273,11 @@ impl RunReport {
             decision_latency_max_ms: 0.0,
             peak_rss_bytes: 0,
             live: None,
+            staged: results.iter().filter_map(|r| r.staged.as_ref()).fold(None, |sum: Option<StagedCounts>, s| {
+                let mut sum = sum.unwrap_or_default();
+                sum.add(s);
+                Some(sum)
+            }),
         }
     }
 
@@ -297,6 +354,16 @@ impl RunReport {
                 ("server tokens (/metrics)", opt(l.server_generated_tokens)),
                 ("server tokens after cancel", opt(l.tokens_after_cancel)),
             ]);
+        }
+        if let Some(st) = &self.staged {
+            let per = |v: &[u64]| v.iter().map(u64::to_string).collect::<Vec<_>>().join(" / ");
+            let at = st.checkpoints.iter().map(usize::to_string).collect::<Vec<_>>().join(" / ");
+            rows.extend([
+                ("staged: traces waited / withdrawn", format!("{} / {}", st.waited, st.withdrawn)),
+                ("staged: tokens spent waiting", st.wait_tokens.to_string()),
+            ]);
+            rows.push(("staged: decided at checkpoints", format!("{at}: {}", per(&st.decided))));
+            rows.push(("staged: pruned at checkpoints", format!("{at}: {}", per(&st.pruned))));
         }
         let width = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
         for (k, v) in rows {

@@ -146,6 +146,23 @@ impl PrefixScanner {
         self.cut
     }
 
+    /// Staged judging: after a cut, looks for the next one at `count` tokens or reasoning words
+    /// from the start of the trace (`count` above the last). Returns the cut at once when the
+    /// tokens already fed complete it (several reasoning words can end in one token).
+    pub fn rearm(&mut self, count: usize) -> Option<PrefixCut> {
+        self.spec.count = count;
+        let cut = match self.spec.mode {
+            PrefixMode::Tokens => (count >= 1 && self.token_ends.len() >= count).then(|| PrefixCut {
+                tokens: count,
+                bytes: self.token_ends[count - 1],
+                whole_trace: false,
+            }),
+            PrefixMode::ReasoningWords => self.scan_words(false),
+        };
+        self.cut = cut;
+        cut
+    }
+
     /// The text of the prefix: the bytes up to the cut, ending on a whole UTF-8 character.
     pub fn prefix_text(&self) -> &str {
         let end = self.cut.map_or(self.buf.len(), |c| c.bytes);
@@ -170,7 +187,8 @@ impl PrefixScanner {
                             let t = self.token_ends.partition_point(|&end| end < i);
                             let t = t.min(self.token_ends.len().saturating_sub(1));
                             let bytes = self.token_ends.get(t).copied().unwrap_or(self.buf.len());
-                            self.scan_pos = self.buf.len();
+                            // A later checkpoint ([`Self::rearm`]) counts on from just after the word.
+                            self.scan_pos = i;
                             return Some(PrefixCut { tokens: t + 1, bytes, whole_trace: false });
                         }
                     }
@@ -189,6 +207,78 @@ impl PrefixScanner {
             self.scan_pos = start;
         }
         None
+    }
+}
+
+/// One prefix a [`CheckpointScanner`] completed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckpointCut {
+    /// The checkpoint: 0 for the spec's `count`, then 1, 2, ... for each later count.
+    pub checkpoint: usize,
+    /// Where the prefix ends.
+    pub cut: PrefixCut,
+    /// The prefix text (ending on a whole UTF-8 character).
+    pub text: Arc<str>,
+}
+
+/// Staged judging: watches one trace's token stream and reports its prefix at each checkpoint,
+/// the spec's `count` first, then each later count. With no later counts it cuts exactly as one
+/// [`PrefixScanner`] does.
+#[derive(Debug, Clone)]
+pub struct CheckpointScanner {
+    scanner: PrefixScanner,
+    later: Arc<[usize]>,
+    /// The checkpoint looked for; `1 + later.len()` once every one is cut.
+    next: usize,
+}
+
+impl CheckpointScanner {
+    /// A scanner cutting at `spec`'s count, then at each of `later` (strictly increasing, each
+    /// above the count; the config checks this).
+    pub fn new(spec: &TruncationSpec, later: Arc<[usize]>) -> Self {
+        Self { scanner: spec.scanner(), later, next: 0 }
+    }
+
+    /// The checkpoint still looked for, or `None` once every checkpoint is cut.
+    pub fn next_checkpoint(&self) -> Option<usize> {
+        (self.next <= self.later.len()).then_some(self.next)
+    }
+
+    /// Feeds one generator token; returns the prefixes it completed (usually none).
+    pub fn push_token(&mut self, bytes: &[u8]) -> Vec<CheckpointCut> {
+        let mut out = Vec::new();
+        if self.next_checkpoint().is_some() {
+            let mut cut = self.scanner.push_token(bytes);
+            while let Some(c) = cut {
+                cut = self.take(c, &mut out);
+            }
+        }
+        out
+    }
+
+    /// The trace ended: every checkpoint not reached gets the whole trace as its prefix (unless
+    /// a reasoning word closing at the very end completes one).
+    pub fn finish(&mut self) -> Vec<CheckpointCut> {
+        let mut out = Vec::new();
+        while self.next_checkpoint().is_some() {
+            let mut cut = self.scanner.finish();
+            debug_assert!(cut.is_some(), "no cut is pending between checkpoints");
+            if cut.is_none() {
+                break;
+            }
+            while let Some(c) = cut {
+                cut = self.take(c, &mut out);
+            }
+        }
+        out
+    }
+
+    /// Records the cut of the checkpoint looked for and rearms for the next one.
+    fn take(&mut self, cut: PrefixCut, out: &mut Vec<CheckpointCut>) -> Option<PrefixCut> {
+        out.push(CheckpointCut { checkpoint: self.next, cut, text: self.scanner.prefix_text().into() });
+        self.next += 1;
+        let count = *self.later.get(self.next - 1)?;
+        self.scanner.rearm(count)
     }
 }
 
@@ -318,6 +408,54 @@ mod tests {
         let spec = TruncationSpec::new(PrefixMode::Tokens, 2, &[]);
         let p = cut(&spec, &t).unwrap();
         assert_eq!((p.text.as_ref(), p.tokens), ("a", 2));
+    }
+
+    /// Every checkpoint's prefix from one [`CheckpointScanner`], fed token by token.
+    fn staged_cuts(spec: &TruncationSpec, later: &[usize], t: &Trace) -> Vec<(usize, String, usize, bool)> {
+        let mut scanner = CheckpointScanner::new(spec, later.into());
+        let mut cuts = Vec::new();
+        for token in tokens_of(spec, t).unwrap() {
+            cuts.extend(scanner.push_token(token));
+        }
+        cuts.extend(scanner.finish());
+        assert_eq!(scanner.next_checkpoint(), None);
+        cuts.into_iter().map(|c| (c.checkpoint, c.text.to_string(), c.cut.tokens, c.cut.whole_trace)).collect()
+    }
+
+    #[test]
+    fn each_checkpoint_cuts_as_a_scanner_of_its_own_count() {
+        let words = default_reasoning_words();
+        let long: &[&str] = &["Wait", ",", " so", " x", "=1.", " Thu", "s,", " so", " then", " y", "=2", " hence", " done"];
+        let glued: &[&str] = &["so then", " wait", " x"];
+        // (tokens, mode, first count, later counts)
+        let cases: &[(&[&str], PrefixMode, usize, &[usize])] = &[
+            (long, PrefixMode::Tokens, 2, &[5, 9]),
+            (long, PrefixMode::Tokens, 2, &[]),
+            // The trace ends between checkpoints: both later ones are the whole trace.
+            (long, PrefixMode::Tokens, 4, &[20, 30]),
+            (long, PrefixMode::Tokens, 13, &[14]),
+            (long, PrefixMode::ReasoningWords, 1, &[2, 4, 6]),
+            // The 3rd and 4th words ("so", "then") close in consecutive tokens.
+            (long, PrefixMode::ReasoningWords, 3, &[4, 5]),
+            // More words asked for than the trace has.
+            (long, PrefixMode::ReasoningWords, 5, &[6, 9]),
+            // Two words in one token: two checkpoints cut at the same token.
+            (glued, PrefixMode::ReasoningWords, 1, &[2, 3]),
+        ];
+        for (tokens, mode, count, later) in cases {
+            let t = trace(tokens);
+            let spec = TruncationSpec::new(*mode, *count, &words);
+            let got = staged_cuts(&spec, later, &t);
+            let want: Vec<(usize, String, usize, bool)> = std::iter::once(*count)
+                .chain(later.iter().copied())
+                .enumerate()
+                .map(|(i, k)| {
+                    let p = cut(&TruncationSpec::new(*mode, k, &words), &t).unwrap();
+                    (i, p.text.to_string(), p.tokens, p.whole_trace)
+                })
+                .collect();
+            assert_eq!(got, want, "{mode:?} {count} then {later:?} over {tokens:?}");
+        }
     }
 
     #[test]
