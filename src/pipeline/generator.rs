@@ -210,7 +210,15 @@ fn ended_msg(pid: &Arc<str>, t: &TraceState, end: TraceEnd, window: usize) -> Tr
         .conf
         .as_ref()
         .and_then(|c| crate::deepconf::lowest_group_confidence(&c[..t.emitted_tokens.min(c.len())], window));
-    TraceEnded { pid: pid.clone(), sample: t.trace.sample, tokens: t.emitted_tokens as u64, text: text.into(), end, confidence }
+    TraceEnded {
+        pid: pid.clone(),
+        sample: t.trace.sample,
+        tokens: t.emitted_tokens as u64,
+        text: text.into(),
+        end,
+        confidence,
+        finish: t.trace.finish,
+    }
 }
 
 /// Where the generator sends its messages.

@@ -162,4 +162,7 @@ pub struct TraceEnded {
     pub end: TraceEnd,
     /// Its lowest group confidence over what it generated, when confidences are known.
     pub confidence: Option<f32>,
+    /// Why the generator ended it (`stop` or `length`), when known: a trace cut at the token
+    /// limit gets only a boxed answer.
+    pub finish: Option<crate::trace::Finish>,
 }

@@ -84,7 +84,7 @@ impl Voter {
                 let ended = p.ended.get(s).filter(|e| !matches!(e.end, TraceEnd::LowConfidence | TraceEnd::Failed));
                 let confidence = ended.and_then(|e| e.confidence).filter(|_| self.confidence_weighted);
                 Ballot {
-                    answer: ended.and_then(|e| answer::extract(&e.text)).map(|a| Answer::parse(&a)),
+                    answer: ended.and_then(|e| answer::extract_with_finish(&e.text, e.finish)).map(|a| Answer::parse(&a)),
                     weight: vote::vote_weight(self.policy, clusters, *s, self.prune, &p.survivors) * confidence.map_or(1.0, f64::from),
                 }
             })

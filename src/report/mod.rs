@@ -120,7 +120,7 @@ pub struct Baseline {
 /// Computes the plain-voting baseline of one problem from its complete traces.
 pub fn baseline(traces: &[std::sync::Arc<Trace>], gold: &Answer) -> Baseline {
     let answers: Vec<Option<Answer>> =
-        traces.iter().map(|t| answer::extract(&t.text).map(|a| Answer::parse(&a))).collect();
+        traces.iter().map(|t| answer::extract_with_finish(&t.text, t.finish).map(|a| Answer::parse(&a))).collect();
     let groups = vote::answer_groups(&answers);
     let correct_of: Vec<bool> = answers.iter().map(|a| a.as_ref().is_some_and(|a| a.equivalent(gold))).collect();
     let correct_group = groups.iter().zip(&correct_of).find(|(_, &c)| c).and_then(|(g, _)| *g);

@@ -30,6 +30,17 @@ pub enum Finish {
     Length,
 }
 
+impl Finish {
+    /// An OpenAI-compatible server's `finish_reason`: `stop` and `length`; others are unknown.
+    pub fn from_reason(reason: &str) -> Option<Self> {
+        match reason {
+            "stop" => Some(Finish::Stop),
+            "length" => Some(Finish::Length),
+            _ => None,
+        }
+    }
+}
+
 /// One sampled reasoning trace of a problem.
 ///
 /// Only `pid`, `sample` and `text` are required. Token boundaries, confidences and the

@@ -506,6 +506,7 @@ impl ProblemDriver {
                 text: t.text.as_str().into(),
                 end,
                 confidence: t.confidences().and_then(|c| deepconf::lowest_group_confidence(c, window)),
+                finish: t.finish.as_deref().and_then(crate::trace::Finish::from_reason),
             });
         }
         out

@@ -38,7 +38,7 @@ impl Recorder {
         let mut lines = Vec::new();
         for t in traces {
             let finished = t.outcome.as_ref().is_some_and(|(o, _)| *o == Outcome::Finished);
-            let extracted = finished.then(|| answer::extract(&t.text)).flatten();
+            let extracted = finished.then(|| answer::extract_with_finish(&t.text, t.finish.as_deref().and_then(crate::trace::Finish::from_reason))).flatten();
             let class = finished.then(|| match &extracted {
                 None => -1,
                 Some(a) => {
