@@ -28,6 +28,13 @@ pub struct ClusterParams {
     pub forced_join: ForcedJoin,
 }
 
+impl ClusterParams {
+    /// The parameters a pipeline's `clusterer` section sets.
+    pub fn from_config(c: &crate::config::ClustererConfig) -> Self {
+        Self { tau: c.tau, p: c.p, k: c.k, seed: c.seed, forced_join: c.forced_join }
+    }
+}
+
 impl Default for ClusterParams {
     fn default() -> Self {
         // τ = 0.5, p = 10, K = 32: DeepPrune §4 defaults.

@@ -112,17 +112,6 @@ impl PipelineConfig {
         let file = YamlFile { file: String::new(), doc, paths: RelativePaths::default() };
         compile(file, &[], &[]).err().map_or_else(Vec::new, |e| e.errors)
     }
-
-    /// The clustering parameters.
-    pub fn cluster_params(&self) -> crate::cluster::ClusterParams {
-        crate::cluster::ClusterParams {
-            tau: self.clusterer.tau,
-            p: self.clusterer.p,
-            k: self.clusterer.k,
-            seed: self.clusterer.seed,
-            forced_join: self.clusterer.forced_join,
-        }
-    }
 }
 
 /// Compiles a pipeline file: relative paths resolved, overrides applied, every section read and

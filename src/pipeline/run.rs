@@ -215,7 +215,7 @@ async fn run_judged(
     let f = faults.clone();
     let batcher =
         BatcherHandle::new(Supervisor::start(move |_| JudgeBatcher::new(worker, policy, f)), config.judge.max_queue_pairs);
-    let params = config.cluster_params();
+    let params = crate::cluster::ClusterParams::from_config(&config.clusterer);
     let staging = Staging { band: config.clusterer.band, checkpoints: config.truncator.checkpoints() };
     let (b, v, f) = (batcher.clone(), voter.clone(), faults.clone());
     let clusterer = Supervisor::start(move |_| Clusterer::new(params, prune, b, v, f).staged(staging));
