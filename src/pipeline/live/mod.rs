@@ -1,5 +1,6 @@
-//! The live generator: real traces from OpenAI-compatible servers, with pruned traces really
-//! cancelled.
+//! The live trace source: real traces from OpenAI-compatible servers, with pruned traces really
+//! cancelled. The [`Generator`](super::generator::Generator) actor runs one [`drive`] task per
+//! problem.
 //!
 //! Each problem is driven by one task. It starts one request per trace ([`run_trace`]); the
 //! requests stream tokens back over a channel. Tokens that arrive within `step_ms` form one
@@ -23,9 +24,8 @@ mod request;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix::prelude::*;
 use tokio::sync::mpsc;
 
 use self::record::Recorder;
@@ -512,8 +512,10 @@ impl ProblemDriver {
     }
 }
 
-/// Generates one problem's traces live until every one has ended.
-async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, faults: Arc<Faults>) -> Result<(), PipelineError> {
+/// Generates one problem's traces live until every one has ended. The generator actor runs it
+/// as a task of its own, so it runs on through a restart of the actor: its state is open
+/// requests, which a restart cannot resume.
+pub(super) async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, faults: Arc<Faults>) -> Result<(), PipelineError> {
     let n = ctx.config.traces_per_problem;
     let pid = problem.pid.clone();
     let open = OpenProblem { pid: pid.clone(), n_traces: n, gold: problem.gold.clone() };
@@ -556,102 +558,6 @@ async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, fa
         r.write(&d.problem, &d.traces)?;
     }
     Ok(())
-}
-
-/// Generator → itself: start generating.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct StartLive;
-
-/// The live generator actor: keeps `concurrent` problems in flight, each driven by its own task
-/// (they run on after a restart of the actor).
-pub struct LiveGenerator {
-    problems: std::vec::IntoIter<LiveProblem>,
-    active: usize,
-    concurrent: usize,
-    ctx: Arc<LiveContext>,
-    down: Downstream,
-    errors: mpsc::UnboundedSender<PipelineError>,
-    faults: Arc<Faults>,
-    done: mpsc::UnboundedSender<()>,
-    done_rx: Option<mpsc::UnboundedReceiver<()>>,
-}
-
-impl LiveGenerator {
-    /// A generator over `problems`.
-    pub fn new(
-        problems: Vec<LiveProblem>,
-        concurrent: usize,
-        ctx: Arc<LiveContext>,
-        down: Downstream,
-        errors: mpsc::UnboundedSender<PipelineError>,
-        faults: Arc<Faults>,
-    ) -> Self {
-        let (done, done_rx) = mpsc::unbounded_channel();
-        Self {
-            problems: problems.into_iter(),
-            active: 0,
-            concurrent: concurrent.max(1),
-            ctx,
-            down,
-            errors,
-            faults,
-            done,
-            done_rx: Some(done_rx),
-        }
-    }
-
-    fn launch(&mut self) {
-        while self.active < self.concurrent {
-            let Some(problem) = self.problems.next() else { break };
-            self.active += 1;
-            let span = tracing::info_span!("problem", pid = %problem.pid, stage = "generator");
-            let (ctx, down, faults, errors, done) =
-                (self.ctx.clone(), self.down.clone(), self.faults.clone(), self.errors.clone(), self.done.clone());
-            let started = Instant::now();
-            actix::spawn(tracing::Instrument::instrument(
-                async move {
-                    let pid = problem.pid.clone();
-                    if let Err(e) = drive(problem, ctx, down, faults).await {
-                        let _ = errors.send(e);
-                    }
-                    tracing::debug!(%pid, seconds = started.elapsed().as_secs_f64(), "problem generated");
-                    let _ = done.send(());
-                },
-                span,
-            ));
-        }
-    }
-}
-
-impl Actor for LiveGenerator {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        if let Some(rx) = self.done_rx.take() {
-            ctx.add_stream(tokio_stream_of(rx));
-        }
-    }
-}
-
-fn tokio_stream_of(mut rx: mpsc::UnboundedReceiver<()>) -> impl futures_util::Stream<Item = ()> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-impl StreamHandler<()> for LiveGenerator {
-    fn handle(&mut self, _: (), _: &mut Context<Self>) {
-        self.active -= 1;
-        self.launch();
-    }
-
-    fn finished(&mut self, _: &mut Context<Self>) {}
-}
-
-impl Handler<StartLive> for LiveGenerator {
-    type Result = ();
-    fn handle(&mut self, _: StartLive, _: &mut Context<Self>) {
-        self.launch();
-    }
 }
 
 /// Reads the problems of a live run: `problems.jsonl`, limited to `max_problems`.
