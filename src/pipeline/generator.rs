@@ -1,16 +1,19 @@
-//! The generator stage: replays recorded traces token by token in virtual time.
+//! The generator stage: one supervised actor that keeps problems in flight, each replayed from
+//! recorded or synthetic traces or generated live (see [`super::live`]).
 //!
-//! All traces of a problem advance together, `tokens_per_step` tokens per virtual step. After
-//! each step the generator waits for the step's prune decisions, so a pruned trace stops at a
-//! deterministic point: `decision_delay_steps` steps after its prefix completed. Its tokens count
-//! up to that point. Several problems are replayed at once, so the judge sees mixed batches.
+//! Replay runs in virtual time: all traces of a problem advance together, `tokens_per_step`
+//! tokens per virtual step. After each step the generator waits for the step's prune decisions,
+//! so a pruned trace stops at a deterministic point: `decision_delay_steps` steps after its
+//! prefix completed. Its tokens count up to that point. Several problems are replayed at once, so the judge sees mixed batches.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Instant;
 
 use actix::prelude::*;
 
 use super::clusterer::Clusterer;
 use super::faults::{deliver, Faults};
+use super::live::{LiveContext, LiveProblem, LiveSource};
 use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
 use super::truncator::Truncator;
 use super::voter::Voter;
@@ -232,11 +235,62 @@ pub struct Downstream {
     pub voter: Addr<Voter>,
 }
 
-/// One problem being replayed. It is shared by the generator actor and the task driving it, so
-/// a restarted generator resumes each problem where it stood: a step sent but not acknowledged
-/// is sent again (the stages downstream answer a repeated step from what they already did).
-pub struct Driven {
-    problem: ReplayProblem,
+/// A problem's traces as the generator steps them: replayed ([`ReplayProblem`]) or live
+/// ([`LiveSource`]). The protocol with the stages downstream (open, send a step, apply its
+/// decisions, report ended traces, close) is written once, in [`drive`]; a source only makes
+/// steps and takes decisions.
+// The generator's tasks run on actix's single-threaded runtime, so the futures need not be `Send`.
+#[allow(async_fn_in_trait)]
+pub trait TraceSource {
+    /// True when a step can be made again after a fault: generator faults are injected, and a
+    /// restarted generator resumes the problem from where it stood. Live requests cannot be
+    /// made again, so a live problem runs on through a restart instead.
+    const RESUMABLE: bool;
+
+    /// The problem id.
+    fn pid(&self) -> &Arc<str>;
+
+    /// Its number of traces.
+    fn n_traces(&self) -> usize;
+
+    /// The next step and the traces that ended in it, or `None` once every trace has ended.
+    async fn next_step(&mut self) -> Result<Option<(TokenStep, Vec<TraceEnded>)>, PipelineError>;
+
+    /// Applies a step's decisions; returns the traces that stopped for good.
+    fn apply(&mut self, decisions: &StepDecisions) -> Vec<TraceEnded>;
+
+    /// Runs once the truncator has closed the problem.
+    fn closed(&mut self) -> Result<(), PipelineError> {
+        Ok(())
+    }
+}
+
+impl TraceSource for ReplayProblem {
+    const RESUMABLE: bool = true;
+
+    fn pid(&self) -> &Arc<str> {
+        &self.pid
+    }
+
+    fn n_traces(&self) -> usize {
+        self.traces.len()
+    }
+
+    async fn next_step(&mut self) -> Result<Option<(TokenStep, Vec<TraceEnded>)>, PipelineError> {
+        Ok((!self.done()).then(|| ReplayProblem::next_step(self)))
+    }
+
+    fn apply(&mut self, decisions: &StepDecisions) -> Vec<TraceEnded> {
+        ReplayProblem::apply(self, decisions)
+    }
+}
+
+/// One problem being generated. It is shared by the generator actor and the task driving it, so
+/// a restarted generator resumes a replayed problem where it stood: a step sent but not
+/// acknowledged is sent again (the stages downstream answer a repeated step from what they
+/// already did).
+pub struct Driven<S> {
+    source: S,
     gold: Option<String>,
     opened: bool,
     /// The step sent and not yet acknowledged, with the traces that ended in it.
@@ -245,85 +299,110 @@ pub struct Driven {
     outbox: Vec<TraceEnded>,
 }
 
-/// A problem's replay state, shared between the generator and its driving task.
-pub type SharedProblem = Arc<Mutex<Driven>>;
+/// A problem's state, shared between the generator and its driving task.
+pub type Shared<S> = Arc<tokio::sync::Mutex<Driven<S>>>;
 
-impl Driven {
+impl<S> Driven<S> {
     /// A problem not yet started.
-    pub fn new(problem: ReplayProblem, gold: Option<String>) -> SharedProblem {
-        Arc::new(Mutex::new(Self { problem, gold, opened: false, pending: None, outbox: Vec::new() }))
+    pub fn new(source: S, gold: Option<String>) -> Shared<S> {
+        Arc::new(tokio::sync::Mutex::new(Self { source, gold, opened: false, pending: None, outbox: Vec::new() }))
     }
 }
 
-fn lock(state: &SharedProblem) -> std::sync::MutexGuard<'_, Driven> {
-    // The state is only touched between awaits, never while a panic could leave it half-done.
-    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Replays one problem to the end, or until a fault stops the generator.
-pub async fn drive(state: SharedProblem, down: Downstream, faults: Arc<Faults>) -> Result<(), PipelineError> {
-    let (pid, open) = {
-        let s = lock(&state);
-        let open = (!s.opened).then(|| OpenProblem { pid: s.problem.pid().clone(), n_traces: s.problem.len(), gold: s.gold.clone() });
-        (s.problem.pid().clone(), open)
-    };
-    if let Some(open) = open {
+/// Generates one problem to the end, or until a fault stops the generator.
+pub async fn drive<S: TraceSource>(state: Shared<S>, down: Downstream, faults: Arc<Faults>) -> Result<(), PipelineError> {
+    // Held until the task ends: a restarting generator drops its tasks before it resumes their
+    // problems, and a dropped task leaves the state as it stood at its last await.
+    let mut s = state.lock().await;
+    let pid = s.source.pid().clone();
+    if !s.opened {
+        let open = OpenProblem { pid: pid.clone(), n_traces: s.source.n_traces(), gold: s.gold.clone() };
         deliver(&faults, Stage::Clusterer, &down.clusterer, open.clone()).await?;
         deliver(&faults, Stage::Truncator, &down.truncator, open.clone()).await?;
         deliver(&faults, Stage::Voter, &down.voter, open).await?;
-        lock(&state).opened = true;
+        s.opened = true;
     }
     loop {
         // Trace ends decided by the last acknowledged step go first.
-        let outbox = lock(&state).outbox.clone();
-        for e in outbox {
+        for e in s.outbox.clone() {
             deliver(&faults, Stage::Voter, &down.voter, e).await?;
         }
-        let (step, ended) = {
-            let mut s = lock(&state);
-            s.outbox.clear();
-            if s.pending.is_none() {
-                if s.problem.done() {
-                    break;
-                }
-                let next = s.problem.next_step();
-                s.pending = Some(next);
+        s.outbox.clear();
+        if s.pending.is_none() {
+            match s.source.next_step().await? {
+                None => break,
+                next => s.pending = next,
             }
-            s.pending.clone().expect("pending was set above; this is a bug")
-        };
-        match faults.on_message(Stage::Generator) {
-            Some(FaultMode::Stop) => return Err(PipelineError::Restarted { stage: Stage::Generator.name() }),
-            // The source failed this step: it is produced again.
-            Some(FaultMode::Error) => continue,
-            None => {}
         }
-        if let Some(stall) = faults.generator_stall(step.step) {
-            tokio::time::sleep(stall).await;
+        let (step, mut ended) = s.pending.clone().expect("pending was set above; this is a bug");
+        if S::RESUMABLE {
+            match faults.on_message(Stage::Generator) {
+                Some(FaultMode::Stop) => return Err(PipelineError::Restarted { stage: Stage::Generator.name() }),
+                // The source failed this step: it is produced again.
+                Some(FaultMode::Error) => continue,
+                None => {}
+            }
+            if let Some(stall) = faults.generator_stall(step.step) {
+                tokio::time::sleep(stall).await;
+            }
         }
         let decisions = deliver(&faults, Stage::Truncator, &down.truncator, step).await?;
-        let mut s = lock(&state);
-        let mut ended = ended;
-        ended.extend(s.problem.apply(&decisions));
+        ended.extend(s.source.apply(&decisions));
         s.outbox = ended;
         s.pending = None;
     }
     deliver(&faults, Stage::Truncator, &down.truncator, CloseProblem { pid }).await?;
-    Ok(())
+    s.source.closed()
 }
 
-/// Generator → itself: start replaying.
+/// Generator → itself: start generating.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct Start;
 
-/// Problems for the generator, made as it reaches them (with their gold answers).
-pub type ProblemSource = Box<dyn Iterator<Item = (ReplayProblem, Option<String>)>>;
+/// A problem as the generator's source makes it.
+pub enum SourceProblem {
+    /// Recorded or synthetic traces, replayed in virtual time.
+    Replay {
+        /// The replay.
+        problem: ReplayProblem,
+        /// Its reference answer, for grading.
+        gold: Option<String>,
+    },
+    /// Traces generated by OpenAI-compatible servers.
+    Live {
+        /// The problem.
+        problem: LiveProblem,
+        /// The servers, counters and record it shares with the other live problems.
+        ctx: Arc<LiveContext>,
+    },
+}
 
-/// The replay generator actor: keeps `concurrent` problems in flight.
+/// Problems for the generator, made as it reaches them.
+pub type ProblemSource = Box<dyn Iterator<Item = SourceProblem>>;
+
+/// A problem in flight.
+enum InFlight {
+    /// Replayed by a task of the actor, relaunched from its shared state after a restart.
+    Replay(Shared<ReplayProblem>),
+    /// Generated by a task of its own that runs on through a restart: its state is open
+    /// requests, which a restart cannot resume. It reports its end with [`ProblemDone`].
+    Live,
+}
+
+/// A live problem's task → generator: the problem has ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct ProblemDone {
+    pid: Arc<str>,
+    result: Result<(), PipelineError>,
+}
+
+/// The generator actor: keeps `concurrent` problems in flight, replayed or live.
 pub struct Generator {
     source: ProblemSource,
-    /// Problems in flight, by problem id; their tasks are relaunched after a restart.
-    active: Vec<(Arc<str>, SharedProblem)>,
+    /// Problems in flight, by problem id.
+    active: Vec<(Arc<str>, InFlight)>,
     concurrent: usize,
     down: Downstream,
     errors: tokio::sync::mpsc::UnboundedSender<PipelineError>,
@@ -331,7 +410,7 @@ pub struct Generator {
 }
 
 impl Generator {
-    /// A generator over `problems` (with their gold answers).
+    /// A generator over the problems `source` makes.
     pub fn new(
         source: ProblemSource,
         concurrent: usize,
@@ -349,28 +428,58 @@ impl Generator {
         }
     }
 
-    fn spawn_drive(&mut self, pid: Arc<str>, state: SharedProblem, ctx: &mut Context<Self>) {
+    fn spawn_drive(&mut self, pid: Arc<str>, state: Shared<ReplayProblem>, ctx: &mut Context<Self>) {
         let span = tracing::info_span!("problem", pid = %pid, stage = "generator");
         let fut = tracing::Instrument::instrument(drive(state, self.down.clone(), self.faults.clone()), span);
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
             Err(PipelineError::Restarted { .. }) => ctx.stop(),
-            res => {
-                act.active.retain(|(p, _)| *p != pid);
-                if let Err(e) = res {
-                    let _ = act.errors.send(e);
-                }
-                act.launch(ctx);
-            }
+            res => act.finish(&pid, res, ctx),
         }));
+    }
+
+    fn spawn_live(&mut self, problem: LiveProblem, live: Arc<LiveContext>, ctx: &mut Context<Self>) {
+        let span = tracing::info_span!("problem", pid = %problem.pid, stage = "generator");
+        let (down, faults, addr) = (self.down.clone(), self.faults.clone(), ctx.address());
+        let (pid, gold) = (problem.pid.clone(), problem.gold.clone());
+        let state = Driven::new(LiveSource::new(problem, live), gold);
+        let started = Instant::now();
+        actix::spawn(tracing::Instrument::instrument(
+            async move {
+                let result = drive(state, down, faults).await;
+                tracing::debug!(%pid, seconds = started.elapsed().as_secs_f64(), "problem generated");
+                // The address outlives restarts; it fails only once the run has ended.
+                let _ = addr.send(ProblemDone { pid, result }).await;
+            },
+            span,
+        ));
+    }
+
+    /// A problem ended: reports its error, if any, and starts the next problems.
+    fn finish(&mut self, pid: &Arc<str>, result: Result<(), PipelineError>, ctx: &mut Context<Self>) {
+        if let Some(i) = self.active.iter().position(|(p, _)| p == pid) {
+            self.active.remove(i);
+        }
+        if let Err(e) = result {
+            let _ = self.errors.send(e);
+        }
+        self.launch(ctx);
     }
 
     fn launch(&mut self, ctx: &mut Context<Self>) {
         while self.active.len() < self.concurrent {
-            let Some((problem, gold)) = self.source.next() else { break };
-            let state = Driven::new(problem, gold);
-            let pid = lock(&state).problem.pid().clone();
-            self.active.push((pid.clone(), state.clone()));
-            self.spawn_drive(pid, state, ctx);
+            let Some(next) = self.source.next() else { break };
+            match next {
+                SourceProblem::Replay { problem, gold } => {
+                    let pid = problem.pid().clone();
+                    let state = Driven::new(problem, gold);
+                    self.active.push((pid.clone(), InFlight::Replay(state.clone())));
+                    self.spawn_drive(pid, state, ctx);
+                }
+                SourceProblem::Live { problem, ctx: live } => {
+                    self.active.push((problem.pid.clone(), InFlight::Live));
+                    self.spawn_live(problem, live, ctx);
+                }
+            }
         }
     }
 }
@@ -378,10 +487,18 @@ impl Generator {
 impl Actor for Generator {
     type Context = Context<Self>;
 
-    /// Also runs after a restart: every problem in flight resumes from its shared state.
+    /// Also runs after a restart: every replayed problem in flight resumes from its shared
+    /// state (live ones never stopped).
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let active = self.active.clone();
-        for (pid, state) in active {
+        let replays: Vec<_> = self
+            .active
+            .iter()
+            .filter_map(|(pid, f)| match f {
+                InFlight::Replay(state) => Some((pid.clone(), state.clone())),
+                InFlight::Live => None,
+            })
+            .collect();
+        for (pid, state) in replays {
             self.spawn_drive(pid, state, ctx);
         }
     }
@@ -397,6 +514,13 @@ impl Handler<Start> for Generator {
     type Result = ();
     fn handle(&mut self, _: Start, ctx: &mut Context<Self>) {
         self.launch(ctx);
+    }
+}
+
+impl Handler<ProblemDone> for Generator {
+    type Result = ();
+    fn handle(&mut self, msg: ProblemDone, ctx: &mut Context<Self>) {
+        self.finish(&msg.pid, msg.result, ctx);
     }
 }
 

@@ -1,14 +1,15 @@
 //! The streaming pipeline: five supervised actix actors and their wiring.
 //!
 //! - [`messages`]: every message between stages.
-//! - [`generator`]: replays traces token by token in virtual time; stops pruned traces.
+//! - [`generator`]: steps each problem's traces (replayed in virtual time, or live); stops
+//!   pruned traces.
 //! - [`truncator`]: cuts each trace's comparable prefix.
 //! - [`judge_batcher`]: batches pair comparisons for the judge worker thread.
 //! - [`clusterer`]: online greedy clustering; decides which traces to prune.
 //! - [`voter`]: completes the survivors and majority-votes.
 //! - [`faults`]: fault injection (tests only) and redelivery after a stage fails.
 //! - [`synthetic`]: the synthetic load source.
-//! - [`live`], [`openai`]: the live generator, streaming from OpenAI-compatible servers.
+//! - [`live`], [`openai`]: the live trace source, streaming from OpenAI-compatible servers.
 //! - [`plan`]: loads a pipeline for a run, with the checks that need the judge's checkpoint.
 //! - [`run`]: builds the actors from a config, runs to completion, and reports.
 

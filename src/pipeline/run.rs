@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 
 use super::clusterer::{Clusterer, GetDecisionLatencies, Staging};
-use super::generator::{Downstream, Generator, ProblemSource, ReplayProblem, Start};
+use super::generator::{Downstream, Generator, ProblemSource, ReplayProblem, SourceProblem, Start};
 use super::faults::Faults;
 use super::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
-use super::live::{self, LiveGenerator};
+use super::live::{self, LiveContext};
 use super::truncator::{GetPrefixCounts, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
@@ -88,9 +88,14 @@ struct Sources {
     baselines: Arc<Mutex<HashMap<String, Baseline>>>,
     /// Replay order, to sort results; synthetic problems sort by id.
     order: HashMap<String, usize>,
+    /// The replayed traces, for a judge that reads their reference labels (`oracle`).
+    selected: Vec<(String, Vec<Arc<Trace>>)>,
+    /// What live problems share, for the report's `live` section.
+    live: Option<Arc<LiveContext>>,
 }
 
-fn sources(config: &PipelineConfig, selected: Vec<(String, Vec<Arc<Trace>>)>, data: &ReplayData) -> Result<Sources, PipelineError> {
+/// The generator's problems. This is the one place that looks at the generator's kind.
+fn sources(config: &PipelineConfig, data: &ReplayData) -> Result<Sources, PipelineError> {
     let baselines: Arc<Mutex<HashMap<String, Baseline>>> = Arc::default();
     let record = baselines.clone();
     let make = move |pid: &str, traces: Vec<Arc<Trace>>, gold: Option<String>, steps: VirtualSteps| {
@@ -101,32 +106,47 @@ fn sources(config: &PipelineConfig, selected: Vec<(String, Vec<Arc<Trace>>)>, da
         (ReplayProblem::new(pid.into(), traces, steps.tokens_per_step, steps.decision_delay_steps), gold)
     };
     match &config.generator.source {
-        GeneratorSource::Openai(_) => unreachable!("live runs do not replay; run() starts the live generator instead"),
+        GeneratorSource::Openai(o) => {
+            let problems = live::live_problems(&data.problems, o.max_problems);
+            let order = problems.iter().enumerate().map(|(i, p)| (p.pid.to_string(), i)).collect();
+            let n_problems = problems.len();
+            let ctx = LiveContext::new(
+                o.openai.clone(),
+                config.output.record.as_deref(),
+                o.deepconf.deepconf_window,
+                deepconf_params(&o.deepconf),
+            )?;
+            let shared = ctx.clone();
+            let source = problems.into_iter().map(move |problem| SourceProblem::Live { problem, ctx: shared.clone() });
+            Ok(Sources { source: Box::new(source), n_problems, baselines, order, selected: Vec::new(), live: Some(ctx) })
+        }
         GeneratorSource::Synthetic(s) => {
             let (syn, steps) = (s.synthetic.clone(), s.steps);
             let n_problems = syn.problems;
             let source = (0..n_problems).map(move |i| {
                 let (traces, gold) = syn.problem(i);
-                make(&syn.pid(i), traces, Some(gold), steps)
+                let (problem, gold) = make(&syn.pid(i), traces, Some(gold), steps);
+                SourceProblem::Replay { problem, gold }
             });
-            Ok(Sources { source: Box::new(source), n_problems, baselines, order: HashMap::new() })
+            Ok(Sources { source: Box::new(source), n_problems, baselines, order: HashMap::new(), selected: Vec::new(), live: None })
         }
         GeneratorSource::Replay(r) => {
+            let selected = select(r, data)?;
             let gold: HashMap<String, String> =
                 data.problems.iter().filter_map(|p| p.gold.clone().map(|g| (p.pid.clone(), g))).collect();
             let deepconf = deepconf_params(&r.deepconf);
             let order = selected.iter().enumerate().map(|(i, (p, _))| (p.clone(), i)).collect();
             // Replay data is in memory already; DeepConf is applied (and checked) up front.
             let mut problems = Vec::with_capacity(selected.len());
-            for (pid, traces) in selected {
-                let (mut replay, gold) = make(&pid, traces, gold.get(&pid).cloned(), r.steps);
+            for (pid, traces) in selected.iter().cloned() {
+                let (mut problem, gold) = make(&pid, traces, gold.get(&pid).cloned(), r.steps);
                 if let Some(params) = deepconf {
-                    replay = replay.with_deepconf(params).map_err(PipelineError::Generator)?;
+                    problem = problem.with_deepconf(params).map_err(PipelineError::Generator)?;
                 }
-                problems.push((replay, gold));
+                problems.push(SourceProblem::Replay { problem, gold });
             }
             let n_problems = problems.len();
-            Ok(Sources { source: Box::new(problems.into_iter()), n_problems, baselines, order })
+            Ok(Sources { source: Box::new(problems.into_iter()), n_problems, baselines, order, selected, live: None })
         }
     }
 }
@@ -167,18 +187,15 @@ async fn run_judged(
     judge: Option<Box<dyn PairJudge>>,
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
     let start = Instant::now();
-    let selected = match &config.generator.source {
-        GeneratorSource::Replay(r) => select(r, data)?,
-        GeneratorSource::Synthetic(_) | GeneratorSource::Openai(_) => Vec::new(),
-    };
     if config.generator.kind() != GeneratorKind::Replay && config.judge.kind == JudgeKind::Oracle {
         return Err(PipelineError::Generator(
             "judge.kind oracle reads reference labels from the replay data; the synthetic and openai generators have none".into(),
         ));
     }
+    let Sources { source, n_problems, baselines, order, selected, live } = sources(config, data)?;
 
     let judge_config = config.judge.clone();
-    let judge_data = selected.clone();
+    let judge_data = selected;
     let delay = Duration::from_millis(config.faults.judge_delay_ms);
     let make = move || {
         let judge = match judge {
@@ -225,32 +242,14 @@ async fn run_judged(
     let down = Downstream { truncator: truncator.clone(), clusterer: clusterer.clone(), voter };
     let concurrent = config.generator.concurrent_problems;
     let f = faults.clone();
+    let before = match &live {
+        Some(ctx) => ctx.server_tokens().await,
+        None => None,
+    };
     // The generator's address is held until the run ends: an actor without one is not restarted
     // after a fault, and its problems would stall.
-    let live_source = match &config.generator.source {
-        GeneratorSource::Openai(o) => Some(o),
-        GeneratorSource::Replay(_) | GeneratorSource::Synthetic(_) => None,
-    };
-    let (_generator, n_problems, baselines, order, live): (Box<dyn std::any::Any>, _, _, _, _) = if let Some(o) = live_source {
-        let problems = live::live_problems(&data.problems, o.max_problems);
-        let order = problems.iter().enumerate().map(|(i, p)| (p.pid.to_string(), i)).collect();
-        let n_problems = problems.len();
-        let ctx = live::LiveContext::new(
-            o.openai.clone(),
-            config.output.record.as_deref(),
-            o.deepconf.deepconf_window,
-            deepconf_params(&o.deepconf),
-        )?;
-        let before = ctx.server_tokens().await;
-        let generator = LiveGenerator::new(problems, concurrent, ctx.clone(), down, error_tx, f).start();
-        generator.send(live::StartLive).await?;
-        (Box::new(generator), n_problems, Arc::default(), order, Some((ctx, before)))
-    } else {
-        let Sources { source, n_problems, baselines, order } = sources(config, selected, data)?;
-        let generator = Supervisor::start(move |_| Generator::new(source, concurrent, down, error_tx, f));
-        generator.send(Start).await?;
-        (Box::new(generator), n_problems, baselines, order, None)
-    };
+    let generator = Supervisor::start(move |_| Generator::new(source, concurrent, down, error_tx, f));
+    generator.send(Start).await?;
 
     let mut results = Vec::with_capacity(n_problems);
     while results.len() < n_problems {
@@ -298,7 +297,7 @@ async fn run_judged(
     report.decision_latency_p99_ms = percentile_ms(&latencies, 0.99);
     report.decision_latency_max_ms = latencies.last().map_or(0.0, |&us| f64::from(us) / 1e3);
     report.peak_rss_bytes = peak_rss_bytes().unwrap_or(0);
-    if let Some((ctx, before)) = live {
+    if let Some(ctx) = live {
         let after = ctx.server_tokens_settled().await;
         report.live = Some(ctx.report(before, after));
     }

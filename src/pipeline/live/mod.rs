@@ -1,5 +1,6 @@
-//! The live generator: real traces from OpenAI-compatible servers, with pruned traces really
-//! cancelled.
+//! The live trace source: real traces from OpenAI-compatible servers, with pruned traces really
+//! cancelled. [`LiveSource`] is the [`TraceSource`] the
+//! [`Generator`](super::generator::Generator) actor steps for each live problem.
 //!
 //! Each problem is driven by one task. It starts one request per trace ([`run_trace`]); the
 //! requests stream tokens back over a channel. Tokens that arrive within `step_ms` form one
@@ -23,19 +24,17 @@ mod request;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use actix::prelude::*;
 use tokio::sync::mpsc;
 
 use self::record::Recorder;
 use self::request::{run_trace, Event, Job, Msg};
-use super::faults::{deliver, Faults};
-use super::generator::Downstream;
-use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
+use super::generator::TraceSource;
+use super::messages::{StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
 use super::openai::{self, Delta, Dispatcher};
 use super::PipelineError;
-use crate::config::{CancelMode, OpenAiConfig, Stage};
+use crate::config::{CancelMode, OpenAiConfig};
 use crate::deepconf::{self, DeepConfParams};
 use crate::report::{LiveReport, Outcome, TraceRecord};
 
@@ -274,19 +273,30 @@ impl Drop for LiveTrace {
     }
 }
 
-/// One problem's live generation, from the first request to the last trace's end.
-struct ProblemDriver {
+/// One problem's live generation, from the first request to the last trace's end: a
+/// [`TraceSource`] whose steps are the tokens that arrived within `step_ms`.
+pub struct LiveSource {
     problem: LiveProblem,
     ctx: Arc<LiveContext>,
     traces: Vec<LiveTrace>,
     tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    /// True once every trace's first request is under way.
+    started: bool,
     survivors_known: bool,
     step: u64,
     /// DeepConf's stop threshold, once the warm-up traces have ended.
     threshold: Option<f32>,
 }
 
-impl ProblemDriver {
+impl LiveSource {
+    /// `problem`'s `traces_per_problem` traces, not yet requested.
+    pub fn new(problem: LiveProblem, ctx: Arc<LiveContext>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let traces = (0..ctx.config.traces_per_problem as u32).map(LiveTrace::new).collect();
+        Self { problem, ctx, traces, tx, rx, started: false, survivors_known: false, step: 0, threshold: None }
+    }
+
     /// DeepConf, live: once the first `n_init` traces (by sample) have ended, their lowest group
     /// confidences set the threshold; every later trace still running stops as soon as its
     /// group confidence falls below it.
@@ -430,7 +440,7 @@ impl ProblemDriver {
 
     /// Applies a step's decisions: cancels the pruned traces; once the survivors are known,
     /// resumes the paused survivors and ends the rest as pruned.
-    fn apply(&mut self, decisions: &StepDecisions) {
+    fn apply_decisions(&mut self, decisions: &StepDecisions) {
         for (sample, assignment) in &decisions.assignments {
             // DeepConf's warm-up traces run in full: the voter completes them anyway.
             if !assignment.prunes() || self.survivors_known || self.ctx.deepconf.is_some_and(|p| p.is_warmup(*sample)) {
@@ -513,145 +523,58 @@ impl ProblemDriver {
     }
 }
 
-/// Generates one problem's traces live until every one has ended.
-async fn drive(problem: LiveProblem, ctx: Arc<LiveContext>, down: Downstream, faults: Arc<Faults>) -> Result<(), PipelineError> {
-    let n = ctx.config.traces_per_problem;
-    let pid = problem.pid.clone();
-    let open = OpenProblem { pid: pid.clone(), n_traces: n, gold: problem.gold.clone() };
-    deliver(&faults, Stage::Clusterer, &down.clusterer, open.clone()).await?;
-    deliver(&faults, Stage::Truncator, &down.truncator, open.clone()).await?;
-    deliver(&faults, Stage::Voter, &down.voter, open).await?;
+impl TraceSource for LiveSource {
+    const RESUMABLE: bool = false;
 
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let traces = (0..n as u32)
-        .map(LiveTrace::new)
-        .collect();
-    let mut d = ProblemDriver { problem, ctx: ctx.clone(), traces, tx, survivors_known: false, step: 0, threshold: None };
-    for i in 0..n {
-        d.spawn(i);
+    fn pid(&self) -> &Arc<str> {
+        &self.problem.pid
     }
-    let step_time = Duration::from_millis(ctx.config.step_ms);
-    while d.traces.iter().any(|t| t.status != Status::Ended) {
-        if !d.traces.iter().any(|t| t.status == Status::Running) {
-            return Err(PipelineError::Protocol(format!(
-                "problem {pid}: every trace is paused but the voter has not named the survivors"
-            )));
+
+    fn n_traces(&self) -> usize {
+        self.traces.len()
+    }
+
+    async fn next_step(&mut self) -> Result<Option<(TokenStep, Vec<TraceEnded>)>, PipelineError> {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.traces.len() {
+                self.spawn(i);
+            }
         }
-        let first = rx.recv().await.expect("the driver holds a sender; this is a bug");
-        d.apply_event(first);
-        let deadline = tokio::time::Instant::now() + step_time;
-        while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-            d.apply_event(msg);
+        let step_time = Duration::from_millis(self.ctx.config.step_ms);
+        while self.traces.iter().any(|t| t.status != Status::Ended) {
+            if !self.traces.iter().any(|t| t.status == Status::Running) {
+                return Err(PipelineError::Protocol(format!(
+                    "problem {}: every trace is paused but the voter has not named the survivors",
+                    self.problem.pid
+                )));
+            }
+            let first = self.rx.recv().await.expect("the source holds a sender; this is a bug");
+            self.apply_event(first);
+            let deadline = tokio::time::Instant::now() + step_time;
+            while let Ok(Some(msg)) = tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                self.apply_event(msg);
+            }
+            self.deepconf_stop();
+            if let Some(step) = self.take_step() {
+                // Traces that end now are reported with the step's decisions, by `apply`.
+                return Ok(Some((step, Vec::new())));
+            }
         }
-        d.deepconf_stop();
-        let Some(step) = d.take_step() else { continue };
-        let decisions = deliver(&faults, Stage::Truncator, &down.truncator, step).await?;
-        d.apply(&decisions);
-        for e in d.take_ended() {
-            deliver(&faults, Stage::Voter, &down.voter, e).await?;
+        Ok(None)
+    }
+
+    fn apply(&mut self, decisions: &StepDecisions) -> Vec<TraceEnded> {
+        self.apply_decisions(decisions);
+        self.take_ended()
+    }
+
+    fn closed(&mut self) -> Result<(), PipelineError> {
+        if let Some(recorder) = &self.ctx.recorder {
+            let mut r = recorder.lock().unwrap_or_else(|p| p.into_inner());
+            r.write(&self.problem, &self.traces)?;
         }
-    }
-    deliver(&faults, Stage::Truncator, &down.truncator, CloseProblem { pid: pid.clone() }).await?;
-    if let Some(recorder) = &ctx.recorder {
-        let mut r = recorder.lock().unwrap_or_else(|p| p.into_inner());
-        r.write(&d.problem, &d.traces)?;
-    }
-    Ok(())
-}
-
-/// Generator → itself: start generating.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct StartLive;
-
-/// The live generator actor: keeps `concurrent` problems in flight, each driven by its own task
-/// (they run on after a restart of the actor).
-pub struct LiveGenerator {
-    problems: std::vec::IntoIter<LiveProblem>,
-    active: usize,
-    concurrent: usize,
-    ctx: Arc<LiveContext>,
-    down: Downstream,
-    errors: mpsc::UnboundedSender<PipelineError>,
-    faults: Arc<Faults>,
-    done: mpsc::UnboundedSender<()>,
-    done_rx: Option<mpsc::UnboundedReceiver<()>>,
-}
-
-impl LiveGenerator {
-    /// A generator over `problems`.
-    pub fn new(
-        problems: Vec<LiveProblem>,
-        concurrent: usize,
-        ctx: Arc<LiveContext>,
-        down: Downstream,
-        errors: mpsc::UnboundedSender<PipelineError>,
-        faults: Arc<Faults>,
-    ) -> Self {
-        let (done, done_rx) = mpsc::unbounded_channel();
-        Self {
-            problems: problems.into_iter(),
-            active: 0,
-            concurrent: concurrent.max(1),
-            ctx,
-            down,
-            errors,
-            faults,
-            done,
-            done_rx: Some(done_rx),
-        }
-    }
-
-    fn launch(&mut self) {
-        while self.active < self.concurrent {
-            let Some(problem) = self.problems.next() else { break };
-            self.active += 1;
-            let span = tracing::info_span!("problem", pid = %problem.pid, stage = "generator");
-            let (ctx, down, faults, errors, done) =
-                (self.ctx.clone(), self.down.clone(), self.faults.clone(), self.errors.clone(), self.done.clone());
-            let started = Instant::now();
-            actix::spawn(tracing::Instrument::instrument(
-                async move {
-                    let pid = problem.pid.clone();
-                    if let Err(e) = drive(problem, ctx, down, faults).await {
-                        let _ = errors.send(e);
-                    }
-                    tracing::debug!(%pid, seconds = started.elapsed().as_secs_f64(), "problem generated");
-                    let _ = done.send(());
-                },
-                span,
-            ));
-        }
-    }
-}
-
-impl Actor for LiveGenerator {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        if let Some(rx) = self.done_rx.take() {
-            ctx.add_stream(tokio_stream_of(rx));
-        }
-    }
-}
-
-fn tokio_stream_of(mut rx: mpsc::UnboundedReceiver<()>) -> impl futures_util::Stream<Item = ()> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-}
-
-impl StreamHandler<()> for LiveGenerator {
-    fn handle(&mut self, _: (), _: &mut Context<Self>) {
-        self.active -= 1;
-        self.launch();
-    }
-
-    fn finished(&mut self, _: &mut Context<Self>) {}
-}
-
-impl Handler<StartLive> for LiveGenerator {
-    type Result = ();
-    fn handle(&mut self, _: StartLive, _: &mut Context<Self>) {
-        self.launch();
+        Ok(())
     }
 }
 
