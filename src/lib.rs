@@ -3,12 +3,15 @@
 //! - [`trace`]: problems, traces, token streams, the dataset loader and the truncator's prefix logic.
 //! - [`answer`]: final-answer extraction, normalisation and equivalence.
 //! - [`judge`]: pair judges (oracle, lexical, embedding, the Burn cross-encoder) and their serving worker.
-//! - [`cluster`]: DeepPrune's online greedy clustering, as a plain struct.
+//! - [`cluster`]: DeepPrune's online greedy clustering (forced joins, staged decisions), as a plain struct.
 //! - [`vote`]: majority voting and the finishing policies.
+//! - [`deepconf`]: DeepConf's confidence-based early stopping.
 //! - [`metrics`]: AUROC, TNR at a fixed FNR, cons@k and bootstrap intervals.
-//! - [`config`]: the pipeline YAML, its validation and `--set` overrides.
-//! - [`pipeline`]: the five supervised actix actors and their wiring.
-//! - [`report`]: per-problem results, `report.json` and the printed table.
+//! - [`config`]: every config file as plain data: one loader, a compile step, `--set` overrides.
+//! - [`pipeline`]: the five supervised actix actors, their wiring and the run plan.
+//! - [`report`]: per-problem results, the gain over cons@k, `report.json` and the printed table (plain data).
+//! - [`plot`]: accuracy-against-tokens and ROC plots.
+//! - [`sweep`]: one pipeline over a grid of settings, against the cons@k curve.
 
 pub mod answer;
 pub mod cluster;
