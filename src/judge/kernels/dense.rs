@@ -1,7 +1,7 @@
 //! The encoder's dense products (`x · W + b`) through NVIDIA's cuBLASLt on CUDA.
 //!
 //! Burn 0.21's matmul kernels reach 0.33–0.36× cuBLAS's rate on the judge's shapes on an H100
-//! (docs/judge.md, "Sixth run"), and after the flash-attention kernel they were the largest part
+//! (docs/benchmarks.md), and after the flash-attention kernel they were the largest part
 //! of a forward pass. [`Matmul::CublasLt`] runs the q/k/v, attention-output and feed-forward
 //! products through cuBLASLt instead, the bias added in its epilogue; GELU stays a Burn op, because
 //! cuBLASLt's GELU epilogue is the tanh approximation and MiniLM's is the exact one.
@@ -14,8 +14,7 @@
 //!   says how that stream is found (CUPTI).
 //! - Where CUPTI cannot be loaded, the op waits for CubeCL's stream to drain, runs the product on
 //!   a stream of its own, and waits for that. The GPU then idles while the host queues the next
-//!   kernels: on an H100 this made the judge slower than Burn's own matmul (docs/judge.md, "Eighth
-//!   run"), and a warning says so.
+//!   kernels: on an H100 this made the judge slower than Burn's own matmul (docs/benchmarks.md), and a warning says so.
 //! - cuBLASLt is loaded at run time (`libcublasLt.so` of the CUDA toolkit). Where it cannot be
 //!   loaded, or for anything but bf16 on burn's CUDA backend with fusion, [`dense`] returns
 //!   `None` and the caller uses Burn's matmul.

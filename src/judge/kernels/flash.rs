@@ -20,7 +20,7 @@
 //!   tensor cores.
 //!
 //! On an H100 it made the judge 1.40× faster at 512-token pairs and 1.56× at 384 than
-//! `Deferred` (docs/judge.md, "Seventh run"); `deepprune bench judge` reports its largest
+//! `Deferred` (docs/benchmarks.md); `deepprune bench judge` reports its largest
 //! difference from Burn's reference composition, the check of its correctness (CI has no GPU).
 //! - Key blocks after the last real key of the sequence are skipped; padded keys inside a
 //!   block get probability 0.

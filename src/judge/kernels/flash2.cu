@@ -235,7 +235,7 @@ __device__ __forceinline__ void flash2(const bf16_bits* __restrict__ qkv, const 
 // (flash2.rs), this took 397 µs per layer, against 407 µs asking for at least 4 cubes, 445 µs for
 // that without flushing denormals (exp2 then needs more than one instruction), 474 µs at 5 cubes
 // per SM (96 registers), 491 µs at 6 (80, spilling) and 513 µs for cubes of 8 warps (Nsight
-// Compute; docs/judge.md, "Ninth run").
+// Compute; docs/benchmarks.md).
 extern "C" __global__ void __launch_bounds__(128, 3)
     deepprune_flash2(const bf16_bits* __restrict__ qkv, const int* __restrict__ keys, bf16_bits* __restrict__ out,
                      int len, int q_len, int heads, long long qkv_batch, int qkv_row, long long keys_batch,

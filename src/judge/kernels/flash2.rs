@@ -5,7 +5,7 @@
 //! Why a second flash kernel: [`super::flash`], written in CubeCL, keeps each block's scores in
 //! shared memory between its two tensor-core products, because CubeCL 0.10's `cmma` fragments are
 //! opaque; Nsight Compute measured it latency-bound on that round trip (1.64 ms per layer at 128
-//! pairs of 512 tokens on an H100; docs/judge.md, "Eighth run"). The fragments of PTX's
+//! pairs of 512 tokens on an H100; docs/benchmarks.md). The fragments of PTX's
 //! `mma.sync` have a documented layout, so here the scores, their online softmax and the
 //! probabilities never leave registers: the accumulators of the score product, rounded to bf16,
 //! are the left operand of the value product. `flash2.cu` says how the work is laid out.

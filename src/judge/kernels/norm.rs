@@ -3,7 +3,7 @@
 //! Burn 0.21 computes a LayerNorm as several passes over the `[batch, len, 384]` activations (the
 //! sum, the mean, the variance, the normalisation), each a kernel of its own. On an H100 those
 //! passes and the other element-wise work took about 6 ms of a 27.6 ms forward pass at 128 pairs
-//! of 512 tokens (docs/judge.md, "Seventh run"). [`Norm::Fused`] reads both summands once and
+//! of 512 tokens (docs/benchmarks.md). [`Norm::Fused`] reads both summands once and
 //! writes the normalised rows once:
 //!
 //! - A plane (32 lanes) owns a row. Each lane keeps its 12 of the row's 384 values in registers,

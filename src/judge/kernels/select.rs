@@ -42,7 +42,7 @@ impl Attention {
 impl Matmul {
     /// The implementation to serve with on `device` when none is asked for: cuBLASLt on CUDA
     /// (on an H100, with flash attention, 8,130 against 4,996 pairs/s for Burn's matmul at
-    /// 512-token pairs; docs/judge.md, "Eighth run"), Burn on the CPU.
+    /// 512-token pairs; docs/benchmarks.md), Burn on the CPU.
     pub fn fastest_on(device: DeviceKind) -> Self {
         match device {
             DeviceKind::Cpu => Self::Burn,
@@ -54,8 +54,7 @@ impl Matmul {
 impl Norm {
     /// The implementation to serve with on `device` when none is asked for: on an H100, with
     /// flash attention and cuBLASLt, the fused kernel scored 9,613 against 8,130 pairs/s for
-    /// Burn's ops at 512-token pairs and 23,482 against 18,404 at 256 (docs/judge.md, "Eighth
-    /// run").
+    /// Burn's ops at 512-token pairs and 23,482 against 18,404 at 256 (docs/benchmarks.md).
     pub fn fastest_on(device: DeviceKind) -> Self {
         match device {
             DeviceKind::Cpu => Self::Burn,
