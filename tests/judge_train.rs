@@ -99,3 +99,23 @@ fn several_weighted_files_and_checkpoints_train_and_a_checkpoint_restarts_traini
     assert!(err.contains("traces[1]: file /nonexistent.jsonl does not exist"), "{err}");
     assert!(err.contains("traces[1].weight: expected a finite number ≥ 0, got -1"), "{err}");
 }
+
+#[test]
+fn the_committed_training_configs_load_with_file_relative_paths() {
+    let root = common::root();
+    if !root.join("../shared/data/traces-train.jsonl.gz").is_file() {
+        eprintln!("skipped: ../shared/data is not beside this checkout");
+        return;
+    }
+    for name in ["judge-minilm.yaml", "judge-minilm-both.yaml"] {
+        // Loaded from another directory: the paths inside resolve against training/.
+        let config = TrainConfig::load(&root.join("training").join(name), &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for f in config.traces.files() {
+            assert!(f.path.is_file(), "{name}: {}", f.path.display());
+        }
+    }
+    let both = TrainConfig::load(&root.join("training/judge-minilm-both.yaml"), &[]).unwrap();
+    assert_eq!(both.traces.files().len(), 3);
+    assert_eq!(both.truncator.checkpoints(), vec![64, 128, 256]);
+    assert!(both.init.as_ref().is_some_and(|d| d.join("model.safetensors").is_file()));
+}

@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::faults::{deliver, injected, Faults};
+use super::faults::{injected, Faults};
+use super::redelivery::deliver;
 use super::judge_batcher::BatcherHandle;
 use super::messages::{ClustersFinal, OpenProblem, PrefixesReady, StepDecisions};
 use super::voter::Voter;

@@ -1,4 +1,5 @@
-//! Fault injection (tests only) and the delivery rules that make supervision lose nothing.
+//! Fault injection (tests only) and the restart bookkeeping every stage shares. How a message
+//! survives a failure is in [`super::redelivery`].
 //!
 //! - **Injection.** The `faults` section of a pipeline ([`FaultConfig`]) makes a chosen stage stop (its supervisor
 //!   restarts it) or fail every n-th message it receives, the judge backend fail every n-th
@@ -8,10 +9,6 @@
 //!   actix's supervisor keeps across a restart. What a restart drops is everything in flight:
 //!   the futures the actor had spawned, and so the replies it owed. [`restarting`] hooks drop
 //!   the stage's uncommitted work explicitly.
-//! - **Redelivery.** Every data-path message goes through [`deliver`]: a sender whose message
-//!   failed with a retriable error (an injected failure, a restart, a closed mailbox) sends it
-//!   again. Handlers are idempotent per (problem, step) or per (problem, trace), so a message
-//!   applied before a failure and delivered again has its effect once.
 //! - **Restart limit.** More than `max_restarts` restarts of one stage within `restart_window_s`
 //!   stops the run with an error naming the stage, instead of looping.
 //!
@@ -22,14 +19,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use super::PipelineError;
 use crate::config::{FaultConfig, FaultMode, Stage};
-use crate::judge::JudgeError;
 
 /// The counters' index of `stage`.
-fn slot(stage: Stage) -> usize {
+pub(super) fn slot(stage: Stage) -> usize {
     stage as usize
 }
 
@@ -43,8 +38,8 @@ pub struct Faults {
     judge_batches: AtomicU64,
     /// Messages sent to each stage and not yet answered, and the most at once: the depth of
     /// the stage's mailbox plus what it is working on.
-    pending: [AtomicU64; 5],
-    max_pending: [AtomicU64; 5],
+    pub(super) pending: [AtomicU64; 5],
+    pub(super) max_pending: [AtomicU64; 5],
     errors: tokio::sync::mpsc::UnboundedSender<PipelineError>,
 }
 
@@ -149,72 +144,5 @@ pub fn injected<A: Actor<Context = Context<A>>>(stage: Stage, mode: FaultMode, c
             PipelineError::Restarted { stage: stage.name() }
         }
         FaultMode::Error => PipelineError::Injected { stage: stage.name() },
-    }
-}
-
-/// Most attempts to deliver one message before giving up.
-const MAX_ATTEMPTS: u32 = 10_000;
-
-/// Whether a failed delivery may be retried: injected faults, restarts, and a closed mailbox
-/// (the receiver stopped while holding the message; its supervisor restarts it).
-pub fn retriable(e: &PipelineError) -> bool {
-    matches!(
-        e,
-        PipelineError::Injected { .. }
-            | PipelineError::Restarted { .. }
-            | PipelineError::Mailbox(actix::MailboxError::Closed)
-            | PipelineError::Judge(JudgeError::Injected)
-    )
-}
-
-/// Counts a message to a stage from send to reply (also when the sending future is dropped).
-struct InFlight<'a>(&'a AtomicU64);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Sends `msg` to `stage` at `addr` and waits for its reply, sending it again after a
-/// retriable failure. Every data-path message goes through here: `send().await` on a bounded
-/// mailbox, never `do_send`.
-pub async fn deliver<A, M, T>(faults: &Faults, stage: Stage, addr: &Addr<A>, msg: M) -> Result<T, PipelineError>
-where
-    A: Handler<M>,
-    A::Context: ToEnvelope<A, M>,
-    M: Message<Result = Result<T, PipelineError>> + Clone + Send + 'static,
-    T: Send + 'static,
-{
-    let depth = faults.pending[slot(stage)].fetch_add(1, Ordering::Relaxed) + 1;
-    faults.max_pending[slot(stage)].fetch_max(depth, Ordering::Relaxed);
-    let _in_flight = InFlight(&faults.pending[slot(stage)]);
-    retrying(|| async {
-        match addr.send(msg.clone()).await {
-            Ok(r) => r,
-            Err(e) => Err(PipelineError::Mailbox(e)),
-        }
-    })
-    .await
-}
-
-/// Runs `attempt` until it succeeds or fails for good, again after each retriable failure
-/// (with a short, growing back-off: a restarting actor needs a moment), at most
-/// `MAX_ATTEMPTS` times.
-pub async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, PipelineError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, PipelineError>>,
-{
-    let mut tries = 0u32;
-    loop {
-        match attempt().await {
-            Err(e) if retriable(&e) && tries < MAX_ATTEMPTS => {
-                tries += 1;
-                tracing::debug!(error = %e, attempt = tries, "retrying");
-                tokio::time::sleep(Duration::from_micros(50 * u64::from(tries.min(200)))).await;
-            }
-            other => return other,
-        }
     }
 }

@@ -12,7 +12,8 @@ use std::time::Instant;
 use actix::prelude::*;
 
 use super::clusterer::Clusterer;
-use super::faults::{deliver, Faults};
+use super::faults::Faults;
+use super::redelivery::deliver;
 use super::live::{LiveContext, LiveProblem, LiveSource};
 use super::messages::{CloseProblem, OpenProblem, StepDecisions, TokenChunk, TokenStep, TraceEnd, TraceEnded};
 use super::truncator::Truncator;

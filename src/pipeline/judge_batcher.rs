@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 use actix::prelude::*;
 use tokio::sync::{oneshot, Semaphore};
 
-use super::faults::{injected, retrying, Faults};
+use super::faults::{injected, Faults};
+use super::redelivery::retrying;
 use super::messages::{JudgePairs, PairReply};
 use super::PipelineError;
 use crate::config::Stage;

@@ -7,7 +7,8 @@
 //! - [`judge_batcher`]: batches pair comparisons for the judge worker thread.
 //! - [`clusterer`]: online greedy clustering; decides which traces to prune.
 //! - [`voter`]: completes the survivors and majority-votes.
-//! - [`faults`]: fault injection (tests only) and redelivery after a stage fails.
+//! - [`faults`]: fault injection (tests only) and restart bookkeeping.
+//! - [`redelivery`]: every data-path message is sent again after a retriable failure.
 //! - [`synthetic`]: the synthetic load source.
 //! - [`live`], [`openai`]: the live trace source, streaming from OpenAI-compatible servers.
 //! - [`plan`]: loads a pipeline for a run, with the checks that need the judge's checkpoint.
@@ -21,6 +22,7 @@ pub mod live;
 pub mod messages;
 pub mod openai;
 pub mod plan;
+pub mod redelivery;
 pub mod run;
 pub mod synthetic;
 pub mod truncator;

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::clusterer::Clusterer;
-use super::faults::{deliver, injected, Faults};
+use super::faults::{injected, Faults};
+use super::redelivery::deliver;
 use super::messages::{CloseProblem, OpenProblem, PrefixesReady, StepDecisions, TokenStep};
 use super::PipelineError;
 use crate::config::Stage;
