@@ -9,22 +9,6 @@ use std::path::PathBuf;
 
 use deepprune::pipeline::run::{run_blocking, ReplayData};
 
-/// Fields of `report.json` that vary from run to run on the same input: wall time, rates,
-/// memory, and the judge batcher's batch shapes (batches are cut by time as well as size).
-const TIMING_FIELDS: &[&str] = &[
-    "wall_seconds",
-    "judge_batches",
-    "judge_busy_seconds",
-    "judge_batcher",
-    "max_mailbox_depth",
-    "token_events_per_sec",
-    "traces_per_sec",
-    "decision_latency_p50_ms",
-    "decision_latency_p99_ms",
-    "decision_latency_max_ms",
-    "peak_rss_bytes",
-];
-
 /// (name, overrides): both judges, both finishing policies, DeepConf on; and two rows without it.
 const CASES: &[(&str, &[&str])] = &[
     ("oracle-largest-deepconf", &["judge.kind=oracle", "voter.finish=largest_cluster", "generator.stop_policy=deepconf-low"]),
@@ -50,7 +34,7 @@ fn without_timing(report_json: &str) -> String {
     let mut lines = report_json.lines().peekable();
     while let Some(line) = lines.next() {
         match top_key(line) {
-            Some(key) if TIMING_FIELDS.contains(&key.as_str()) => {
+            Some(key) if common::TIMING_FIELDS.contains(&key.as_str()) => {
                 // The value runs up to the next top-level key or the closing brace.
                 let mut last = line;
                 while let Some(next) = lines.peek() {

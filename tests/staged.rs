@@ -189,20 +189,8 @@ fn decided(results: &[ProblemResult], report: &RunReport) -> (Vec<serde_json::Va
     let results = results.iter().map(|r| serde_json::to_value(r).unwrap()).collect();
     let mut report = serde_json::to_value(report).unwrap();
     let map = report.as_object_mut().unwrap();
-    for timed in [
-        "wall_seconds",
-        "judge_busy_seconds",
-        "judge_batches",
-        "judge_batcher",
-        "max_mailbox_depth",
-        "token_events_per_sec",
-        "traces_per_sec",
-        "decision_latency_p50_ms",
-        "decision_latency_p99_ms",
-        "decision_latency_max_ms",
-        "peak_rss_bytes",
-    ] {
-        assert!(map.remove(timed).is_some(), "report.json has no {timed}");
+    for timed in common::TIMING_FIELDS {
+        assert!(map.remove(*timed).is_some(), "report.json has no {timed}");
     }
     (results, report)
 }

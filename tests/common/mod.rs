@@ -21,3 +21,19 @@ pub fn quickstart(overrides: &[&str]) -> PipelineConfig {
     all.extend(overrides.iter().map(|s| s.to_string()));
     PipelineConfig::load(&root.join("pipelines/quickstart.yaml"), &all).expect("quickstart config is valid")
 }
+
+/// Fields of `report.json` that vary from run to run on the same input: wall time, rates,
+/// memory, and the judge batcher's batch shapes (batches are cut by time as well as size).
+pub const TIMING_FIELDS: &[&str] = &[
+    "wall_seconds",
+    "judge_batches",
+    "judge_busy_seconds",
+    "judge_batcher",
+    "max_mailbox_depth",
+    "token_events_per_sec",
+    "traces_per_sec",
+    "decision_latency_p50_ms",
+    "decision_latency_p99_ms",
+    "decision_latency_max_ms",
+    "peak_rss_bytes",
+];
