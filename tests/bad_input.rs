@@ -357,3 +357,35 @@ fn a_missing_gold_answer_is_an_ungraded_problem_not_an_error() {
     let problems = load_problems(&path).unwrap();
     assert_eq!(problems[0].gold, None);
 }
+
+#[test]
+fn a_directory_or_a_device_given_as_a_file_says_what_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &Path, &str)] = &[
+        ("a directory", dir.path(), "is a directory; expected a file"),
+        ("a device", Path::new("/dev/null"), "is not a regular file (a device, pipe or socket); expected a file"),
+    ];
+    for (row, path, wanted) in cases {
+        // The loaders, and the config check on the same path.
+        let message = must_fail(row, || load_traces(path));
+        assert_mentions(row, &message, &[&path.display().to_string(), wanted]);
+        let message = must_fail(row, || load_problems(path));
+        assert_mentions(row, &message, &[wanted]);
+        let yaml = format!("{}truncator: {{count: 64}}\n", generator().replace(&root().join("data/sample/traces.jsonl.gz").display().to_string(), &path.display().to_string()));
+        let message = must_fail(row, || PipelineConfig::from_yaml(&yaml, "t.yaml", &[]));
+        assert_mentions(row, &message, &["generator.traces: file", wanted]);
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted_in_yaml_and_jsonl() {
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!("\u{feff}{}", generator());
+    assert!(PipelineConfig::from_yaml(&yaml, "t.yaml", &[]).is_ok(), "a YAML file that starts with a BOM loads");
+    let line = r#"{"pid":"p","sample":0,"text":"so the answer is \\boxed{4}.","answer_class":0}"#;
+    let path = write_tmp(dir.path(), "t.jsonl", format!("\u{feff}{line}\n").as_bytes());
+    let traces = load_traces(&path).unwrap();
+    assert_eq!(traces.len(), 1);
+    let gz = write_tmp(dir.path(), "t.jsonl.gz", &gzip(format!("\u{feff}{line}\n").as_bytes()));
+    assert_eq!(load_traces(&gz).unwrap().len(), 1);
+}

@@ -362,8 +362,10 @@ fn takes_key(kind: GeneratorKind, key: &str) -> bool {
 fn required_file(key: &str, path: Option<PathBuf>, kind: GeneratorKind, paths: &RelativePaths, e: &mut Vec<String>) -> Option<PathBuf> {
     match path {
         None => e.push(format!("{key}: required for the {} generator; expected a file path", kind.name())),
-        Some(p) if !Path::new(&p).is_file() => e.push(format!("{key}: file {} does not exist", paths.show(key, &p))),
-        Some(p) => return Some(p),
+        Some(p) => match crate::trace::dataset::not_a_file(Path::new(&p)) {
+            Some(problem) => e.push(format!("{key}: file {} {problem}", paths.show(key, &p))),
+            None => return Some(p),
+        },
     }
     None
 }

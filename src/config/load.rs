@@ -41,6 +41,8 @@ impl YamlFile {
     /// Parses `text`, the contents of `file`. Relative paths in it are relative to `file`'s
     /// folder.
     pub fn parse(text: &str, file: &str) -> Result<Self, ConfigError> {
+        // A UTF-8 byte-order mark (some editors write one) is not YAML; the text after it is.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut doc: Value = if text.trim().is_empty() {
             empty_map()
         } else {

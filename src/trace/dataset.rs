@@ -25,6 +25,14 @@ pub enum DatasetError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The path is a directory, a device or another thing that is not a file.
+    #[error("{path}: {problem}")]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead, and what was expected.
+        problem: &'static str,
+    },
     /// Reading (or decompressing) failed part-way.
     #[error("{path}:{line}: cannot read: {source}")]
     Read {
@@ -99,8 +107,23 @@ impl TraceSet {
     }
 }
 
+/// What is wrong with `path` as a data file, or `None` when it is a regular file (or a link to
+/// one): "does not exist", "is a directory" or "is not a regular file", each with what was
+/// expected. Config checks and the loaders say the same.
+pub fn not_a_file(path: &Path) -> Option<&'static str> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => None,
+        Ok(m) if m.is_dir() => Some("is a directory; expected a file"),
+        Ok(_) => Some("is not a regular file (a device, pipe or socket); expected a file"),
+        Err(_) => Some("does not exist"),
+    }
+}
+
 /// Opens a file, decompressing it when it starts with the gzip magic bytes; says which.
 fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool), DatasetError> {
+    if let Some(problem) = not_a_file(path).filter(|_| path.exists()) {
+        return Err(DatasetError::NotAFile { path: path.to_path_buf(), problem });
+    }
     let open_err = |source| DatasetError::Open { path: path.to_path_buf(), source };
     let mut file = File::open(path).map_err(open_err)?;
     let mut magic = [0u8; 2];
@@ -133,11 +156,13 @@ fn for_each_object(
             };
             DatasetError::Read { path: path.to_path_buf(), line: line_no, source }
         })?;
+        // A UTF-8 byte-order mark (some editors write one) is not part of the first record.
+        let line = if line_no == 1 { line.strip_prefix('\u{feff}').unwrap_or(&line) } else { &line };
         if line.trim().is_empty() {
             continue;
         }
         records += 1;
-        let value: Value = serde_json::from_str(&line).map_err(|e| {
+        let value: Value = serde_json::from_str(line).map_err(|e| {
             // serde_json counts lines within this one line; only its column is worth saying.
             let message = e.to_string();
             let message = match message.strip_suffix(&format!(" at line {} column {}", e.line(), e.column())) {

@@ -271,8 +271,8 @@ impl TrainConfig {
         }
         for (i, f) in files.iter().enumerate() {
             let key = if matches!(self.traces, TraceFiles::One(_)) { "traces".to_string() } else { format!("traces[{i}]") };
-            if !f.path.is_file() {
-                e.push(format!("{key}: file {} does not exist", f.path.display()));
+            if let Some(problem) = crate::trace::dataset::not_a_file(&f.path) {
+                e.push(format!("{key}: file {} {problem}", f.path.display()));
             }
             if !(f.weight.is_finite() && f.weight >= 0.0) {
                 e.push(format!("{key}.weight: expected a finite number ≥ 0, got {}", f.weight));
