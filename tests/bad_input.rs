@@ -389,3 +389,21 @@ fn a_byte_order_mark_is_accepted_in_yaml_and_jsonl() {
     let gz = write_tmp(dir.path(), "t.jsonl.gz", &gzip(format!("\u{feff}{line}\n").as_bytes()));
     assert_eq!(load_traces(&gz).unwrap().len(), 1);
 }
+
+#[test]
+fn every_bad_key_of_a_section_is_named_and_an_enum_lists_its_values() {
+    let yaml = format!("{}voter:\n  finish: 3\n  top_k: x\nclusterer:\n  forced_join: {{a: 1}}\n  tau: high\n", generator());
+    let message = must_fail("several bad keys", || PipelineConfig::from_yaml(&yaml, "t.yaml", &[]));
+    assert_mentions(
+        "several bad keys",
+        &message,
+        &[
+            "4 error(s)",
+            "voter.finish: wrong type: integer `3`, expected `largest_cluster` or `founders`",
+            "voter.top_k: wrong type: string \"x\", expected a non-negative integer",
+            "clusterer.forced_join: wrong type: map, expected `abstain` or `count`",
+            "clusterer.tau: wrong type: string \"high\", expected a number",
+        ],
+    );
+    assert!(!message.contains("Value::Tagged"), "{message}");
+}

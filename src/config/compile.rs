@@ -195,7 +195,7 @@ fn section<T: DeserializeOwned>(doc: &Value, name: &str, errors: &mut Vec<String
         None | Some(Value::Null) => empty_map(),
         Some(v) => v.clone(),
     };
-    parse(value, name).map_err(|e| errors.push(e)).ok()
+    parse(value, name).map_err(|e| errors.extend(e)).ok()
 }
 
 /// The live generator's faults are real (servers, networks): the injected generator faults

@@ -268,7 +268,7 @@ pub(super) fn compile(section: Option<&Value>, paths: &RelativePaths, e: &mut Ve
         Some(k) => match parse::<GeneratorKind>(k.clone(), "generator.kind") {
             Ok(kind) => kind,
             Err(err) => {
-                e.push(err);
+                e.extend(err);
                 return None;
             }
         },
@@ -323,7 +323,7 @@ fn read_kind<T: DeserializeOwned>(value: Value, kind: GeneratorKind, e: &mut Vec
     match parse::<T>(value, "generator") {
         Ok(raw) => Some(raw),
         Err(err) => {
-            e.push(name_the_owner(err, kind));
+            e.extend(err.into_iter().map(|err| name_the_owner(err, kind)));
             None
         }
     }

@@ -156,7 +156,7 @@ pub fn load_yaml<T: DeserializeOwned>(path: &Path, overrides: &[String], path_ke
     if errors.is_empty() {
         match parse(file.doc.clone(), "") {
             Ok(t) => return Ok(t),
-            Err(e) => errors.push(e),
+            Err(e) => errors.extend(e),
         }
     }
     Err(file.error(errors))
@@ -199,23 +199,79 @@ pub fn set_path(doc: &mut Value, assignment: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads `value` as a `T`. An error names the dotted key at fault, under `at` (the section's
-/// name, or empty for a whole file), and says what a YAML author would write.
-pub fn parse<T: DeserializeOwned>(value: Value, at: &str) -> Result<T, String> {
-    serde_path_to_error::deserialize(value).map_err(|e| {
+/// Reads `value` as a `T`. Each error names the dotted key at fault, under `at` (the section's
+/// name, or empty for a whole file), and says what a YAML author would write. Every bad key is
+/// reported, not only the first: a key at fault is taken out and the rest read again.
+pub fn parse<T: DeserializeOwned>(mut value: Value, at: &str) -> Result<T, Vec<String>> {
+    let mut errors = Vec::new();
+    // Each round removes one key, so this ends; the cap bounds a pathological document.
+    for _ in 0..64 {
+        let e = match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+            Ok(t) if errors.is_empty() => return Ok(t),
+            Ok(_) => return Err(errors),
+            Err(e) => e,
+        };
+        let path: Vec<serde_path_to_error::Segment> = e.path().iter().cloned().collect();
         // List indices are left out: `truncator.words` names the key a YAML author looks for.
-        let keys = e.path().iter().filter_map(|segment| match segment {
+        let keys = path.iter().filter_map(|segment| match segment {
             serde_path_to_error::Segment::Map { key } => Some(key.as_str()),
             _ => None,
         });
         let key: Vec<&str> = std::iter::once(at).filter(|a| !a.is_empty()).chain(keys).collect();
-        let message = describe_serde_error(&e.inner().to_string());
-        if key.is_empty() {
-            message
-        } else {
-            format!("{}: {message}", key.join("."))
+        let mut message = describe_serde_error(&e.inner().to_string());
+        if message.contains("expected a Value::Tagged enum") {
+            // An enum given a map or a number: name its values, as for an unknown string.
+            let allowed = with_value_at(&value, &path, Value::String(String::new()))
+                .and_then(|probe| serde_path_to_error::deserialize::<_, T>(probe).err())
+                .map(|e| describe_serde_error(&e.inner().to_string()))
+                .and_then(|m| m.find("expected ").map(|i| m[i..].to_string()));
+            message = message.replace("expected a Value::Tagged enum", allowed.as_deref().unwrap_or("expected one of the listed values"));
         }
-    })
+        let message = if key.is_empty() { message } else { format!("{}: {message}", key.join(".")) };
+        // A key missing once others were taken out may be one of them: stop there.
+        if errors.contains(&message) || (!errors.is_empty() && message.contains("missing key")) {
+            return Err(errors);
+        }
+        errors.push(message);
+        match without_key_at(&value, &path) {
+            Some(rest) => value = rest,
+            None => return Err(errors),
+        }
+    }
+    Err(errors)
+}
+
+/// `value` with the node at `path` replaced by `node`; `None` when the path leads nowhere.
+fn with_value_at(value: &Value, path: &[serde_path_to_error::Segment], node: Value) -> Option<Value> {
+    let mut out = value.clone();
+    let mut at = &mut out;
+    for segment in path {
+        at = match segment {
+            serde_path_to_error::Segment::Map { key } => at.get_mut(key.as_str())?,
+            serde_path_to_error::Segment::Seq { index } => at.get_mut(*index)?,
+            _ => return None,
+        };
+    }
+    *at = node;
+    Some(out)
+}
+
+/// `value` with the key at `path` taken out of its mapping; `None` when there is no such key
+/// (the error is about a whole mapping, or a missing key).
+fn without_key_at(value: &Value, path: &[serde_path_to_error::Segment]) -> Option<Value> {
+    let (last, parents) = path.split_last()?;
+    let serde_path_to_error::Segment::Map { key } = last else { return None };
+    let mut out = value.clone();
+    let mut at = &mut out;
+    for segment in parents {
+        at = match segment {
+            serde_path_to_error::Segment::Map { key } => at.get_mut(key.as_str())?,
+            serde_path_to_error::Segment::Seq { index } => at.get_mut(*index)?,
+            _ => return None,
+        };
+    }
+    at.as_mapping_mut()?.remove(key.as_str())?;
+    Some(out)
 }
 
 /// serde's messages name Rust types ("invalid type: string \"high\", expected f32"); say what a
