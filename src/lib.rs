@@ -25,3 +25,14 @@ pub mod report;
 pub mod sweep;
 pub mod trace;
 pub mod vote;
+
+/// Makes a panic on any thread end the process, with its message and exit code 101, instead of
+/// leaving the run waiting forever on an actor or worker thread that died. The binaries call it
+/// first thing; library users decide for themselves.
+pub fn exit_on_panic() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::exit(101);
+    }));
+}
