@@ -1,13 +1,15 @@
 //! The live generator against a scripted OpenAI-compatible server (in this process, on
 //! loopback): cancellation by disconnect and by SGLang's `/abort_request`, the chat API, 429
 //! retries, a 400 failing its trace, `output.record` written in the dataset format, and a trace
-//! waiting for a later checkpoint (staged judging) streaming on. Runs everywhere;
+//! waiting for a later checkpoint (staged judging) streaming on, and the API key read from the
+//! environment, sent to the server and kept out of every file and log line. Runs everywhere;
 //! `tests/live_llama.rs` does the same against a real llama.cpp server.
 
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ struct Seen {
     requests: HashMap<String, (usize, bool)>,
     bodies: Vec<serde_json::Value>,
     aborted: Vec<String>,
+    /// Each request's path and `Authorization` header, if it had one.
+    authorization: Vec<(String, Option<String>)>,
     tokens_sent: usize,
     /// Answer the first request of each trace with this status (429, 400), once; 0 stalls it
     /// instead after two tokens, for 3 s.
@@ -53,12 +57,12 @@ impl Drop for Serving {
     }
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+fn read_request(stream: &mut TcpStream) -> Option<(String, Option<String>, Vec<u8>)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let target = line.split_whitespace().nth(1)?.to_string();
-    let mut length = 0;
+    let (mut length, mut authorization) = (0, None);
     loop {
         let mut h = String::new();
         reader.read_line(&mut h).ok()?;
@@ -68,16 +72,19 @@ fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
         if let Some((k, v)) = h.split_once(':') {
             if k.eq_ignore_ascii_case("content-length") {
                 length = v.trim().parse().ok()?;
+            } else if k.eq_ignore_ascii_case("authorization") {
+                authorization = Some(v.trim().to_string());
             }
         }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some((target, body))
+    Some((target, authorization, body))
 }
 
 fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
-    let Some((target, body)) = read_request(&mut stream) else { return };
+    let Some((target, authorization, body)) = read_request(&mut stream) else { return };
+    seen.lock().unwrap().authorization.push((target.clone(), authorization));
     let reply = |stream: &mut TcpStream, status: &str, body: &str| {
         let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     };
@@ -372,4 +379,71 @@ fn a_client_error_fails_the_trace_with_its_reason() {
     }
     // Failed traces do not vote.
     assert_eq!(report.accuracy, 0.0);
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn the_api_key_comes_from_the_environment_and_is_written_nowhere() {
+    // The variable's name is this test's own, so that no other test sees or sets it; it is set
+    // in the child's environment only.
+    let (variable, key) = ("DEEPPRUNE_LIVE_MOCK_KEY", format!("sk-test-{}-{}", std::process::id(), unique_suffix()));
+    let (url, seen) = mock_server(None);
+    let dir = tempfile::tempdir().unwrap();
+    let (out, record) = (dir.path().join("out"), dir.path().join("record"));
+    std::fs::write(dir.path().join("problems.jsonl"), "{\"pid\": \"two-plus-two\", \"question\": \"What is 2 + 2?\", \"gold\": \"4\"}\n").unwrap();
+    let yaml = format!(
+        "generator:\n  kind: openai\n  problems: problems.jsonl\n  openai:\n    base_urls: [{url}]\n    traces_per_problem: 6\n    seed: 0\n    step_ms: 5\n    cancel: abort_request\n\
+         truncator:\n  count: 4\njudge:\n  kind: lexical\nvoter:\n  top_k: 1\noutput:\n  dir: out\n  record: record\n  progress: false\n"
+    );
+    let pipeline = dir.path().join("pipeline.yaml");
+    std::fs::write(&pipeline, yaml).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_deepprune-run"))
+        .arg(&pipeline)
+        .args(["--set", &format!("generator.openai.api_key_env={variable}")])
+        .env(variable, &key)
+        // Every log line of every crate, reqwest's and hyper's included.
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "deepprune-run failed:\n{stdout}\n{stderr}");
+    assert!(stderr.lines().count() > 10, "RUST_LOG=trace logged almost nothing: {stderr}");
+
+    // Give the abort calls (sent in the background) a moment to land.
+    std::thread::sleep(Duration::from_millis(300));
+    let s = seen.lock().unwrap();
+    let paths: HashSet<&str> = s.authorization.iter().map(|(p, _)| p.as_str()).collect();
+    assert!(["/v1/completions", "/metrics"].iter().all(|p| paths.contains(p)), "{paths:?}");
+    let bearer = format!("Bearer {key}");
+    for (path, auth) in &s.authorization {
+        assert_eq!(auth.as_deref(), Some(bearer.as_str()), "{path}");
+    }
+    drop(s);
+
+    assert!(!stdout.contains(&key) && !stderr.contains(&key), "the key was printed");
+    let written: Vec<PathBuf> = [out, record].iter().flat_map(|d| files_under(d)).collect();
+    assert!(written.iter().any(|f| f.ends_with("report.json")) && written.iter().any(|f| f.ends_with("traces.jsonl")), "{written:?}");
+    for file in written {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains(&key), "the key is in {}", file.display());
+    }
+}
+
+/// The time in hex, so that the key is found only where it was copied.
+fn unique_suffix() -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    format!("{:x}", t.as_nanos())
 }

@@ -34,6 +34,6 @@ pub use generator::{
 pub use judge::{DeviceKind, JudgeConfig, JudgeKind, MAX_BUCKET_TOKENS};
 pub use kernels::{Attention, KernelRequest, Matmul, Norm, Refusal};
 pub use load::{load_yaml, set_path, ConfigError, RelativePaths, YamlFile};
-pub use openai::{Api, CancelMode, OnBrokenStream, OpenAiConfig};
+pub use openai::{Api, ApiKey, CancelMode, OnBrokenStream, OpenAiConfig};
 pub use sections::{ClustererConfig, FinishPolicy, ForcedJoin, OutputConfig, TruncatorConfig, VoterConfig};
 pub use synthetic::SyntheticConfig;

@@ -1,7 +1,9 @@
 //! `generator.openai`: the live generator's servers, prompt and sampling. The pipeline's `openai`
 //! and `live` modules send the requests.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::{Deserialize, Serialize, Serializer};
 
 /// Which endpoint of the API is used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +35,39 @@ pub enum CancelMode {
     AbortRequest,
 }
 
+/// An API key. It is shown as `<redacted>` by `Debug` and written as `<redacted>` when the
+/// config is serialised, so that it reaches no log line and no report.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct ApiKey(String);
+
+/// What an [`ApiKey`] shows instead of itself.
+const REDACTED: &str = "<redacted>";
+
+impl ApiKey {
+    /// Wraps a key.
+    pub fn new(key: impl Into<String>) -> Self {
+        Self(key.into())
+    }
+
+    /// The key itself, for the `Authorization` header only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({REDACTED})")
+    }
+}
+
+impl Serialize for ApiKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(REDACTED)
+    }
+}
+
 /// The `generator.openai` section: the servers, the prompt and the sampling parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,9 +82,15 @@ pub struct OpenAiConfig {
     /// `completions` or `chat`.
     #[serde(default = "default_api")]
     pub api: Api,
-    /// Sent as `Authorization: Bearer ...` when set.
+    /// The environment variable that holds the API key, read when the run starts and sent as
+    /// `Authorization: Bearer ...`. Unset or empty: no key (local servers need none).
+    #[serde(default = "default_api_key_env")]
+    pub api_key_env: String,
+    /// A key written in the file, used instead of `api_key_env`'s. Kept for compatibility; the
+    /// environment is preferred, since a key in a file or in `--set` shows in `ps` and the
+    /// shell's history.
     #[serde(default)]
-    pub api_key: Option<String>,
+    pub api_key: Option<ApiKey>,
     /// Traces sampled per problem (N).
     #[serde(default = "default_traces_per_problem")]
     pub traces_per_problem: usize,
@@ -116,6 +157,10 @@ fn default_model() -> String {
 fn default_api() -> Api {
     Api::Completions
 }
+/// `OPENAI_API_KEY`, where OpenAI's own clients look.
+fn default_api_key_env() -> String {
+    "OPENAI_API_KEY".into()
+}
 /// N = 16 traces per problem.
 fn default_traces_per_problem() -> usize {
     16
@@ -176,8 +221,17 @@ impl Default for OpenAiConfig {
 }
 
 impl OpenAiConfig {
+    /// The API key to send: `api_key` if the file sets one, else the value of the environment
+    /// variable `api_key_env`; `None` when neither is set (or the variable is empty).
+    pub fn resolve_api_key(&self) -> Option<ApiKey> {
+        self.api_key.clone().or_else(|| std::env::var(&self.api_key_env).ok().filter(|k| !k.is_empty()).map(ApiKey))
+    }
+
     /// Semantic checks, each error naming its key.
     pub(super) fn check(&self, e: &mut Vec<String>) {
+        if self.api_key_env.is_empty() || self.api_key_env.contains(['=', '\0']) {
+            e.push(format!("generator.openai.api_key_env: expected an environment variable name, got {:?}", self.api_key_env));
+        }
         if self.base_urls.is_empty() {
             e.push("generator.openai.base_urls: expected at least one server URL, e.g. http://127.0.0.1:8000".into());
         }
@@ -229,5 +283,25 @@ mod tests {
         for key in ["base_urls: \"localhost:80\"", "max_tokens", "top_p"] {
             assert!(all.contains(key), "{key} missing from {all}");
         }
+    }
+
+    #[test]
+    fn a_key_in_the_file_is_redacted_when_shown() {
+        let c: OpenAiConfig = serde_norway::from_str("api_key: sk-in-the-file").unwrap();
+        assert_eq!(c.api_key_env, "OPENAI_API_KEY");
+        assert_eq!(c.resolve_api_key().as_ref().map(ApiKey::expose), Some("sk-in-the-file"));
+        let shown = [format!("{c:?}"), serde_json::to_string(&c).unwrap(), serde_norway::to_string(&c).unwrap()];
+        for s in shown {
+            assert!(!s.contains("sk-in-the-file") && s.contains(REDACTED), "{s}");
+        }
+    }
+
+    #[test]
+    fn an_unset_or_empty_variable_means_no_key() {
+        let c = OpenAiConfig { api_key_env: "DEEPPRUNE_TEST_KEY_THAT_IS_NEVER_SET".into(), ..OpenAiConfig::default() };
+        assert!(c.resolve_api_key().is_none());
+        let mut e = Vec::new();
+        OpenAiConfig { api_key_env: String::new(), ..c }.check(&mut e);
+        assert!(e.iter().any(|m| m.contains("generator.openai.api_key_env")), "{e:?}");
     }
 }

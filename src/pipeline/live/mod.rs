@@ -38,6 +38,25 @@ use crate::config::{CancelMode, OpenAiConfig};
 use crate::deepconf::{self, DeepConfParams};
 use crate::report::{LiveReport, Outcome, TraceRecord};
 
+/// The `Authorization` header every request carries (completions, `/metrics`,
+/// `/abort_request`), from the key [`OpenAiConfig::resolve_api_key`] finds now. The header is
+/// marked sensitive, so that it never shows in a `Debug` print or a log line.
+fn auth_headers(config: &OpenAiConfig) -> Result<reqwest::header::HeaderMap, PipelineError> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let Some(key) = config.resolve_api_key() else {
+        // Only the variable's name is logged: local servers need no key.
+        tracing::debug!(variable = %config.api_key_env, "no API key: the variable is unset or empty");
+        return Ok(headers);
+    };
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+        let from = if config.api_key.is_some() { "generator.openai.api_key".to_string() } else { format!("${}", config.api_key_env) };
+        PipelineError::Generator(format!("the API key in {from} is not a valid HTTP header value"))
+    })?;
+    value.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(headers)
+}
+
 /// A problem to generate traces for.
 #[derive(Debug, Clone)]
 pub struct LiveProblem {
@@ -76,6 +95,7 @@ impl LiveContext {
     ) -> Result<Arc<Self>, PipelineError> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .default_headers(auth_headers(&config)?)
             .build()
             .map_err(|e| PipelineError::Generator(format!("cannot make an HTTP client: {e}")))?;
         let dispatcher = Dispatcher::new(config.base_urls.clone(), config.max_concurrency_per_endpoint);

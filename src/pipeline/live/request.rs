@@ -124,10 +124,8 @@ async fn request(
 ) -> Result<(String, Option<u64>), RequestError> {
     let cfg = &ctx.config;
     let url = format!("{base_url}{}", cfg.path());
-    let mut req = ctx.client.post(&url).json(body).timeout(Duration::from_secs_f64(cfg.request_timeout_s));
-    if let Some(key) = &cfg.api_key {
-        req = req.bearer_auth(key);
-    }
+    // The API key is one of the client's default headers.
+    let req = ctx.client.post(&url).json(body).timeout(Duration::from_secs_f64(cfg.request_timeout_s));
     let resp = req.send().await.map_err(|e| RequestError::Retriable(format!("{url}: {}", error_chain(&e))))?;
     let status = resp.status();
     if !status.is_success() {
