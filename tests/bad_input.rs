@@ -407,3 +407,76 @@ fn every_bad_key_of_a_section_is_named_and_an_enum_lists_its_values() {
     );
     assert!(!message.contains("Value::Tagged"), "{message}");
 }
+
+#[test]
+fn every_numeric_key_at_its_extremes_is_accepted_or_named_and_never_panics() {
+    let root = root();
+    let problems = root.join("data/sample/problems.jsonl").display().to_string();
+    let replay = generator();
+    let synthetic = "generator:\n  kind: synthetic\n".to_string();
+    let openai = format!("generator:\n  kind: openai\n  problems: {problems}\n  openai:\n    base_urls: [http://127.0.0.1:9]\n");
+    let keys: &[(&str, &str)] = &[
+        (&replay, "generator.tokens_per_step"),
+        (&replay, "generator.decision_delay_steps"),
+        (&replay, "generator.concurrent_problems"),
+        (&replay, "generator.deepconf_window"),
+        (&replay, "generator.deepconf_warmup"),
+        (&replay, "generator.max_problems"),
+        (&replay, "generator.max_traces"),
+        (&replay, "truncator.count"),
+        (&replay, "judge.model_batch"),
+        (&replay, "judge.max_batch_pairs"),
+        (&replay, "judge.max_batch_tokens"),
+        (&replay, "judge.max_queue_pairs"),
+        (&replay, "judge.max_wait_ms"),
+        (&replay, "judge.queue"),
+        (&replay, "judge.batch_timeout_s"),
+        (&replay, "clusterer.tau"),
+        (&replay, "clusterer.band"),
+        (&replay, "clusterer.p"),
+        (&replay, "clusterer.k"),
+        (&replay, "voter.top_k"),
+        (&replay, "faults.every"),
+        (&replay, "faults.judge_delay_ms"),
+        (&replay, "faults.generator_stall_ms"),
+        (&replay, "faults.max_restarts"),
+        (&replay, "faults.restart_window_s"),
+        (&synthetic, "generator.synthetic.problems"),
+        (&synthetic, "generator.synthetic.traces_per_problem"),
+        (&synthetic, "generator.synthetic.tokens_per_trace"),
+        (&synthetic, "generator.synthetic.length_spread"),
+        (&synthetic, "generator.synthetic.answer_groups"),
+        (&synthetic, "generator.synthetic.similarity"),
+        (&openai, "generator.openai.traces_per_problem"),
+        (&openai, "generator.openai.temperature"),
+        (&openai, "generator.openai.max_tokens"),
+        (&openai, "generator.openai.logprobs"),
+        (&openai, "generator.openai.max_concurrency_per_endpoint"),
+        (&openai, "generator.openai.request_timeout_s"),
+        (&openai, "generator.openai.max_retries"),
+        (&openai, "generator.openai.backoff_base_ms"),
+        (&openai, "generator.openai.backoff_max_ms"),
+        (&openai, "generator.openai.step_ms"),
+    ];
+    // Limits and counts where any large value means "all" or "never" take huge values.
+    let huge_is_fine = ["generator.max_problems", "generator.max_traces", "faults.every", "faults.max_restarts"];
+    // Values that are out of range for every other key, and values that may be fine.
+    let too_big = ["18446744073709551615", "1e20"];
+    let others = ["0", "-1", ".nan", "0.5"];
+    for (base, key) in keys {
+        for value in too_big.iter().chain(&others) {
+            let row = format!("{key}={value}");
+            let start = std::time::Instant::now();
+            let got = catch_unwind(AssertUnwindSafe(|| PipelineConfig::from_yaml(base, "t.yaml", &[row.clone()])))
+                .unwrap_or_else(|_| panic!("{row}: loading panicked"));
+            assert!(start.elapsed() < std::time::Duration::from_secs(10), "{row}: loading took {:?}", start.elapsed());
+            match got {
+                Err(e) => {
+                    let message = e.to_string();
+                    assert!(message.contains(key), "{row}: the error does not name the key: {message}");
+                }
+                Ok(_) => assert!(!too_big.contains(value) || huge_is_fine.contains(key), "{row}: an absurd value was accepted"),
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The `faults` section: fault injection, for tests only. Everything is off by default; the
 //! pipeline's `faults` module injects what this asks for.
 
+use super::load::at_most;
 use serde::{Deserialize, Serialize};
 
 /// A pipeline stage.
@@ -113,6 +114,9 @@ impl FaultConfig {
         if self.max_restarts == 0 {
             e.push("faults.max_restarts: expected an integer ≥ 1, got 0".into());
         }
+        at_most("faults.judge_delay_ms", self.judge_delay_ms, 600_000, e);
+        at_most("faults.generator_stall_ms", self.generator_stall_ms, 600_000, e);
+        at_most("faults.restart_window_s", self.restart_window_s, 86_400.0, e);
         if !(self.restart_window_s > 0.0 && self.restart_window_s.is_finite()) {
             e.push(format!("faults.restart_window_s: expected a positive number of seconds, got {}", self.restart_window_s));
         }

@@ -10,6 +10,7 @@
 //! `concurrent_problems` applies to every kind. The section is read in two steps: `kind` first,
 //! then the kind's own keys, so an error names the key at fault rather than the whole section.
 
+use super::load::at_most;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
@@ -315,6 +316,7 @@ pub(super) fn compile(section: Option<&Value>, paths: &RelativePaths, e: &mut Ve
     if concurrent_problems == 0 {
         e.push("generator.concurrent_problems: expected an integer ≥ 1, got 0".into());
     }
+    at_most("generator.concurrent_problems", concurrent_problems, 1_000_000, e);
     (e.len() == before).then_some(GeneratorConfig { source, concurrent_problems })
 }
 
@@ -382,6 +384,8 @@ impl VirtualSteps {
         if self.tokens_per_step == 0 {
             e.push("generator.tokens_per_step: expected an integer ≥ 1, got 0".into());
         }
+        at_most("generator.tokens_per_step", self.tokens_per_step, 1_000_000, e);
+        at_most("generator.decision_delay_steps", self.decision_delay_steps, 1_000_000, e);
     }
 }
 
@@ -390,6 +394,8 @@ impl DeepConfConfig {
         if self.deepconf_window == 0 {
             e.push("generator.deepconf_window: expected an integer ≥ 1, got 0".into());
         }
+        at_most("generator.deepconf_window", self.deepconf_window, 1_000_000, e);
+        at_most("generator.deepconf_warmup", self.deepconf_warmup, 1_000_000, e);
         if self.stop_policy != StopPolicy::None && self.deepconf_warmup == 0 {
             e.push("generator.deepconf_warmup: expected an integer ≥ 1 with a deepconf stop_policy, got 0".into());
         }

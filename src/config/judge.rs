@@ -1,5 +1,6 @@
 //! The `judge` section: which judge scores pairs, where it runs, and its batcher.
 
+use super::load::at_most;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -176,6 +177,13 @@ impl JudgeConfig {
         if j.max_queue_pairs == 0 {
             e.push("judge.max_queue_pairs: expected an integer ≥ 1, got 0".into());
         }
+        at_most("judge.model_batch", j.model_batch, 65_536, e);
+        at_most("judge.max_batch_pairs", j.max_batch_pairs, 1_000_000, e);
+        at_most("judge.max_batch_tokens", j.max_batch_tokens, 1_000_000_000, e);
+        at_most("judge.max_queue_pairs", j.max_queue_pairs, 100_000_000, e);
+        at_most("judge.queue", j.queue, 1_000_000, e);
+        // One minute: a batch waiting longer for company is a misconfiguration, not a choice.
+        at_most("judge.max_wait_ms", j.max_wait_ms, 60_000, e);
         if !(j.batch_timeout_s.is_finite() && j.batch_timeout_s > 0.0 && j.batch_timeout_s <= 1e9) {
             e.push(format!("judge.batch_timeout_s: expected a number of seconds > 0, got {}", j.batch_timeout_s));
         }

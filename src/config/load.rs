@@ -162,6 +162,14 @@ pub fn load_yaml<T: DeserializeOwned>(path: &Path, overrides: &[String], path_ke
     Err(file.error(errors))
 }
 
+/// Pushes `KEY: expected at most MAX, got VALUE` when `value` is above `max`: the upper bounds
+/// keep a value that parses from panicking, hanging or exhausting memory later in a run.
+pub(super) fn at_most<T: PartialOrd + std::fmt::Display>(key: &str, value: T, max: T, e: &mut Vec<String>) {
+    if value > max {
+        e.push(format!("{key}: expected at most {max}, got {value}"));
+    }
+}
+
 /// An empty YAML mapping.
 pub(super) fn empty_map() -> Value {
     Value::Mapping(Default::default())

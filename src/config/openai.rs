@@ -1,6 +1,7 @@
 //! `generator.openai`: the live generator's servers, prompt and sampling. The pipeline's `openai`
 //! and `live` modules send the requests.
 
+use super::load::at_most;
 use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
@@ -261,6 +262,15 @@ impl OpenAiConfig {
         if !(self.request_timeout_s > 0.0 && self.request_timeout_s.is_finite()) {
             e.push(format!("generator.openai.request_timeout_s: expected a positive number of seconds, got {}", self.request_timeout_s));
         }
+        let k = "generator.openai";
+        at_most(&format!("{k}.traces_per_problem"), self.traces_per_problem, 100_000, e);
+        at_most(&format!("{k}.max_tokens"), self.max_tokens, 10_000_000, e);
+        at_most(&format!("{k}.max_concurrency_per_endpoint"), self.max_concurrency_per_endpoint, 100_000, e);
+        at_most(&format!("{k}.max_retries"), self.max_retries, 1_000_000, e);
+        at_most(&format!("{k}.request_timeout_s"), self.request_timeout_s, 86_400.0, e);
+        at_most(&format!("{k}.backoff_base_ms"), self.backoff_base_ms, 600_000, e);
+        at_most(&format!("{k}.backoff_max_ms"), self.backoff_max_ms, 3_600_000, e);
+        at_most(&format!("{k}.step_ms"), self.step_ms, 60_000, e);
         if self.backoff_max_ms < self.backoff_base_ms {
             e.push("generator.openai.backoff_max_ms: expected at least backoff_base_ms".into());
         }

@@ -1,5 +1,6 @@
 //! The plainer sections of a pipeline: `truncator`, `clusterer`, `voter` and `output`.
 
+use super::load::at_most;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -56,6 +57,10 @@ impl TruncatorConfig {
     /// Pushes one message per problem, each naming its key.
     pub(super) fn check(&self, e: &mut Vec<String>) {
         let t = self;
+        at_most("truncator.count", t.count, 1_000_000, e);
+        if let Some(&last) = t.later.last() {
+            at_most("truncator.later", last, 1_000_000, e);
+        }
         if t.count == 0 {
             e.push("truncator.count: expected an integer ≥ 1, got 0".into());
         }
@@ -139,6 +144,8 @@ impl ClustererConfig {
         if c.p == 0 {
             e.push("clusterer.p: expected an integer ≥ 1, got 0".into());
         }
+        at_most("clusterer.p", c.p, 1_000_000, e);
+        at_most("clusterer.k", c.k, 1_000_000, e);
         if c.k == 0 {
             e.push("clusterer.k: expected an integer ≥ 1, got 0".into());
         }
@@ -179,6 +186,7 @@ fn default_top_k() -> usize {
 impl VoterConfig {
     /// Pushes one message per problem, each naming its key.
     pub(super) fn check(&self, e: &mut Vec<String>) {
+        at_most("voter.top_k", self.top_k, 1_000_000, e);
         if self.top_k == 0 {
             e.push("voter.top_k: expected an integer ≥ 1, got 0".into());
         }

@@ -1,6 +1,7 @@
 //! `generator.synthetic`: the synthetic load source's settings. The pipeline's `synthetic`
 //! module makes the traces.
 
+use super::load::at_most;
 use serde::{Deserialize, Serialize};
 
 /// The `generator.synthetic` section (for `generator.kind: synthetic`).
@@ -88,6 +89,9 @@ impl SyntheticConfig {
         if self.answer_groups == 0 {
             e.push(format!("{k}.answer_groups: expected an integer ≥ 1, got 0"));
         }
+        at_most(&format!("{k}.problems"), self.problems, 100_000_000, e);
+        at_most(&format!("{k}.tokens_per_trace"), self.tokens_per_trace, 10_000_000, e);
+        at_most(&format!("{k}.answer_groups"), self.answer_groups, 1_000_000, e);
         if !(0.0..=1.0).contains(&self.similarity) {
             e.push(format!("{k}.similarity: expected a number in [0, 1], got {}", self.similarity));
         }
