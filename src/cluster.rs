@@ -144,7 +144,7 @@ impl GreedyClustering {
     pub fn comparisons(&self, sample: u32) -> Vec<Comparison> {
         let mut out = Vec::new();
         for (ci, c) in self.clusters.iter().enumerate() {
-            out.extend(self.choose(sample, c.members.clone()).into_iter().map(|m| Comparison { cluster: ci, member: m }));
+            out.extend(self.choose(sample, &c.members).into_iter().map(|m| Comparison { cluster: ci, member: m }));
         }
         out
     }
@@ -223,7 +223,7 @@ impl GreedyClustering {
         let mut out = Vec::new();
         for (ci, c) in self.clusters.iter().enumerate() {
             let eligible: Vec<u32> = c.members.iter().copied().filter(|&m| reached(m)).collect();
-            let chosen = if eligible.is_empty() { vec![c.founder()] } else { self.choose(sample, eligible) };
+            let chosen = if eligible.is_empty() { vec![c.founder()] } else { self.choose(sample, &eligible) };
             out.extend(chosen.into_iter().map(|m| Comparison { cluster: ci, member: m }));
         }
         out
@@ -231,9 +231,9 @@ impl GreedyClustering {
 
     /// Up to p of `members` for `sample`: all of them when they are at most p, else the p that
     /// [`Self::comparisons`] would choose among them, in sample order.
-    fn choose(&self, sample: u32, members: Vec<u32>) -> Vec<u32> {
+    fn choose(&self, sample: u32, members: &[u32]) -> Vec<u32> {
         if members.len() <= self.params.p {
-            return members;
+            return members.to_vec();
         }
         let mut keyed: Vec<(u64, u32)> = members.iter().map(|&m| (mix(self.pid_hash, sample, m), m)).collect();
         // The p smallest keys, in linear time (a cluster can hold hundreds of members).
