@@ -4,7 +4,7 @@
 # Expects (carried, see scripts/gpu/README.md): /tmp/c/judge (the starting checkpoint),
 # /tmp/c/data/{problems.jsonl, traces-train*.jsonl.gz, traces-eval*.jsonl.gz} and
 # .carry/bin/deepprune.xz. Writes the new checkpoint (in parts under 16 MiB), train.log,
-# eval.jsonl and curve.jsonl to $R (default $OUT). It outlives one 10-minute call when started
+# eval.jsonl, the frontier (scripts/gpu/frontier-1.5b.sh) and curve.jsonl to $R (default $OUT). It outlives one 10-minute call when started
 # with setsid and R=/tmp/results; a later call copies /tmp/results to its $OUT.
 set -u
 B=/tmp/bin/deepprune D=/tmp/c/data R=${R:-$OUT}
@@ -35,8 +35,13 @@ cp /tmp/train.log "$R/train.log"
 $B judge eval --judge /tmp/judge-both --problems $D/problems.jsonl --device cuda --base /tmp/c/base \
   --traces $D/traces-eval-1.5b.jsonl.gz --traces $D/traces-eval.jsonl.gz --json \
   | tee "$R/eval.jsonl"
-# Learning curve: the same recipe on the 1.5B traces alone, from 32, 96 and 224 of their problems.
-for n in ${CURVE:-32 96 224}; do
+touch "$R/evaluated"
+# The frontier with the new judge (FRONTIER=0 skips it).
+[ "${FRONTIER:-1}" = 1 ] && JUDGE=/tmp/judge-both bash scripts/gpu/frontier-1.5b.sh
+touch "$R/swept"
+# Learning curve: the same recipe on the 1.5B traces alone, from 32, 96 and 224 of their problems
+# (CURVE="" skips it).
+for n in ${CURVE-32 96 224}; do
   extra=$((n > 32 ? n - 32 : 0))
   python3 - "$n" "$extra" <<'PY' > /tmp/train-lc.yaml
 import sys, re
