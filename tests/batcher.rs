@@ -35,8 +35,12 @@ impl PairJudge for StubJudge {
 }
 
 fn prefix(sample: u32, tokens: usize) -> Arc<TracePrefix> {
+    prefix_of("p", sample, tokens)
+}
+
+fn prefix_of(pid: &str, sample: u32, tokens: usize) -> Arc<TracePrefix> {
     Arc::new(TracePrefix {
-        pid: "p".into(),
+        pid: pid.into(),
         sample,
         text: format!("prefix {sample}").into(),
         tokens,
@@ -131,6 +135,31 @@ async fn a_full_batch_does_not_wait_for_max_wait() {
     let scores = h.judge((0..4).map(|j| pair(7, j, 10)).collect()).await.expect("scored");
     assert_eq!(scores.len(), 4);
     assert_eq!(batches.lock().unwrap().len(), 1);
+}
+
+#[actix::test]
+async fn a_partial_batch_goes_at_once_when_every_open_caller_waits_for_scores() {
+    // max_wait is an hour: only knowing that no more pairs can come flushes this batch. Callers
+    // a, b and c are open; a and b send and wait; then c, which sent nothing, closes. Whatever
+    // the order the batcher sees these in, a and b go together as soon as c has closed.
+    let (h, batches) = start(policy(1000, 1 << 20, 3_600_000), 10_000, Duration::ZERO);
+    for c in ["a", "b", "c"] {
+        h.open_caller(c.into()).await;
+    }
+    let ask = |pid: &str, sample: u32| {
+        let (h, pairs) = (h.clone(), vec![PairInput { a: prefix_of(pid, sample, 10), b: prefix_of(pid, 7, 10) }]);
+        actix::spawn(async move { h.judge(pairs).await })
+    };
+    let (a, b) = (ask("a", 1), ask("b", 2));
+    h.close_caller("c".into()).await;
+    // A guard against a hang, not a speed claim: without the flush this waits an hour.
+    let guard = Duration::from_secs(60);
+    let a = tokio::time::timeout(guard, a).await.expect("a waited out max_wait").expect("task ran").expect("scored");
+    let b = tokio::time::timeout(guard, b).await.expect("b waited out max_wait").expect("task ran").expect("scored");
+    assert_eq!((a, b), (vec![1007.0], vec![2007.0]));
+    assert_eq!(batches.lock().unwrap().len(), 1, "a's and b's pairs go in one batch");
+    let s = stats(&h).await;
+    assert_eq!((s.batches, s.cut_callers_waiting, s.cut_max_wait, s.cut_full), (1, 1, 0, 0), "{s:?}");
 }
 
 #[actix::test]

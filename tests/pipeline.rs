@@ -88,6 +88,33 @@ fn runs_are_deterministic_whatever_the_batching() {
 }
 
 #[test]
+fn no_partial_batch_waits_out_max_wait_when_no_more_pairs_can_come() {
+    // judge.max_wait_ms at its largest, a minute. A partial batch may wait that long only for
+    // pairs that can still come; once every problem being clustered waits for scores, none can,
+    // so every partial batch goes at once and the run's results are those of the default.
+    let data = ReplayData::load(&common::quickstart(&[])).unwrap();
+    let config = common::quickstart(&["judge.max_wait_ms=60000"]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let replay = data.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(run_blocking(&config, &replay, None));
+    });
+    // A guard against a hang, not a speed claim: without the flush, each of the run's dozens of
+    // partial batches waits a minute.
+    let (results, report) = rx
+        .recv_timeout(std::time::Duration::from_secs(300))
+        .expect("the run is still going after 5 minutes: partial batches wait out judge.max_wait_ms")
+        .unwrap();
+    let b = &report.judge_batcher;
+    assert_eq!(b.cut_max_wait, 0, "a partial batch waited out max_wait_ms: {b:?}");
+    assert!(b.cut_callers_waiting > 0, "{b:?}");
+    assert_eq!(b.batches, b.cut_full + b.cut_callers_waiting, "{b:?}");
+    let default = run_blocking(&common::quickstart(&[]), &data, None).unwrap().0;
+    let key = |r: &deepprune::report::ProblemResult| (r.pid.clone(), r.answer.clone(), r.tokens, r.clusters.clone());
+    assert_eq!(results.iter().map(key).collect::<Vec<_>>(), default.iter().map(key).collect::<Vec<_>>());
+}
+
+#[test]
 fn decision_delay_costs_tokens() {
     let data = ReplayData::load(&common::quickstart(&[])).unwrap();
     let fast = run_blocking(&common::quickstart(&["judge.kind=oracle"]), &data, None).unwrap().1;

@@ -42,6 +42,12 @@ pub enum CancelMode {
 #[serde(transparent)]
 pub struct ApiKey(String);
 
+/// The smallest `max_body_bytes` and `max_sse_line_bytes`: 1 KiB, below which an ordinary
+/// event or error message would not fit.
+const MIN_CAP_BYTES: usize = 1 << 10;
+/// The largest `max_body_bytes` and `max_sse_line_bytes`: 1 GiB.
+const MAX_CAP_BYTES: usize = 1 << 30;
+
 /// What an [`ApiKey`] shows instead of itself.
 const REDACTED: &str = "<redacted>";
 
@@ -148,6 +154,18 @@ pub struct OpenAiConfig {
     /// Tokens arriving within this many ms form one pipeline step.
     #[serde(default = "default_step_ms")]
     pub step_ms: u64,
+    /// Most bytes of a response body read whole (an error's body, `/metrics`); a longer body
+    /// fails its request with an error naming this key, after reading only this many bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Most bytes of one line of a stream (one SSE `data:` line); a longer line fails its trace
+    /// with an error naming this key, after buffering only this many bytes.
+    #[serde(default = "default_max_sse_line_bytes")]
+    pub max_sse_line_bytes: usize,
+    /// Tokens a stream may run past the request's `max_tokens` (a server that ignores it)
+    /// before it is cut: the request is dropped and the trace ends as `cut`.
+    #[serde(default = "default_max_tokens_margin")]
+    pub max_tokens_margin: u32,
 }
 
 /// `default`: llama.cpp serves whatever model it loaded under any name.
@@ -214,6 +232,19 @@ fn default_cancel() -> CancelMode {
 fn default_step_ms() -> u64 {
     20
 }
+/// 1 MiB: an error body or a `/metrics` page is a few kilobytes.
+fn default_max_body_bytes() -> usize {
+    1 << 20
+}
+/// 1 MiB: one token's event, with 20 top log-probabilities, is about 2 kB.
+fn default_max_sse_line_bytes() -> usize {
+    1 << 20
+}
+/// 16 tokens: room for a server that counts a few tokens differently (a continuation's
+/// re-tokenized boundary, special tokens), none for one that ignores `max_tokens`.
+fn default_max_tokens_margin() -> u32 {
+    16
+}
 
 impl Default for OpenAiConfig {
     fn default() -> Self {
@@ -271,6 +302,19 @@ impl OpenAiConfig {
         at_most(&format!("{k}.backoff_base_ms"), self.backoff_base_ms, 600_000, e);
         at_most(&format!("{k}.backoff_max_ms"), self.backoff_max_ms, 3_600_000, e);
         at_most(&format!("{k}.step_ms"), self.step_ms, 60_000, e);
+        if let Some(top_k) = self.top_k {
+            if top_k == 0 {
+                e.push(format!("{k}.top_k: expected an integer ≥ 1 (or leave it out to send none), got 0"));
+            }
+            at_most(&format!("{k}.top_k"), top_k, 1_000_000, e);
+        }
+        for (key, bytes) in [("max_body_bytes", self.max_body_bytes), ("max_sse_line_bytes", self.max_sse_line_bytes)] {
+            if bytes < MIN_CAP_BYTES {
+                e.push(format!("{k}.{key}: expected at least {MIN_CAP_BYTES} bytes, got {bytes}"));
+            }
+            at_most(&format!("{k}.{key}"), bytes, MAX_CAP_BYTES, e);
+        }
+        at_most(&format!("{k}.max_tokens_margin"), self.max_tokens_margin, 1_000_000, e);
         if self.backoff_max_ms < self.backoff_base_ms {
             e.push("generator.openai.backoff_max_ms: expected at least backoff_base_ms".into());
         }

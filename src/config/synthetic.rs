@@ -77,8 +77,10 @@ impl SyntheticConfig {
         if self.problems == 0 {
             e.push(format!("{k}.problems: expected an integer ≥ 1, got 0"));
         }
-        if self.traces_per_problem == 0 || self.traces_per_problem > u32::MAX as usize {
-            e.push(format!("{k}.traces_per_problem: expected an integer from 1 to {}, got {}", u32::MAX, self.traces_per_problem));
+        // As many as the live generator's `traces_per_problem` allows: a problem's traces are
+        // made whole when the generator reaches it.
+        if !(1..=100_000).contains(&self.traces_per_problem) {
+            e.push(format!("{k}.traces_per_problem: expected an integer from 1 to 100000, got {}", self.traces_per_problem));
         }
         if self.tokens_per_trace == 0 {
             e.push(format!("{k}.tokens_per_trace: expected an integer ≥ 1, got 0"));

@@ -152,13 +152,17 @@ impl Supervised for Clusterer {
 }
 
 impl Handler<OpenProblem> for Clusterer {
-    type Result = Result<(), PipelineError>;
+    type Result = ResponseFuture<Result<(), PipelineError>>;
+
+    /// Opens the problem, and tells the batcher it may send pairs before the problem's first
+    /// step can come (the reply waits for that).
     fn handle(&mut self, msg: OpenProblem, ctx: &mut Context<Self>) -> Self::Result {
         if let Some(mode) = self.faults.on_message(Stage::Clusterer) {
-            return Err(injected(Stage::Clusterer, mode, ctx));
+            let e = injected(Stage::Clusterer, mode, ctx);
+            return Box::pin(std::future::ready(Err(e)));
         }
         if self.finished.contains_key(&msg.pid) {
-            return Ok(());
+            return Box::pin(std::future::ready(Ok(())));
         }
         let (params, staging) = (self.params, &self.staging);
         self.problems.entry(msg.pid.clone()).or_insert_with(|| ProblemClusters {
@@ -172,7 +176,11 @@ impl Handler<OpenProblem> for Clusterer {
             later: HashMap::new(),
             staged: staging.active().then(|| StagedCounts::new(staging.checkpoints.clone())),
         });
-        Ok(())
+        let batcher = self.batcher.clone();
+        Box::pin(async move {
+            batcher.open_caller(msg.pid).await;
+            Ok(())
+        })
     }
 }
 
@@ -348,6 +356,8 @@ impl Handler<PrefixesReady> for Clusterer {
             let mut decisions = decisions?;
             let complete = state.settled() >= state.n_traces;
             if complete {
+                // Its pairs are all judged: the batcher need not wait for more from it.
+                judging.batcher.close_caller(pid.clone()).await;
                 let msg = ClustersFinal {
                     pid: pid.clone(),
                     clusters: state.clustering.clusters().to_vec(),

@@ -2,7 +2,10 @@
 //! the judge worker thread.
 //!
 //! - A batch is cut when it would exceed `max_pairs` pairs or `max_tokens` padded tokens, or
-//!   flushed when its oldest pair has waited `max_wait`.
+//!   flushed when its oldest pair has waited `max_wait`, or at once when no more pairs can come:
+//!   every open caller (a problem being clustered, told by [`JudgeCallers`]) has pairs waiting
+//!   for their scores. A problem's prefixes are judged one at a time, so such a caller can send
+//!   nothing more until a batch returns, and waiting for company would only add latency.
 //! - A pair's padded length is estimated from the generator-token counts of its two prefixes
 //!   plus the three special tokens of `[CLS] a [SEP] b [SEP]`, capped at `max_pair_len`; a batch
 //!   costs its pair count times its longest pair (rows pad to the longest). The neural judges
@@ -15,7 +18,7 @@
 //! - Callers go through [`BatcherHandle`], whose semaphore bounds the pairs waiting here: a full
 //!   queue makes the caller wait, which is the backpressure.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +27,7 @@ use tokio::sync::{oneshot, Semaphore};
 
 use super::faults::{injected, Faults};
 use super::redelivery::retrying;
-use super::messages::{JudgePairs, PairReply};
+use super::messages::{JudgeCallers, JudgePairs, PairReply};
 use super::PipelineError;
 use crate::config::Stage;
 use crate::judge::worker::JudgeWorker;
@@ -56,6 +59,80 @@ impl BatchPolicy {
     }
 }
 
+/// Which callers may still send pairs, and which of them wait for scores. A caller is a
+/// problem, named by its pairs' `pid`; pairs of a caller that was never opened count for
+/// nothing (tests and benches send such pairs, and keep the `max_wait` flush alone).
+#[derive(Debug, Default)]
+struct Callers {
+    /// Callers that may send pairs.
+    open: HashSet<Arc<str>>,
+    /// Pairs sent and not yet answered (queued or with the judge), by caller.
+    pending: HashMap<Arc<str>, usize>,
+    /// Open callers with pending pairs.
+    open_waiting: usize,
+}
+
+impl Callers {
+    fn open(&mut self, caller: Arc<str>) {
+        if self.pending.contains_key(&caller) && !self.open.contains(&caller) {
+            self.open_waiting += 1;
+        }
+        self.open.insert(caller);
+    }
+
+    fn close(&mut self, caller: &str) {
+        if self.open.remove(caller) && self.pending.contains_key(caller) {
+            self.open_waiting -= 1;
+        }
+    }
+
+    fn sent(&mut self, caller: &Arc<str>) {
+        let n = self.pending.entry(caller.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 && self.open.contains(caller) {
+            self.open_waiting += 1;
+        }
+    }
+
+    fn answered(&mut self, caller: &str) {
+        let Some(n) = self.pending.get_mut(caller) else { return };
+        *n -= 1;
+        if *n == 0 {
+            self.pending.remove(caller);
+            if self.open.contains(caller) {
+                self.open_waiting -= 1;
+            }
+        }
+    }
+
+    /// Forgets every pending pair, then counts `pending` as the only ones (after a restart,
+    /// which drops the batches with the judge).
+    fn reset_pending<'a>(&mut self, pending: impl Iterator<Item = &'a Arc<str>>) {
+        self.pending.clear();
+        self.open_waiting = 0;
+        for caller in pending {
+            self.sent(caller);
+        }
+    }
+
+    /// True when callers are known and every one waits for scores: no pair can come until a
+    /// batch returns.
+    fn all_waiting(&self) -> bool {
+        !self.open.is_empty() && self.open_waiting == self.open.len()
+    }
+}
+
+/// Why a batch was cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// It reached the pair or the token limit.
+    Full,
+    /// Every open caller waits for scores.
+    CallersWaiting,
+    /// Its oldest pair waited `max_wait`.
+    MaxWait,
+}
+
 struct Waiting {
     pair: PairInput,
     tokens: usize,
@@ -78,6 +155,7 @@ pub struct JudgeBatcher {
     inflight: usize,
     /// The flush timer and the enqueue time of the pair it is for.
     timer: Option<(SpawnHandle, Instant)>,
+    callers: Callers,
     stats: BatcherStats,
     faults: Arc<Faults>,
 }
@@ -99,6 +177,7 @@ impl JudgeBatcher {
             queued_tokens: 0,
             inflight: 0,
             timer: None,
+            callers: Callers::default(),
             stats: BatcherStats::default(),
             faults,
         }
@@ -112,12 +191,26 @@ impl JudgeBatcher {
         self.queue.front().is_some_and(|w| now.duration_since(w.since) >= self.policy.max_wait)
     }
 
+    /// Why a batch is due now, if one is.
+    fn due(&self) -> Option<Cut> {
+        if self.queue.is_empty() {
+            None
+        } else if self.full_batch_waiting() {
+            Some(Cut::Full)
+        } else if self.callers.all_waiting() {
+            Some(Cut::CallersWaiting)
+        } else if self.oldest_overdue(Instant::now()) {
+            Some(Cut::MaxWait)
+        } else {
+            None
+        }
+    }
+
     /// Cuts what is due while the worker has room, then arms the flush timer for the rest.
     fn schedule(&mut self, ctx: &mut Context<Self>) {
-        while self.inflight < self.policy.max_inflight
-            && (self.full_batch_waiting() || self.oldest_overdue(Instant::now()))
-        {
-            self.cut(ctx);
+        while self.inflight < self.policy.max_inflight {
+            let Some(why) = self.due() else { break };
+            self.cut(why, ctx);
         }
         let oldest = self.queue.front().map(|w| w.since).filter(|_| self.inflight < self.policy.max_inflight);
         // Re-arm only when the oldest waiting pair changed; otherwise a returning batch, or the
@@ -138,7 +231,7 @@ impl JudgeBatcher {
     }
 
     /// Cuts one batch from the front of the queue and sends it to the worker.
-    fn cut(&mut self, ctx: &mut Context<Self>) {
+    fn cut(&mut self, why: Cut, ctx: &mut Context<Self>) {
         let now = Instant::now();
         let mut batch: Vec<Waiting> = Vec::new();
         let mut longest = 0usize;
@@ -152,6 +245,7 @@ impl JudgeBatcher {
             self.queued_tokens -= w.tokens;
             if w.reply.is_closed() {
                 self.stats.dropped += 1;
+                self.callers.answered(&w.pair.a.pid);
                 continue;
             }
             let waited = now.duration_since(w.since).as_secs_f64();
@@ -179,6 +273,11 @@ impl JudgeBatcher {
         let unique_tokens: usize = unique.iter().map(|p| self.policy.pair_tokens(p)).sum();
         self.stats.deduplicated += (batch.len() - unique.len()) as u64;
         self.stats.batches += 1;
+        match why {
+            Cut::Full => self.stats.cut_full += 1,
+            Cut::CallersWaiting => self.stats.cut_callers_waiting += 1,
+            Cut::MaxWait => self.stats.cut_max_wait += 1,
+        }
         self.stats.pairs += unique.len() as u64;
         self.stats.max_batch = self.stats.max_batch.max(unique.len());
         self.stats.real_tokens += unique_tokens as u64;
@@ -198,6 +297,9 @@ impl JudgeBatcher {
         };
         ctx.spawn(score.into_actor(self).map(move |result, act, ctx| {
             act.inflight -= 1;
+            for w in &batch {
+                act.callers.answered(&w.pair.a.pid);
+            }
             match result {
                 Ok(scored) => {
                     act.stats.judge_busy_seconds += scored.busy.as_secs_f64();
@@ -248,6 +350,7 @@ impl Supervised for JudgeBatcher {
         self.faults.restarted(Stage::JudgeBatcher);
         self.inflight = 0;
         self.timer = None;
+        self.callers.reset_pending(self.queue.iter().map(|w| &w.pair.a.pid));
     }
 }
 
@@ -266,6 +369,7 @@ impl Handler<JudgePairs> for JudgeBatcher {
                 let (reply, rx) = oneshot::channel();
                 let tokens = self.policy.pair_tokens(&pair);
                 self.queued_tokens += tokens;
+                self.callers.sent(&pair.a.pid);
                 self.queue.push_back(Waiting { pair, tokens, since: now, reply });
                 rx
             })
@@ -273,6 +377,20 @@ impl Handler<JudgePairs> for JudgeBatcher {
         self.stats.max_queue_depth = self.stats.max_queue_depth.max(self.queue.len());
         self.schedule(ctx);
         MessageResult(Ok(receivers))
+    }
+}
+
+impl Handler<JudgeCallers> for JudgeBatcher {
+    type Result = ();
+
+    /// No fault is injected here: the message only times batches, and a lost one would change
+    /// nothing but that.
+    fn handle(&mut self, msg: JudgeCallers, ctx: &mut Context<Self>) {
+        match msg {
+            JudgeCallers::Open(caller) => self.callers.open(caller),
+            JudgeCallers::Close(caller) => self.callers.close(&caller),
+        }
+        self.schedule(ctx);
     }
 }
 
@@ -310,6 +428,19 @@ impl BatcherHandle {
         self.capacity - self.permits.available_permits()
     }
 
+    /// Tells the batcher that problem `pid` may send pairs (see [`JudgeCallers`]). It is only
+    /// advice on when to flush: if the batcher cannot be reached, batches wait `max_wait` as
+    /// without it, and the pairs' own requests report the failure.
+    pub async fn open_caller(&self, pid: Arc<str>) {
+        let _ = self.addr.send(JudgeCallers::Open(pid)).await;
+    }
+
+    /// Tells the batcher that problem `pid` sends no more pairs; advice, as for
+    /// [`BatcherHandle::open_caller`].
+    pub async fn close_caller(&self, pid: Arc<str>) {
+        let _ = self.addr.send(JudgeCallers::Close(pid)).await;
+    }
+
     /// Scores `pairs`, waiting first for room in the queue. A request larger than the whole
     /// queue waits for the queue to empty and then goes alone. A request that fails because
     /// the batcher restarted or the backend failed retriably is sent again, whole.
@@ -331,5 +462,46 @@ impl BatcherHandle {
             scores.push(rx.await.map_err(|_| PipelineError::Restarted { stage: Stage::JudgeBatcher.name() })??);
         }
         Ok(scores)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_open_caller_waiting_means_no_more_pairs_can_come() {
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let mut c = Callers::default();
+        c.sent(&a);
+        assert!(!c.all_waiting(), "no caller is known: only max_wait flushes");
+        c.open(a.clone());
+        c.open(b.clone());
+        assert!(!c.all_waiting(), "b may still send");
+        c.sent(&b);
+        c.sent(&b);
+        assert!(c.all_waiting());
+        c.answered(&b);
+        assert!(c.all_waiting(), "b still waits for its second pair");
+        c.answered(&b);
+        assert!(!c.all_waiting(), "b has its scores and may send more");
+        c.close(&b);
+        assert!(c.all_waiting(), "only a is left, and it waits");
+        c.open(a.clone());
+        assert!(c.all_waiting(), "opening twice counts once");
+        c.answered(&a);
+        assert!(!c.all_waiting());
+        c.close(&a);
+        c.close(&a);
+        assert!(!c.all_waiting(), "no open caller: only max_wait flushes");
+        assert_eq!((c.open_waiting, c.pending.len()), (0, 0));
+        // A pair answered that was never counted (sent before a restart) changes nothing.
+        c.answered("z");
+        c.open(a.clone());
+        c.sent(&a);
+        c.sent(&b);
+        c.reset_pending([&b].into_iter());
+        assert!(!c.all_waiting(), "a's pairs were with the judge when it restarted: a sends again");
+        assert_eq!(c.pending.get(&b), Some(&1));
     }
 }

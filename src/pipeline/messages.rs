@@ -5,6 +5,7 @@
 //!     ▲                        │                            │  ◀──── scores ─────────────┘
 //!     └──── StepDecisions ─────┴──────── (reply) ───────────┤
 //! generator ──OpenProblem──▶ clusterer, voter               └──ClustersFinal──▶ voter ──▶ Survivors
+//! clusterer ──JudgeCallers──▶ judge-batcher (which problems may still send pairs)
 //! generator ──TraceEnded──▶ voter ──ProblemResult──▶ run driver
 //! ```
 //!
@@ -96,6 +97,19 @@ pub type PairReply = Result<f32, PipelineError>;
 pub struct JudgePairs {
     /// The pairs, new prefix first.
     pub pairs: Vec<PairInput>,
+}
+
+/// Clusterer → judge-batcher: which problems may still send pairs. A problem's prefixes are
+/// judged one at a time, so each open problem is one caller; once every open problem has pairs
+/// waiting for their scores, no more can come and the batcher flushes a partial batch at once
+/// instead of waiting out `judge.max_wait_ms`. Only batch timing depends on it, never a score.
+#[derive(Debug, Clone, Message)]
+#[rtype(result = "()")]
+pub enum JudgeCallers {
+    /// The problem's prefixes are being clustered: it may send pairs.
+    Open(Arc<str>),
+    /// Every trace of the problem is clustered: it sends no more pairs.
+    Close(Arc<str>),
 }
 
 /// Generator → truncator, clusterer and voter: a problem starts.

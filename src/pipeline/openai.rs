@@ -181,27 +181,85 @@ fn clip(s: &str) -> String {
     s[..end].to_string()
 }
 
-/// Splits an SSE byte stream into `data:` payloads as bytes arrive.
-#[derive(Debug, Default)]
+/// A stream line longer than `generator.openai.max_sse_line_bytes`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a stream line exceeded generator.openai.max_sse_line_bytes ({cap} bytes); stopped reading")]
+pub struct LineTooLong {
+    /// The cap, in bytes.
+    pub cap: usize,
+}
+
+/// Splits an SSE byte stream into `data:` payloads as bytes arrive. It holds at most
+/// `max_line` bytes of a line that has not ended: a longer line is an error, found before the
+/// line is buffered whole, so a server that never sends a newline cannot exhaust memory.
+#[derive(Debug)]
 pub struct SseLines {
-    buf: Vec<u8>,
+    /// The line read so far, without its newline.
+    line: Vec<u8>,
+    max_line: usize,
 }
 
 impl SseLines {
+    /// A splitter that fails on a line longer than `max_line` bytes (the `\r` of a `\r\n`
+    /// counts; the `\n` does not).
+    pub fn new(max_line: usize) -> Self {
+        Self { line: Vec::new(), max_line }
+    }
+
     /// Adds bytes; returns the complete `data:` payloads they finished.
-    pub fn push(&mut self, bytes: &[u8]) -> Vec<String> {
-        self.buf.extend_from_slice(bytes);
+    pub fn push(&mut self, mut bytes: &[u8]) -> Result<Vec<String>, LineTooLong> {
         let mut out = Vec::new();
-        while let Some(nl) = self.buf.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=nl).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\r', '\n']);
-            if let Some(data) = line.strip_prefix("data:") {
-                out.push(data.trim_start().to_string());
+        while !bytes.is_empty() {
+            let (part, rest, ends) = match bytes.iter().position(|&b| b == b'\n') {
+                Some(nl) => (&bytes[..nl], &bytes[nl + 1..], true),
+                None => (bytes, &bytes[bytes.len()..], false),
+            };
+            if self.line.len() + part.len() > self.max_line {
+                return Err(LineTooLong { cap: self.max_line });
+            }
+            self.line.extend_from_slice(part);
+            bytes = rest;
+            if ends {
+                let line = String::from_utf8_lossy(&self.line);
+                if let Some(data) = line.trim_end_matches('\r').strip_prefix("data:") {
+                    out.push(data.trim_start().to_string());
+                }
+                self.line.clear();
             }
         }
-        out
+        Ok(out)
     }
+}
+
+/// Why a response body was not read whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// It was longer than `generator.openai.max_body_bytes`.
+    #[error("its body exceeded generator.openai.max_body_bytes ({cap} bytes); stopped reading")]
+    TooLong {
+        /// The cap, in bytes.
+        cap: usize,
+    },
+    /// The connection failed while it was read.
+    #[error("its body could not be read: {0}")]
+    Read(String),
+}
+
+/// Reads a response body whole, but never more than `cap` bytes of it: a body that says it is
+/// longer, or turns out longer, is an error as soon as that is known, and the rest is left
+/// unread (the connection is dropped).
+pub async fn read_body(mut resp: reqwest::Response, cap: usize) -> Result<String, BodyError> {
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(BodyError::TooLong { cap });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| BodyError::Read(e.to_string()))? {
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLong { cap });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// Least-loaded dispatch over endpoints, at most `cap` requests in flight on each.
@@ -267,13 +325,22 @@ impl Dispatcher {
 }
 
 /// Server-side generated-token counters from Prometheus `/metrics` (llama.cpp, vLLM, SGLang),
-/// summed over every endpoint that serves one; `None` when none does.
-pub async fn server_generated_tokens(client: &reqwest::Client, urls: &[String]) -> Option<f64> {
+/// summed over every endpoint that serves one; `None` when none does. A page longer than
+/// `max_body_bytes` is skipped, with a warning.
+pub async fn server_generated_tokens(client: &reqwest::Client, urls: &[String], max_body_bytes: usize) -> Option<f64> {
     const COUNTERS: [&str; 3] = ["llamacpp:tokens_predicted_total", "vllm:generation_tokens_total", "sglang:generation_tokens_total"];
     let mut total = None;
     for url in urls {
-        let Ok(resp) = client.get(format!("{}/metrics", url.trim_end_matches('/'))).send().await else { continue };
-        let Ok(text) = resp.text().await else { continue };
+        let metrics = format!("{}/metrics", url.trim_end_matches('/'));
+        let Ok(resp) = client.get(&metrics).send().await else { continue };
+        let text = match read_body(resp, max_body_bytes).await {
+            Ok(text) => text,
+            Err(e @ BodyError::TooLong { .. }) => {
+                tracing::warn!(url = %metrics, "the server's token counters are not read: {e}");
+                continue;
+            }
+            Err(BodyError::Read(_)) => continue,
+        };
         if let Some(v) = parse_counter(&text, &COUNTERS) {
             *total.get_or_insert(0.0) += v;
         }
@@ -353,9 +420,42 @@ mod tests {
 
     #[test]
     fn sse_lines_split_across_chunks() {
-        let mut s = SseLines::default();
-        assert!(s.push(b"data: {\"a\"").is_empty());
-        assert_eq!(s.push(b":1}\r\n\r\n: comment\ndata: [DONE]\n"), vec!["{\"a\":1}".to_string(), "[DONE]".to_string()]);
+        let mut s = SseLines::new(1024);
+        assert!(s.push(b"data: {\"a\"").unwrap().is_empty());
+        assert_eq!(s.push(b":1}\r\n\r\n: comment\ndata: [DONE]\n").unwrap(), vec!["{\"a\":1}".to_string(), "[DONE]".to_string()]);
+    }
+
+    #[test]
+    fn a_line_over_the_cap_fails_before_it_is_buffered_whole() {
+        // (chunks, cap, the payloads before the error or all of them)
+        let cases: &[(&[&[u8]], usize, Result<Vec<&str>, LineTooLong>)] = &[
+            // "data: 12345678" is 14 bytes: at the cap it passes, the \r\n's \r included.
+            (&[b"data: 12345678\n"], 14, Ok(vec!["12345678"])),
+            (&[b"data: 12345678\r\n"], 14, Err(LineTooLong { cap: 14 })),
+            (&[b"data: 1234", b"5678", b"9\n"], 14, Err(LineTooLong { cap: 14 })),
+            // Many short lines in one chunk are fine; the cap is per line.
+            (&[b"data: 1\ndata: 2\ndata: 3\n"], 8, Ok(vec!["1", "2", "3"])),
+            // A line that never ends fails once it passes the cap, whatever its chunks.
+            (&[b"data: ", &[b'x'; 100], &[b'x'; 100]], 150, Err(LineTooLong { cap: 150 })),
+        ];
+        for (chunks, cap, want) in cases {
+            let mut s = SseLines::new(*cap);
+            let mut got = Ok(Vec::new());
+            for chunk in *chunks {
+                match s.push(chunk) {
+                    Ok(more) => got.as_mut().expect("no error yet").extend(more),
+                    Err(e) => {
+                        got = Err(e);
+                        break;
+                    }
+                }
+                assert!(s.line.len() <= *cap, "buffered {} bytes over the cap {cap}", s.line.len());
+            }
+            let want = want.clone().map(|w| w.into_iter().map(String::from).collect::<Vec<_>>());
+            assert_eq!(got, want, "{chunks:?} with cap {cap}");
+        }
+        let e = LineTooLong { cap: 1 << 20 }.to_string();
+        assert!(e.contains("generator.openai.max_sse_line_bytes (1048576 bytes)"), "{e}");
     }
 
     #[test]

@@ -12,6 +12,15 @@ pub struct BatcherStats {
     pub pairs: u64,
     /// Batches sent to the judge.
     pub batches: u64,
+    /// Of those, batches cut full: at `judge.max_batch_pairs` pairs or `max_batch_tokens`
+    /// padded tokens.
+    pub cut_full: u64,
+    /// Of those, partial batches flushed at once because every problem still being clustered
+    /// was waiting for scores: no more pairs could come.
+    pub cut_callers_waiting: u64,
+    /// Of those, partial batches flushed once their oldest pair had waited `judge.max_wait_ms`
+    /// while some problem could still send pairs.
+    pub cut_max_wait: u64,
     /// Pairs dropped because their caller had gone away.
     pub dropped: u64,
     /// Pairs answered from an identical pair in the same batch.

@@ -9,6 +9,10 @@ use serde::Serialize;
 pub enum Outcome {
     /// It ran to its end (the model stopped, or `max_tokens`).
     Finished,
+    /// Its server streamed more than `max_tokens_margin` tokens past `max_tokens` (it ignored
+    /// the limit), so deepprune dropped the request. It is read as cut off at the token limit:
+    /// only a boxed answer counts.
+    Cut,
     /// It was stopped: pruned by the judge, or not picked by the voter to complete.
     Pruned,
     /// Its requests failed (retries used up, a broken stream with `on_broken_stream: fail`, or a
@@ -48,6 +52,8 @@ pub struct LiveReport {
     pub traces: u64,
     /// Traces that ran to their end.
     pub finished: u64,
+    /// Traces cut because their server ran past `max_tokens` by more than the margin.
+    pub cut: u64,
     /// Traces stopped by pruning.
     pub pruned: u64,
     /// Traces that failed.

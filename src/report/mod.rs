@@ -347,7 +347,7 @@ impl RunReport {
         if let Some(l) = &self.live {
             let opt = |v: Option<f64>| v.map_or_else(|| "n/a (no /metrics)".to_string(), |v| format!("{v:.0}"));
             rows.extend([
-                ("live traces finished / pruned / failed", format!("{} / {} / {}", l.finished, l.pruned, l.failed)),
+                ("live traces finished / cut / pruned / failed", format!("{} / {} / {} / {}", l.finished, l.cut, l.pruned, l.failed)),
                 ("live requests / retries / continuations", format!("{} / {} / {}", l.requests, l.retries, l.continuations)),
                 ("live cancels", l.cancels.to_string()),
                 ("live tokens billed / streamed", format!("{} / {}", l.billed_tokens, l.streamed_tokens)),

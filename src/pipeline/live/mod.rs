@@ -8,8 +8,13 @@
 //! the pruned requests at once (the stream is dropped, which closes the connection; with
 //! `cancel: abort_request` SGLang's `/abort_request` is called too). A pruned trace that the
 //! voter later picks to complete is resumed as a continuation, and the traces it does not pick
-//! end as pruned. Every trace ends as finished, pruned or failed, with its reason, in
+//! end as pruned. Every trace ends as finished, cut, pruned or failed, with its reason, in
 //! [`LiveReport`](crate::report::LiveReport).
+//!
+//! Bounds: a response body is read whole only up to `max_body_bytes`, one stream line only up
+//! to `max_sse_line_bytes`, and a stream that runs more than `max_tokens_margin` tokens past
+//! `max_tokens` (a server that ignores it) is dropped and its trace ends as cut: it votes as a
+//! trace cut off at the token limit, with only a boxed answer.
 //!
 //! Token counts: a request's `usage.completion_tokens` where the server reports it, otherwise
 //! the tokens streamed. Without log-probabilities an SSE event counts as one token (llama.cpp,
@@ -55,6 +60,18 @@ fn auth_headers(config: &OpenAiConfig) -> Result<reqwest::header::HeaderMap, Pip
     value.set_sensitive(true);
     headers.insert(reqwest::header::AUTHORIZATION, value);
     Ok(headers)
+}
+
+/// Asks the server at `base` to abort request `rid` (SGLang's `POST /abort_request`), in the
+/// background: the trace does not wait for it, and a failure is only logged.
+fn abort_request(client: &reqwest::Client, base: String, rid: String) {
+    let client = client.clone();
+    tokio::spawn(async move {
+        let r = client.post(format!("{base}/abort_request")).json(&serde_json::json!({ "rid": rid })).send().await;
+        if let Err(e) = r {
+            tracing::warn!(%rid, error = %e, "POST /abort_request failed");
+        }
+    });
 }
 
 /// A problem to generate traces for.
@@ -115,7 +132,7 @@ impl LiveContext {
 
     /// The servers' generated-token counters now (see [`openai::server_generated_tokens`]).
     pub async fn server_tokens(&self) -> Option<f64> {
-        openai::server_generated_tokens(&self.client, self.dispatcher.urls()).await
+        openai::server_generated_tokens(&self.client, self.dispatcher.urls(), self.config.max_body_bytes).await
     }
 
     /// The counters once they stop moving: a server counts a cancelled request's tokens only
@@ -145,6 +162,7 @@ impl LiveContext {
         LiveReport {
             traces: records.len() as u64,
             finished: count(Outcome::Finished),
+            cut: count(Outcome::Cut),
             pruned: count(Outcome::Pruned),
             failed: count(Outcome::Failed),
             requests: self.requests.load(Ordering::Relaxed),
@@ -378,13 +396,7 @@ impl LiveSource {
         t.billed += t.req_streamed;
         t.req_streamed = 0;
         if let (CancelMode::AbortRequest, Some((base, rid))) = (self.ctx.config.cancel, t.current.take()) {
-            let client = self.ctx.client.clone();
-            tokio::spawn(async move {
-                let r = client.post(format!("{base}/abort_request")).json(&serde_json::json!({ "rid": rid })).send().await;
-                if let Err(e) = r {
-                    tracing::warn!(%rid, error = %e, "POST /abort_request failed");
-                }
-            });
+            abort_request(&self.ctx.client, base, rid);
         }
     }
 
@@ -428,6 +440,12 @@ impl LiveSource {
                 t.task = None;
                 self.end(i, Outcome::Failed, reason);
             }
+            Event::Cut { reason } => {
+                t.task = None;
+                // Cut off at the token limit, as far as its answer goes: only a boxed one counts.
+                t.finish = Some("length".into());
+                self.end(i, Outcome::Cut, reason);
+            }
         }
     }
 
@@ -442,7 +460,7 @@ impl LiveSource {
             // failed); a pruned one is not ended, the voter may still resume it.
             let outcome = t.outcome.as_ref().map(|(o, _)| *o);
             let abstains = t.ended_now && (t.low_confidence || outcome == Some(Outcome::Failed));
-            let finished = t.ended_now && outcome == Some(Outcome::Finished);
+            let finished = t.ended_now && matches!(outcome, Some(Outcome::Finished | Outcome::Cut));
             chunks.push(TokenChunk {
                 sample: t.sample,
                 bytes: std::mem::take(&mut t.new_bytes),
@@ -510,7 +528,7 @@ impl LiveSource {
             let Some((outcome, reason)) = t.outcome.clone() else { continue };
             let end = match outcome {
                 _ if t.low_confidence => TraceEnd::LowConfidence,
-                Outcome::Finished => TraceEnd::Finished,
+                Outcome::Finished | Outcome::Cut => TraceEnd::Finished,
                 Outcome::Pruned => TraceEnd::Stopped,
                 Outcome::Failed => TraceEnd::Failed,
             };

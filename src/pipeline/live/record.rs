@@ -11,7 +11,9 @@ use crate::report::Outcome;
 /// `problems.jsonl` and `traces.jsonl`. Finished traces carry `finish`, their extracted
 /// `answer`, an `answer_class` (equal classes for answers this crate judges equivalent, -1 for
 /// none) and `correct`; pruned and failed traces hold their partial text with those fields
-/// null, and every line says its `outcome`.
+/// null, and every line says its `outcome`. A cut trace (its server ran past `max_tokens`) is
+/// recorded as finished at the token limit (`finish: length`, only a boxed answer), with
+/// `outcome: cut`.
 pub(super) struct Recorder {
     dir: PathBuf,
     problems: std::io::BufWriter<std::fs::File>,
@@ -37,7 +39,7 @@ impl Recorder {
         let mut classes: Vec<Answer> = Vec::new();
         let mut lines = Vec::new();
         for t in traces {
-            let finished = t.outcome.as_ref().is_some_and(|(o, _)| *o == Outcome::Finished);
+            let finished = t.outcome.as_ref().is_some_and(|(o, _)| matches!(o, Outcome::Finished | Outcome::Cut));
             let extracted = finished.then(|| answer::extract_with_finish(&t.text, t.finish.as_deref().and_then(crate::trace::Finish::from_reason))).flatten();
             let class = finished.then(|| match &extracted {
                 None => -1,

@@ -9,7 +9,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::LiveContext;
-use crate::config::OnBrokenStream;
+use crate::config::{CancelMode, OnBrokenStream};
 use crate::pipeline::openai::{self, Delta, SseLines};
 
 /// What a request task tells its problem's driver.
@@ -25,6 +25,8 @@ pub(super) enum Event {
     Retry { reason: String },
     /// The trace ended: its finish reason, or why it failed.
     End(Result<String, String>),
+    /// The stream ran more than `max_tokens_margin` tokens past `max_tokens` and was dropped.
+    Cut { reason: String },
 }
 
 /// A message from trace `sample`'s task number `epoch` (events of cancelled tasks are dropped).
@@ -46,6 +48,14 @@ pub(super) struct Job {
     pub(super) tokens: u64,
     pub(super) retries: u32,
     pub(super) tx: mpsc::UnboundedSender<Msg>,
+}
+
+/// How a request that ended its trace ended.
+enum Ended {
+    /// The server ended the stream: its finish reason and the usage it reported.
+    Finished { finish: String, usage: Option<u64> },
+    /// It ran more than `max_tokens_margin` tokens past `max_tokens`; it is dropped here.
+    Cut { reason: String },
 }
 
 /// Why one request did not finish the trace.
@@ -74,15 +84,26 @@ pub(super) async fn run_trace(job: Job) {
         let rid = format!("{rid}-{epoch}-{attempt}");
         attempt += 1;
         let body = cfg.request_body(&question, sample, &generated, remaining as u32, &rid);
-        send(Event::Sent { base_url: slot.base_url().to_string(), rid, continuation: !generated.is_empty() });
+        let base_url = slot.base_url().to_string();
+        send(Event::Sent { base_url: base_url.clone(), rid: rid.clone(), continuation: !generated.is_empty() });
         ctx.requests.fetch_add(1, Ordering::Relaxed);
         let before = tokens;
-        let result = request(&ctx, slot.base_url(), &body, &mut generated, &mut tokens, &send).await;
+        let result = request(&ctx, &base_url, &body, &mut generated, &mut tokens, &send).await;
         drop(slot);
         let error = match result {
-            Ok((finish, usage)) => {
+            Ok(Ended::Finished { finish, usage }) => {
                 send(Event::RequestDone { usage });
                 send(Event::End(Ok(finish)));
+                return;
+            }
+            Ok(Ended::Cut { reason }) => {
+                // The stream is dropped already; a server that ignores max_tokens may ignore a
+                // disconnect too, so SGLang is also asked to abort.
+                if cfg.cancel == CancelMode::AbortRequest {
+                    super::abort_request(&ctx.client, base_url, rid);
+                }
+                send(Event::RequestDone { usage: None });
+                send(Event::Cut { reason });
                 return;
             }
             Err(e) => {
@@ -113,7 +134,9 @@ pub(super) async fn run_trace(job: Job) {
 }
 
 /// Sends one streaming request; appends what it streams to `generated` and `tokens`. Returns
-/// the finish reason and the reported usage.
+/// the finish reason and the reported usage, or that the stream ran past `max_tokens` by more
+/// than the margin and was cut. Reads at most `max_body_bytes` of an error's body and
+/// `max_sse_line_bytes` of one stream line.
 async fn request(
     ctx: &LiveContext,
     base_url: &str,
@@ -121,7 +144,7 @@ async fn request(
     generated: &mut String,
     tokens: &mut u64,
     send: &impl Fn(Event),
-) -> Result<(String, Option<u64>), RequestError> {
+) -> Result<Ended, RequestError> {
     let cfg = &ctx.config;
     let url = format!("{base_url}{}", cfg.path());
     // The API key is one of the client's default headers.
@@ -129,8 +152,10 @@ async fn request(
     let resp = req.send().await.map_err(|e| RequestError::Retriable(format!("{url}: {}", error_chain(&e))))?;
     let status = resp.status();
     if !status.is_success() {
-        let text = resp.text().await.unwrap_or_default();
-        let reason = format!("{url}: HTTP {status}: {}", text.chars().take(200).collect::<String>());
+        let reason = match openai::read_body(resp, cfg.max_body_bytes).await {
+            Ok(text) => format!("{url}: HTTP {status}: {}", text.chars().take(200).collect::<String>()),
+            Err(e) => format!("{url}: HTTP {status}: {e}"),
+        };
         return Err(if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
             RequestError::Retriable(reason)
         } else {
@@ -138,16 +163,19 @@ async fn request(
         });
     }
     let mut stream = resp.bytes_stream();
-    let mut sse = SseLines::default();
+    let mut sse = SseLines::new(cfg.max_sse_line_bytes);
     let (mut finish, mut usage) = (None, None);
     let streamed_before = *tokens;
+    let limit = u64::from(cfg.max_tokens) + u64::from(cfg.max_tokens_margin);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
             RequestError::Retriable(format!("{url}: stream broke after {} tokens: {}", *tokens - streamed_before, error_chain(&e)))
         })?;
-        for data in sse.push(&chunk) {
+        // A server that sends such a line is broken; trying again would read the cap again.
+        let lines = sse.push(&chunk).map_err(|e| RequestError::Fatal(format!("{url}: {e}")))?;
+        for data in lines {
             if data == "[DONE]" {
-                return finish.map(|f| (f, usage)).ok_or_else(|| {
+                return finish.map(|finish| Ended::Finished { finish, usage }).ok_or_else(|| {
                     RequestError::Retriable(format!("{url}: stream ended with [DONE] but no finish_reason"))
                 });
             }
@@ -156,12 +184,19 @@ async fn request(
                 generated.push_str(&d.text);
                 *tokens += d.tokens as u64;
                 send(Event::Delta(d));
+                if *tokens > limit {
+                    let reason = format!(
+                        "{url}: cut after {tokens} tokens: the server streamed more than max_tokens ({}) + max_tokens_margin ({})",
+                        cfg.max_tokens, cfg.max_tokens_margin
+                    );
+                    return Ok(Ended::Cut { reason });
+                }
             }
             finish = event.finish_reason.or(finish);
             usage = event.completion_tokens.or(usage);
         }
     }
-    finish.map(|f| (f, usage)).ok_or_else(|| {
+    finish.map(|finish| Ended::Finished { finish, usage }).ok_or_else(|| {
         RequestError::Retriable(format!("{url}: stream closed after {} tokens before the trace finished", *tokens - streamed_before))
     })
 }
