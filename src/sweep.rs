@@ -51,6 +51,15 @@ pub enum SweepError {
         /// The run error.
         source: crate::pipeline::PipelineError,
     },
+    /// A row's pipeline is ungraded (`generator.ungraded: true`): a sweep compares accuracy.
+    #[error(
+        "row {row}: generator.ungraded is true, but a sweep compares accuracy at each token budget; \
+         expected a graded pipeline (a gold answer for every problem, and generator.ungraded false)"
+    )]
+    Ungraded {
+        /// The row's overrides.
+        row: String,
+    },
     /// A stored file of an earlier run (`--resume`) is unreadable.
     #[error("{path}: line {line}: {message}")]
     Stored {
@@ -231,14 +240,15 @@ pub struct Row {
 pub struct ProblemOutcome {
     /// Problem id.
     pub pid: String,
-    /// Whether the voted answer is correct (`None`: ungraded, counted as wrong, as in `accuracy`).
+    /// Whether the voted answer is correct. A sweep runs graded pipelines only; `None` is found
+    /// only in rows stored by versions that ran problems without gold, and counts as wrong.
     pub correct: Option<bool>,
     /// Tokens generated for it.
     pub tokens: u64,
 }
 
 impl ProblemOutcome {
-    /// 1 if the voted answer is correct, else 0 (ungraded counts as wrong).
+    /// 1 if the voted answer is correct, else 0 (an ungraded outcome of an old row counts as wrong).
     fn solved(&self) -> f64 {
         f64::from(u8::from(self.correct.unwrap_or(false)))
     }
@@ -268,29 +278,38 @@ pub fn paired_delta(a: &[ProblemOutcome], b: &[ProblemOutcome]) -> Option<(f64, 
     Some((mean, metrics::bootstrap_mean_ci(&diffs, 2000, 7)))
 }
 
-fn row_of(overrides: &[String], results: &[ProblemResult], report: &crate::report::RunReport, cfg: &SweepConfig) -> Row {
+/// The row of a graded run; an ungraded one has no accuracy to put in it.
+fn row_of(
+    overrides: &[String],
+    results: &[ProblemResult],
+    report: &crate::report::RunReport,
+    cfg: &SweepConfig,
+) -> Result<Row, SweepError> {
+    let ungraded = || SweepError::Ungraded { row: overrides.join(" ") };
+    let (accuracy, matched) = report.accuracy.zip(report.matched_cons_k_accuracy).ok_or_else(ungraded)?;
+    let (gain, gain_ci) = report.gain_over_cons_k.zip(report.gain_over_cons_k_ci).ok_or_else(ungraded)?;
     let per_problem: Vec<f64> = results.iter().map(|r| r.correct.unwrap_or(false) as u8 as f64).collect();
     let neural = report.judge == "model" || report.judge == "embedding";
     let judge_flops = if neural { report.judge_pairs as f64 * cfg.judge_flops_per_pair } else { 0.0 };
     let gen_flops = 2.0 * cfg.generator_params * report.tokens as f64;
-    Row {
+    Ok(Row {
         overrides: overrides.join(" "),
         judge: report.judge.clone(),
-        accuracy: report.accuracy,
+        accuracy,
         accuracy_ci: metrics::bootstrap_mean_ci(&per_problem, 2000, 7),
         tokens: report.tokens,
         token_fraction: 1.0 - report.token_reduction,
         token_reduction: report.token_reduction,
-        matched_cons_k_accuracy: report.matched_cons_k_accuracy,
-        gain_over_cons_k: report.gain_over_cons_k,
-        gain_over_cons_k_ci: report.gain_over_cons_k_ci,
+        matched_cons_k_accuracy: matched,
+        gain_over_cons_k: gain,
+        gain_over_cons_k_ci: gain_ci,
         judge_pairs: report.judge_pairs,
         judge_seconds: report.judge_busy_seconds,
         judge_flops_ratio: if gen_flops > 0.0 { judge_flops / gen_flops } else { 0.0 },
         upper_bound: report.oracle_upper_bound,
         judge_batches: report.judge_batches,
         judge_shapes: report.judge_batcher.shapes,
-    }
+    })
 }
 
 /// cons@k for k = 1..=N on the same traces: (token fraction k/N, mean accuracy).
@@ -340,6 +359,9 @@ pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool, resume: bool) ->
                 with_quiet.push("output.progress=false".into());
                 let config = plan::load(&cfg.pipeline, &with_quiet)
                     .map_err(|source| SweepError::Pipeline { row: name.clone(), source })?;
+                if config.generator.ungraded() {
+                    return Err(SweepError::Ungraded { row: name });
+                }
                 if data.is_none() {
                     data = Some(ReplayData::load(&config).map_err(|source| SweepError::Run { row: name.clone(), source })?);
                 }
@@ -354,7 +376,7 @@ pub fn run(cfg: &SweepConfig, extra: &[String], progress: bool, resume: bool) ->
                     .map(|r| ProblemOutcome { pid: r.pid.clone(), correct: r.correct, tokens: r.tokens })
                     .collect();
                 per_problem.sort_by(|a, b| a.pid.cmp(&b.pid));
-                StoredRow { run_overrides: overrides, row: row_of(row, &results, &report, cfg), per_problem }
+                StoredRow { run_overrides: overrides, row: row_of(row, &results, &report, cfg)?, per_problem }
             }
         };
         if progress {

@@ -351,7 +351,8 @@ fn malformed_datasets_are_errors_naming_file_line_and_field() {
 
 #[test]
 fn a_missing_gold_answer_is_an_ungraded_problem_not_an_error() {
-    // problems.jsonl's answer field is `gold`; leaving it out is allowed (the problem is ungraded).
+    // problems.jsonl's answer field is `gold`; the loader accepts a problem without it. Only an
+    // ungraded run may then use the problem; a graded one stops, naming it (tests/grading.rs).
     let dir = tempfile::tempdir().unwrap();
     let path = write_tmp(dir.path(), "problems.jsonl", br#"{"pid":"q","question":"1+1?"}"#);
     let problems = load_problems(&path).unwrap();

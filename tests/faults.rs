@@ -22,7 +22,7 @@ fn run(overrides: &[&str]) -> Result<(Vec<ProblemResult>, RunReport), String> {
 /// pruned traces and staged decisions; and the totals.
 fn outcome(results: &[ProblemResult], report: &RunReport) -> String {
     let mut s = format!(
-        "accuracy {} tokens {} judge_pairs {} pruned {} staged {:?}\n",
+        "accuracy {:?} tokens {} judge_pairs {} pruned {} staged {:?}\n",
         report.accuracy, report.tokens, report.judge_pairs, report.pruned_traces, report.staged
     );
     for r in results {

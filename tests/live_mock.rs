@@ -236,7 +236,7 @@ fn pruned_requests_are_disconnected_and_aborted_by_rid() {
     let seeds: HashSet<u64> = s.bodies.iter().map(|b| b["seed"].as_u64().unwrap()).collect();
     assert_eq!(seeds, (0..6).collect());
     drop(s);
-    assert_eq!((report.accuracy, report.pruned_traces), (1.0, 5));
+    assert_eq!((report.accuracy, report.pruned_traces), (Some(1.0), 5));
 
     // The record replays: the dataset loader reads it, with labels on the finished trace.
     let traces = deepprune::trace::dataset::load_traces(&record.join("traces.jsonl")).unwrap();
@@ -266,6 +266,17 @@ fn chat_api_and_429s_are_retried_without_losing_a_trace() {
 }
 
 #[test]
+fn an_ungraded_live_run_reads_no_gold_and_reports_no_accuracy() {
+    let (url, _) = mock_server(None);
+    let dir = tempfile::tempdir().unwrap();
+    // The problem has gold; an ungraded run does not read it.
+    let (live, report) = run(&url, dir.path(), &["judge.kind=none", "generator.ungraded=true"]);
+    assert_eq!((live.traces, live.finished), (6, 6), "{live:#?}");
+    assert_eq!((report.accuracy, report.gain_over_cons_k), (None, None));
+    assert!(report.tokens > 0);
+}
+
+#[test]
 fn deepconf_stops_uncertain_traces_live() {
     let (url, _) = mock_server(None);
     let dir = tempfile::tempdir().unwrap();
@@ -290,7 +301,7 @@ fn deepconf_stops_uncertain_traces_live() {
         assert!(r.reason.contains("DeepConf: group confidence fell below 5.00 at token"), "{r:?}");
         assert!(r.streamed_tokens < WORDS.len() as u64, "{r:?}");
     }
-    assert_eq!(report.accuracy, 1.0);
+    assert_eq!(report.accuracy, Some(1.0));
 }
 
 /// Scores every pair of 4-token prefixes 0.55, within the band around τ = 0.5, and every longer
@@ -331,7 +342,7 @@ fn a_waiting_trace_is_not_cancelled_live() {
     let staged = report.staged.unwrap();
     assert_eq!((staged.waited, staged.decided, staged.pruned), (5, vec![1, 5], vec![0, 5]));
     assert_eq!(results[0].clusters.len(), 1);
-    assert_eq!(report.accuracy, 1.0);
+    assert_eq!(report.accuracy, Some(1.0));
 }
 
 #[test]
@@ -364,7 +375,7 @@ fn a_stalled_stream_times_out_and_resumes() {
         assert!(r.last_retry.as_deref().is_some_and(|m| m.contains("timed out")), "{r:?}");
     }
     // The resumed traces are whole: every one ends with the answer.
-    assert_eq!(report.accuracy, 1.0);
+    assert_eq!(report.accuracy, Some(1.0));
 }
 
 #[test]
@@ -378,7 +389,7 @@ fn a_client_error_fails_the_trace_with_its_reason() {
         assert!(r.reason.contains("HTTP 400") && r.reason.contains("scripted"), "{r:?}");
     }
     // Failed traces do not vote.
-    assert_eq!(report.accuracy, 0.0);
+    assert_eq!(report.accuracy, Some(0.0));
 }
 
 /// Every file under `dir`, recursively.

@@ -139,7 +139,7 @@ fn a_grid_row_equals_a_plain_run() {
     let data = ReplayData::load(&plain).unwrap();
     let (_, report) = run_blocking(&plain, &data, None).unwrap();
     assert_eq!(rows[1].tokens, report.tokens);
-    assert_eq!(rows[1].accuracy, report.accuracy);
+    assert_eq!(Some(rows[1].accuracy), report.accuracy);
     assert_eq!(rows[1].judge_pairs, report.judge_pairs);
     assert_eq!(rows[0].token_reduction, 0.0, "the cons@N row generates every token");
     // The grid point with DeepConf equals a plain run with the same stop policy.
@@ -153,7 +153,7 @@ fn a_grid_row_equals_a_plain_run() {
     ]);
     let (_, report) = run_blocking(&both, &data, None).unwrap();
     assert!(rows[2].overrides.contains("generator.stop_policy=deepconf-low"), "{}", rows[2].overrides);
-    assert_eq!((rows[2].tokens, rows[2].accuracy), (report.tokens, report.accuracy));
+    assert_eq!((rows[2].tokens, Some(rows[2].accuracy)), (report.tokens, report.accuracy));
     for f in ["rows.csv", "rows.md", "rows.jsonl", "paired.md", "cons_k.csv", "frontier.png", "frontier.svg"] {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }
@@ -184,4 +184,14 @@ fn variants_cross_every_judge_row_and_leave_baselines_alone() {
     assert_eq!(with, 2);
     assert!(rows[1..5].iter().all(|r| r[0] == "judge.kind=lexical"));
     assert!(!rows[0].iter().chain(&rows[5]).any(|o| o.starts_with("clusterer.")));
+}
+
+#[test]
+fn an_ungraded_pipeline_is_no_sweep() {
+    let out = tempfile::tempdir().unwrap();
+    let err = deepprune::sweep::run(&sample_sweep(out.path(), vec![0.25]), &["generator.ungraded=true".into()], false, false)
+        .unwrap_err();
+    assert!(matches!(err, deepprune::sweep::SweepError::Ungraded { .. }), "{err:?}");
+    assert!(err.to_string().contains("a sweep compares accuracy"), "{err}");
+    assert!(!out.path().join("rows.jsonl").exists(), "no row is run");
 }

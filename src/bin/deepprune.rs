@@ -254,6 +254,10 @@ fn main() -> anyhow::Result<()> {
             } else {
                 println!("pair verdicts:        {:.4} agree over {} pairs ({} we merge, {} we split)", a.pair_agreement, a.pairs, a.pairs_we_merge, a.pairs_we_split);
                 println!("correctness verdicts: {:.4} agree over {} traces ({} we accept, {} we reject)", a.correct_agreement, a.traces, a.traces_we_accept, a.traces_we_reject);
+                if a.traces_ungraded > 0 {
+                    let pids = deepprune::trace::dataset::pid_list(&a.ungraded_pids);
+                    println!("not graded:           {} labelled traces of problems with no gold answer in the problems file: {pids}", a.traces_ungraded);
+                }
             }
         }
         Command::Sweep { config, set, judges, output, quiet, resume } => {

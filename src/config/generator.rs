@@ -1,11 +1,12 @@
 //! The `generator` section: where traces come from. `kind` picks the source, and each source
 //! takes its own keys, so a key that the chosen source does not read is an error:
 //!
-//! - `replay`: `problems`, `traces`, `max_problems`, `max_traces`, the virtual-time keys
-//!   (`tokens_per_step`, `decision_delay_steps`) and the DeepConf keys (`stop_policy`,
+//! - `replay`: `problems`, `traces`, `max_problems`, `max_traces`, `ungraded`, the virtual-time
+//!   keys (`tokens_per_step`, `decision_delay_steps`) and the DeepConf keys (`stop_policy`,
 //!   `deepconf_window`, `deepconf_warmup`).
 //! - `synthetic`: the `synthetic` subsection and the virtual-time keys.
-//! - `openai`: `problems`, `max_problems`, the `openai` subsection and the DeepConf keys.
+//! - `openai`: `problems`, `max_problems`, `ungraded`, the `openai` subsection and the DeepConf
+//!   keys.
 //!
 //! `concurrent_problems` applies to every kind. The section is read in two steps: `kind` first,
 //! then the kind's own keys, so an error names the key at fault rather than the whole section.
@@ -95,6 +96,9 @@ pub struct ReplaySource {
     pub max_problems: Option<usize>,
     /// Replay only the first this many traces (by sample index) of each problem.
     pub max_traces: Option<usize>,
+    /// Run without grading: gold answers are not read, and the report has no accuracy. A graded
+    /// run (the default) needs a problem with a gold answer for every problem it replays.
+    pub ungraded: bool,
     /// How the traces advance in virtual time.
     #[serde(flatten)]
     pub steps: VirtualSteps,
@@ -120,6 +124,9 @@ pub struct OpenAiSource {
     pub problems: PathBuf,
     /// Generate for only the first this many problems.
     pub max_problems: Option<usize>,
+    /// Run without grading: gold answers are not read, and the report has no accuracy. A graded
+    /// run (the default) needs a gold answer for every problem it generates for.
+    pub ungraded: bool,
     /// The servers, the prompt and the sampling (`generator.openai`).
     pub openai: OpenAiConfig,
     /// Confidence-based early stopping.
@@ -155,6 +162,15 @@ impl GeneratorConfig {
             GeneratorSource::Replay(_) => GeneratorKind::Replay,
             GeneratorSource::Synthetic(_) => GeneratorKind::Synthetic,
             GeneratorSource::Openai(_) => GeneratorKind::Openai,
+        }
+    }
+
+    /// Whether the run is ungraded (`generator.ungraded`); synthetic problems always have gold.
+    pub fn ungraded(&self) -> bool {
+        match &self.source {
+            GeneratorSource::Replay(r) => r.ungraded,
+            GeneratorSource::Openai(o) => o.ungraded,
+            GeneratorSource::Synthetic(_) => false,
         }
     }
 
@@ -202,6 +218,8 @@ struct RawReplay {
     max_problems: Option<usize>,
     #[serde(default)]
     max_traces: Option<usize>,
+    #[serde(default)]
+    ungraded: bool,
     #[serde(default = "default_tokens_per_step")]
     tokens_per_step: usize,
     #[serde(default)]
@@ -246,6 +264,8 @@ struct RawOpenai {
     #[serde(default)]
     max_problems: Option<usize>,
     #[serde(default)]
+    ungraded: bool,
+    #[serde(default)]
     openai: OpenAiConfig,
     #[serde(default)]
     stop_policy: StopPolicy,
@@ -288,7 +308,15 @@ pub(super) fn compile(section: Option<&Value>, paths: &RelativePaths, e: &mut Ve
                 DeepConfConfig { stop_policy: r.stop_policy, deepconf_window: r.deepconf_window, deepconf_warmup: r.deepconf_warmup };
             deepconf.check(e);
             let (problems, traces) = (problems?, traces?);
-            let source = ReplaySource { problems, traces, max_problems: r.max_problems, max_traces: r.max_traces, steps, deepconf };
+            let source = ReplaySource {
+                problems,
+                traces,
+                max_problems: r.max_problems,
+                max_traces: r.max_traces,
+                ungraded: r.ungraded,
+                steps,
+                deepconf,
+            };
             (GeneratorSource::Replay(source), r.concurrent_problems)
         }
         GeneratorKind::Synthetic => {
@@ -309,7 +337,8 @@ pub(super) fn compile(section: Option<&Value>, paths: &RelativePaths, e: &mut Ve
             if deepconf.stop_policy != StopPolicy::None && o.openai.logprobs == 0 {
                 e.push("generator.openai.logprobs: a deepconf stop_policy needs token confidences; expected 1 to 20 (20 as in DeepConf), got 0".into());
             }
-            let source = OpenAiSource { problems: problems?, max_problems: o.max_problems, openai: o.openai, deepconf };
+            let source =
+                OpenAiSource { problems: problems?, max_problems: o.max_problems, ungraded: o.ungraded, openai: o.openai, deepconf };
             (GeneratorSource::Openai(source), o.concurrent_problems)
         }
     };
@@ -420,6 +449,8 @@ mod tests {
         assert_eq!(g.kind(), GeneratorKind::Replay, "replay is the default kind");
         let GeneratorSource::Replay(r) = &g.source else { panic!("{g:?}") };
         assert_eq!((r.steps.tokens_per_step, r.deepconf.deepconf_warmup, g.concurrent_problems), (8, 16, 8));
+        assert!(!g.ungraded(), "a run is graded unless it says otherwise");
+        assert!(compiled(&format!("{replay}ungraded: true\n")).unwrap().ungraded());
 
         let g = compiled("kind: synthetic\nsynthetic: {problems: 3}\ntokens_per_step: 4\n").unwrap();
         let GeneratorSource::Synthetic(s) = &g.source else { panic!("{g:?}") };
@@ -429,6 +460,8 @@ mod tests {
         let cases = [
             ("kind: synthetic\ntraces: t.jsonl\n", "generator.traces: unknown key `traces` for kind synthetic (a key of kind replay), expected one of"),
             ("kind: synthetic\nstop_policy: deepconf-low\n", "generator.stop_policy: unknown key `stop_policy` for kind synthetic (a key of kind replay and openai)"),
+            ("kind: synthetic\nungraded: true\n", "generator.ungraded: unknown key `ungraded` for kind synthetic (a key of kind replay and openai)"),
+            (&format!("{replay}ungraded: 1\n"), "generator.ungraded: wrong type: integer `1`, expected"),
             (&format!("{replay}openai: {{}}\n"), "generator.openai: unknown key `openai` for kind replay (a key of kind openai)"),
             (&format!("{replay}surprise: 1\n"), "generator.surprise: unknown key `surprise`, expected one of `kind`, `problems`"),
             ("kind: live\n", "generator.kind: unknown value `live`, expected one of `replay`, `synthetic`, `openai`"),

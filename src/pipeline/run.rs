@@ -22,7 +22,7 @@ use crate::deepconf::DeepConfParams;
 use crate::judge::{build, PairJudge};
 use crate::judge::worker::JudgeWorker;
 use crate::report::{self, Baseline, ProblemResult, RunReport};
-use crate::trace::dataset::{load_problems, load_traces, TraceSet};
+use crate::trace::dataset::{check_gold, check_traces_have_problems, load_problems, load_traces, TraceSet};
 use crate::trace::{Problem, Trace};
 
 /// The recorded data a replay run reads.
@@ -44,6 +44,27 @@ impl ReplayData {
             GeneratorSource::Openai(o) => Self { problems: load_problems(&o.problems)?, traces: TraceSet::default() },
             GeneratorSource::Replay(r) => Self { problems: load_problems(&r.problems)?, traces: load_traces(&r.traces)? },
         })
+    }
+
+    /// Checks that a graded run can grade every problem it runs: a replay's traces are all of
+    /// problems in the problems file (the whole file: a trace of no problem means the two files
+    /// do not belong together), and each problem the run reaches (after `max_problems`) has a
+    /// gold answer. An ungraded run (`generator.ungraded: true`) and a synthetic one pass.
+    pub fn check_graded(&self, config: &PipelineConfig) -> Result<(), PipelineError> {
+        match &config.generator.source {
+            GeneratorSource::Synthetic(_) => {}
+            GeneratorSource::Replay(r) if !r.ungraded => {
+                check_traces_have_problems(&r.traces, &self.traces, &r.problems, &self.problems)?;
+                let reached = self.traces.problems.iter().take(r.max_problems.unwrap_or(usize::MAX));
+                check_gold(&r.problems, &self.problems, reached.map(|(pid, _)| pid.as_str()))?;
+            }
+            GeneratorSource::Openai(o) if !o.ungraded => {
+                let reached = self.problems.iter().take(o.max_problems.unwrap_or(usize::MAX));
+                check_gold(&o.problems, &self.problems, reached.map(|p| p.pid.as_str()))?;
+            }
+            GeneratorSource::Replay(_) | GeneratorSource::Openai(_) => {}
+        }
+        Ok(())
     }
 }
 
@@ -98,16 +119,22 @@ struct Sources {
 fn sources(config: &PipelineConfig, data: &ReplayData) -> Result<Sources, PipelineError> {
     let baselines: Arc<Mutex<HashMap<String, Baseline>>> = Arc::default();
     let record = baselines.clone();
+    // Every problem with complete traces has a cons@N baseline, graded or not, so the token
+    // reduction compares the same problems' tokens.
     let make = move |pid: &str, traces: Vec<Arc<Trace>>, gold: Option<String>, steps: VirtualSteps| {
-        if let Some(g) = &gold {
-            let b = report::baseline(&traces, &Answer::parse(g));
-            record.lock().unwrap_or_else(|p| p.into_inner()).insert(pid.to_string(), b);
-        }
+        let b = report::baseline(&traces, gold.as_deref().map(Answer::parse).as_ref());
+        record.lock().unwrap_or_else(|p| p.into_inner()).insert(pid.to_string(), b);
         (ReplayProblem::new(pid.into(), traces, steps.tokens_per_step, steps.decision_delay_steps), gold)
     };
+    data.check_graded(config)?;
+    // An ungraded run reads no gold answer, so that no problem is graded and none is reported.
+    let ungraded = config.generator.ungraded();
     match &config.generator.source {
         GeneratorSource::Openai(o) => {
-            let problems = live::live_problems(&data.problems, o.max_problems);
+            let mut problems = live::live_problems(&data.problems, o.max_problems);
+            if ungraded {
+                problems.iter_mut().for_each(|p| p.gold = None);
+            }
             let order = problems.iter().enumerate().map(|(i, p)| (p.pid.to_string(), i)).collect();
             let n_problems = problems.len();
             let ctx = LiveContext::new(
@@ -132,8 +159,11 @@ fn sources(config: &PipelineConfig, data: &ReplayData) -> Result<Sources, Pipeli
         }
         GeneratorSource::Replay(r) => {
             let selected = select(r, data)?;
-            let gold: HashMap<String, String> =
-                data.problems.iter().filter_map(|p| p.gold.clone().map(|g| (p.pid.clone(), g))).collect();
+            let gold: HashMap<String, String> = if ungraded {
+                HashMap::new()
+            } else {
+                data.problems.iter().filter_map(|p| p.gold.clone().map(|g| (p.pid.clone(), g))).collect()
+            };
             let deepconf = deepconf_params(&r.deepconf);
             let order = selected.iter().enumerate().map(|(i, (p, _))| (p.clone(), i)).collect();
             // Replay data is in memory already; DeepConf is applied (and checked) up front.

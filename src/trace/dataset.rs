@@ -81,6 +81,85 @@ pub enum DatasetError {
         /// Which key.
         what: String,
     },
+    /// Traces of a problem the problems file does not have: a graded run could not grade them.
+    #[error(
+        "{traces}: traces of {} not in {problems}: {}; expected every trace's `pid` in the problems file \
+         (or set `generator.ungraded: true` to run without accuracy)",
+        count(.pids.len(), "problem"), pid_list(.pids)
+    )]
+    UnknownPids {
+        /// The traces file.
+        traces: PathBuf,
+        /// The problems file.
+        problems: PathBuf,
+        /// The pids of those traces, in the traces file's order.
+        pids: Vec<String>,
+    },
+    /// Problems a graded run reaches that have no gold answer.
+    #[error(
+        "{problems}: no `gold` answer for {} the run grades: {}; expected a `gold` field on each \
+         (or set `generator.ungraded: true` to run without accuracy)",
+        count(.pids.len(), "problem"), pid_list(.pids)
+    )]
+    NoGold {
+        /// The problems file.
+        problems: PathBuf,
+        /// The pids, in the order the run reaches them.
+        pids: Vec<String>,
+    },
+}
+
+/// Pids shown in an error message before the rest are counted.
+const PIDS_SHOWN: usize = 10;
+
+/// `"a", "b" and 3 more`: at most ten pids, quoted, for a message about them.
+pub fn pid_list(pids: &[String]) -> String {
+    let shown: Vec<String> = pids.iter().take(PIDS_SHOWN).map(|p| format!("{p:?}")).collect();
+    match pids.len().saturating_sub(PIDS_SHOWN) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// `1 problem`, `3 problems`.
+fn count(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// Checks that every problem of `traces` (read from `traces_path`) is in `problems` (read from
+/// `problems_path`), so that each can be graded.
+pub fn check_traces_have_problems(
+    traces_path: &Path,
+    traces: &TraceSet,
+    problems_path: &Path,
+    problems: &[Problem],
+) -> Result<(), DatasetError> {
+    let known: HashSet<&str> = problems.iter().map(|p| p.pid.as_str()).collect();
+    let pids: Vec<String> =
+        traces.problems.iter().map(|(pid, _)| pid).filter(|pid| !known.contains(pid.as_str())).cloned().collect();
+    if pids.is_empty() {
+        return Ok(());
+    }
+    Err(DatasetError::UnknownPids { traces: traces_path.to_path_buf(), problems: problems_path.to_path_buf(), pids })
+}
+
+/// Checks that each of `pids` is a problem of `problems` (read from `problems_path`) with a gold
+/// answer. A pid in no problem counts as one without gold.
+pub fn check_gold<'a>(
+    problems_path: &Path,
+    problems: &[Problem],
+    pids: impl IntoIterator<Item = &'a str>,
+) -> Result<(), DatasetError> {
+    let graded: HashSet<&str> = problems.iter().filter(|p| p.gold.is_some()).map(|p| p.pid.as_str()).collect();
+    let pids: Vec<String> = pids.into_iter().filter(|pid| !graded.contains(pid)).map(str::to_string).collect();
+    if pids.is_empty() {
+        return Ok(());
+    }
+    Err(DatasetError::NoGold { problems: problems_path.to_path_buf(), pids })
 }
 
 /// Traces grouped by problem, in file order of first appearance; traces sorted by sample.
@@ -263,8 +342,9 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// Loads `problems.jsonl`: `pid` is required; `question` (empty when left out), `gold` (the
-/// problem is ungraded without it), `source` and `split` are optional.
+/// Loads `problems.jsonl`: `pid` is required; `question` (empty when left out), `gold` (a
+/// problem without it can only be run ungraded: [`check_gold`]), `source` and `split` are
+/// optional.
 pub fn load_problems(path: &Path) -> Result<Vec<Problem>, DatasetError> {
     let mut problems = Vec::new();
     let mut seen = HashSet::new();
@@ -491,5 +571,49 @@ mod tests {
         f.write_all(&gz.finish().unwrap()).unwrap();
         let problems = load_problems(f.path()).unwrap();
         assert_eq!(problems[0].gold.as_deref(), Some("4"));
+    }
+
+    #[test]
+    fn graded_data_names_the_files_and_the_pids_at_fault() {
+        let problem = |pid: &str, gold: Option<&str>| Problem {
+            pid: pid.into(),
+            source: None,
+            question: String::new(),
+            gold: gold.map(Into::into),
+            split: None,
+        };
+        let problems = vec![problem("a", Some("1")), problem("b", None)];
+        let trace = |pid: &str| {
+            let t = Trace {
+                pid: pid.into(),
+                sample: 0,
+                text: "x".into(),
+                tok_bytes: None,
+                conf: None,
+                finish: None,
+                answer: None,
+                answer_class: None,
+                correct: None,
+            };
+            (pid.to_string(), vec![Arc::new(t)])
+        };
+        let (t, p) = (Path::new("t.jsonl"), Path::new("p.jsonl"));
+        let known = TraceSet { problems: vec![trace("a"), trace("b")] };
+        check_traces_have_problems(t, &known, p, &problems).unwrap();
+        let orphans = TraceSet { problems: vec![trace("a"), trace("z"), trace("y")] };
+        let err = check_traces_have_problems(t, &orphans, p, &problems).unwrap_err().to_string();
+        assert!(err.starts_with(r#"t.jsonl: traces of 2 problems not in p.jsonl: "z", "y"; expected every trace's `pid`"#), "{err}");
+        assert!(err.ends_with("(or set `generator.ungraded: true` to run without accuracy)"), "{err}");
+
+        check_gold(p, &problems, ["a"]).unwrap();
+        let err = check_gold(p, &problems, ["a", "b", "c"]).unwrap_err().to_string();
+        assert!(err.starts_with(r#"p.jsonl: no `gold` answer for 2 problems the run grades: "b", "c"; expected a `gold` field"#), "{err}");
+        let err = check_gold(p, &problems, ["b"]).unwrap_err().to_string();
+        assert!(err.contains(r#"for 1 problem the run grades: "b";"#), "{err}");
+
+        let many: Vec<String> = (0..13).map(|i| format!("q{i}")).collect();
+        let err = check_gold(p, &problems, many.iter().map(String::as_str)).unwrap_err().to_string();
+        assert!(err.contains(r#"for 13 problems the run grades: "q0", "q1", "#), "{err}");
+        assert!(err.contains(r#""q9" and 3 more;"#) && !err.contains("q10"), "{err}");
     }
 }

@@ -37,3 +37,25 @@ pub const TIMING_FIELDS: &[&str] = &[
     "decision_latency_max_ms",
     "peak_rss_bytes",
 ];
+
+/// The sample's `problems.jsonl` rewritten into `dir`, without the problems `drop` and without
+/// the gold answers of `no_gold`; returns its path.
+pub fn sample_problems(dir: &std::path::Path, drop: &[&str], no_gold: &[&str]) -> PathBuf {
+    let text = std::fs::read_to_string(root().join("data/sample/problems.jsonl")).expect("the sample's problems");
+    let mut out = String::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut problem: serde_json::Value = serde_json::from_str(line).expect("the sample's problems are JSON");
+        let pid = problem["pid"].as_str().expect("every sample problem has a pid").to_string();
+        if drop.contains(&pid.as_str()) {
+            continue;
+        }
+        if no_gold.contains(&pid.as_str()) {
+            problem.as_object_mut().expect("a problem is an object").remove("gold");
+        }
+        out.push_str(&problem.to_string());
+        out.push('\n');
+    }
+    let path = dir.join("problems.jsonl");
+    std::fs::write(&path, out).expect("the temporary folder is writable");
+    path
+}
