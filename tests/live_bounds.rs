@@ -191,7 +191,7 @@ fn a_server_that_ignores_max_tokens_is_cut_at_the_margin_and_recorded_as_cut() {
     assert_eq!(r.streamed_tokens, 8 + 4 + 1, "cut at the first token past max_tokens + margin: {r:?}");
     assert!(r.reason.contains("more than max_tokens (8) + max_tokens_margin (4)"), "{r:?}");
     // Read as cut off at the token limit: its boxed answer counts.
-    assert_eq!(report.accuracy, 1.0);
+    assert_eq!(report.accuracy, Some(1.0));
     let line: serde_json::Value =
         serde_json::from_str(std::fs::read_to_string(record.join("traces.jsonl")).unwrap().lines().next().unwrap()).unwrap();
     assert_eq!((line["outcome"].as_str(), line["finish"].as_str(), line["answer"].as_str()), (Some("cut"), Some("length"), Some("4")));
