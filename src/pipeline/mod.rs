@@ -13,6 +13,7 @@
 //! - [`live`], [`openai`]: the live trace source, streaming from OpenAI-compatible servers.
 //! - [`plan`]: loads a pipeline for a run, with the checks that need the judge's checkpoint.
 //! - [`run`]: builds the actors from a config, runs to completion, and reports.
+//! - [`shutdown`]: stopping a run early on SIGINT or SIGTERM.
 
 pub mod clusterer;
 pub mod faults;
@@ -24,6 +25,7 @@ pub mod openai;
 pub mod plan;
 pub mod redelivery;
 pub mod run;
+pub mod shutdown;
 pub mod synthetic;
 pub mod truncator;
 pub mod voter;
