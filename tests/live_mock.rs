@@ -440,6 +440,20 @@ fn the_api_key_comes_from_the_environment_and_is_written_nowhere() {
         let bytes = std::fs::read(&file).unwrap();
         assert!(!String::from_utf8_lossy(&bytes).contains(&key), "the key is in {}", file.display());
     }
+    // The report holds the resolved config, which names the variable and not its value.
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["config"]["generator"]["openai"]["api_key_env"], variable);
+}
+
+#[test]
+fn a_key_in_the_file_is_redacted_in_the_reports_config() {
+    let (url, seen) = mock_server(None);
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk-in-the-file-for-the-report-test";
+    let (_, report) = run(&url, dir.path(), &["judge.kind=none", &format!("generator.openai.api_key={key}")]);
+    assert!(seen.lock().unwrap().authorization.iter().all(|(_, a)| a.as_deref() == Some(&format!("Bearer {key}")[..])));
+    assert_eq!(report.config["generator"]["openai"]["api_key"], "<redacted>");
+    assert!(!serde_json::to_string(&report).unwrap().contains(key));
 }
 
 /// The time in hex, so that the key is found only where it was copied.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 
@@ -21,7 +21,7 @@ use crate::config::{
 use crate::deepconf::DeepConfParams;
 use crate::judge::{build, PairJudge};
 use crate::judge::worker::JudgeWorker;
-use crate::report::{self, Baseline, ProblemResult, RunReport};
+use crate::report::{self, stamp, Baseline, ProblemResult, RunReport, RunStatus};
 use crate::trace::dataset::{load_problems, load_traces, TraceSet};
 use crate::trace::{Problem, Trace};
 
@@ -186,7 +186,7 @@ async fn run_judged(
     progress: Option<indicatif::ProgressBar>,
     judge: Option<Box<dyn PairJudge>>,
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
-    let start = Instant::now();
+    let (started_at, start) = (SystemTime::now(), Instant::now());
     if config.generator.kind() != GeneratorKind::Replay && config.judge.kind == JudgeKind::Oracle {
         return Err(PipelineError::Generator(
             "judge.kind oracle reads reference labels from the replay data; the synthetic and openai generators have none".into(),
@@ -281,6 +281,10 @@ async fn run_judged(
     let mut latencies = clusterer.send(GetDecisionLatencies).await?;
     latencies.sort_unstable();
     let mut report = RunReport::from_results(&results, &judge_name, wall);
+    report.run_id = stamp::new_run_id();
+    report.started_at = stamp::rfc3339_utc(started_at);
+    // The API key serialises as `<redacted>`; one read from the environment is not in the config.
+    report.config = serde_json::to_value(config).expect("a config serialises to JSON; this is a bug");
     (report.whole_trace_prefixes, report.withdrawn_traces) = truncator.send(GetPrefixCounts).await?;
     // Waiting traces withdrawn between checkpoints are withdrawn from clustering too.
     report.withdrawn_traces += report.staged.as_ref().map_or(0, |s| s.withdrawn);
@@ -299,7 +303,12 @@ async fn run_judged(
     report.peak_rss_bytes = peak_rss_bytes().unwrap_or(0);
     if let Some(ctx) = live {
         let after = ctx.server_tokens_settled().await;
-        report.live = Some(ctx.report(before, after));
+        let live = ctx.report(before, after);
+        if let Some(why) = live.every_trace_failed() {
+            report.status = RunStatus::Failed;
+            report.failure = Some(why);
+        }
+        report.live = Some(live);
     }
     Ok((results, report))
 }

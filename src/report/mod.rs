@@ -4,9 +4,11 @@
 //!
 //! - [`batcher`]: the judge-batcher's counters.
 //! - [`live`]: what a live run did on the servers, trace by trace.
+//! - [`stamp`]: how a run ended, its id and start time.
 
 pub mod batcher;
 pub mod live;
+pub mod stamp;
 
 use std::io::Write;
 use std::path::Path;
@@ -15,6 +17,7 @@ use serde::Serialize;
 
 pub use batcher::BatcherStats;
 pub use live::{LiveReport, Outcome, TraceRecord};
+pub use stamp::RunStatus;
 
 use crate::answer::{self, Answer};
 use crate::metrics;
@@ -138,6 +141,18 @@ pub fn baseline(traces: &[std::sync::Arc<Trace>], gold: &Answer) -> Baseline {
 /// The run's summary; these key names are a stable interface for scripts.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// How the run ended: `complete`, `interrupted` (a signal stopped it; everything below
+    /// covers the problems that finished) or `failed`.
+    pub status: RunStatus,
+    /// Why the run failed (`status: failed` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// A random id that tells this run from others.
+    pub run_id: String,
+    /// When the run started: RFC 3339, UTC.
+    pub started_at: String,
+    /// The deepprune version that ran it.
+    pub version: String,
     /// Problems replayed.
     pub problems: usize,
     /// Share of graded problems answered correctly.
@@ -210,6 +225,9 @@ pub struct RunReport {
     /// Staged judging's decisions over all problems (`truncator.later` set; absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staged: Option<StagedCounts>,
+    /// The pipeline as it ran: every key, defaults filled in, paths resolved, the API key
+    /// redacted. `null` where the caller gave none.
+    pub config: serde_json::Value,
 }
 
 impl RunReport {
@@ -237,6 +255,11 @@ impl RunReport {
         let gains: Vec<f64> = graded.iter().map(|r| r.correct.unwrap_or(false) as u8 as f64 - cons_k(r)).collect();
         let gain = if gains.is_empty() { 0.0 } else { gains.iter().sum::<f64>() / gains.len() as f64 };
         RunReport {
+            status: RunStatus::Complete,
+            failure: None,
+            run_id: String::new(),
+            started_at: String::new(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
             problems: results.len(),
             accuracy: mean(&|r| r.correct.unwrap_or(false) as u8 as f64),
             pass_at_1: mean(&|r| r.baseline.as_ref().map_or(0.0, |b| b.pass_at_1)),
@@ -278,6 +301,7 @@ impl RunReport {
                 sum.add(s);
                 Some(sum)
             }),
+            config: serde_json::Value::Null,
         }
     }
 
@@ -288,7 +312,13 @@ impl RunReport {
         // A live run has no complete traces to compute cons@N on: it is another run (judge none).
         let na = "n/a (no complete traces to vote on: run with judge.kind=none)".to_string();
         let baseline = |v: String| if self.cons_n_tokens > 0 { v } else { na.clone() };
-        let mut rows: Vec<(&str, String)> = vec![
+        let mut rows: Vec<(&str, String)> = Vec::new();
+        match (self.status, &self.failure) {
+            (RunStatus::Complete, _) => {}
+            (RunStatus::Interrupted, _) => rows.push(("status", "interrupted: the problems that finished".into())),
+            (RunStatus::Failed, why) => rows.push(("status", format!("failed: {}", why.as_deref().unwrap_or("unknown")))),
+        }
+        rows.extend([
             ("judge", judge),
             ("problems / traces", format!("{} / {}", self.problems, self.traces)),
             ("accuracy (this run)", format!("{:.3}", self.accuracy)),
@@ -343,7 +373,7 @@ impl RunReport {
                 "max mailbox depth",
                 self.max_mailbox_depth.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             ),
-        ];
+        ]);
         if let Some(l) = &self.live {
             let opt = |v: Option<f64>| v.map_or_else(|| "n/a (no /metrics)".to_string(), |v| format!("{v:.0}"));
             rows.extend([
@@ -372,6 +402,7 @@ impl RunReport {
         s
     }
 }
+
 
 /// Writes `problems.jsonl` and `report.json` into `dir`.
 pub fn write(dir: &Path, results: &[ProblemResult], report: &RunReport) -> std::io::Result<()> {

@@ -37,3 +37,7 @@ pub const TIMING_FIELDS: &[&str] = &[
     "decision_latency_max_ms",
     "peak_rss_bytes",
 ];
+
+/// Fields of `report.json` that name a run rather than measure it: its id, when it started, the
+/// version that ran it and the configuration as resolved (its paths are this checkout's).
+pub const RUN_FIELDS: &[&str] = &["run_id", "started_at", "version", "config"];
