@@ -4,19 +4,20 @@
 //!
 //! - [`batcher`]: the judge-batcher's counters.
 //! - [`live`]: what a live run did on the servers, trace by trace.
+//! - [`output`]: the output folder: its lock, `problems.jsonl` appended as problems finish,
+//!   atomic writes.
 //! - [`stamp`]: how a run ended, its id and start time.
 
 pub mod batcher;
 pub mod live;
+pub mod output;
 pub mod stamp;
-
-use std::io::Write;
-use std::path::Path;
 
 use serde::Serialize;
 
 pub use batcher::BatcherStats;
 pub use live::{LiveReport, Outcome, TraceRecord};
+pub use output::{write, OutputDir, OutputError, ProblemSink};
 pub use stamp::RunStatus;
 
 use crate::answer::{self, Answer};
@@ -403,16 +404,3 @@ impl RunReport {
     }
 }
 
-
-/// Writes `problems.jsonl` and `report.json` into `dir`.
-pub fn write(dir: &Path, results: &[ProblemResult], report: &RunReport) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("problems.jsonl"))?);
-    for r in results {
-        serde_json::to_writer(&mut f, r)?;
-        f.write_all(b"\n")?;
-    }
-    f.flush()?;
-    let json = serde_json::to_string_pretty(report)?;
-    std::fs::write(dir.join("report.json"), json + "\n")
-}

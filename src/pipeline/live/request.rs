@@ -74,10 +74,12 @@ pub(super) async fn run_trace(job: Job) {
         let rid = format!("{rid}-{epoch}-{attempt}");
         attempt += 1;
         let body = cfg.request_body(&question, sample, &generated, remaining as u32, &rid);
+        let in_flight = ctx.track(slot.base_url(), &rid);
         send(Event::Sent { base_url: slot.base_url().to_string(), rid, continuation: !generated.is_empty() });
         ctx.requests.fetch_add(1, Ordering::Relaxed);
         let before = tokens;
         let result = request(&ctx, slot.base_url(), &body, &mut generated, &mut tokens, &send).await;
+        drop(in_flight);
         drop(slot);
         let error = match result {
             Ok((finish, usage)) => {
