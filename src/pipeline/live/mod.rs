@@ -21,9 +21,13 @@
 //!
 //! - `request`: one trace's streaming requests, retried with back-off.
 //! - `record`: the traces written in the dataset format (`output.record`).
+//! - `health`: whether each server answers, checked before a run.
 
+mod health;
 mod record;
 mod request;
+
+pub use health::check_servers;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -46,7 +50,7 @@ use crate::report::{LiveReport, Outcome, TraceRecord};
 /// The `Authorization` header every request carries (completions, `/metrics`,
 /// `/abort_request`), from the key [`OpenAiConfig::resolve_api_key`] finds now. The header is
 /// marked sensitive, so that it never shows in a `Debug` print or a log line.
-fn auth_headers(config: &OpenAiConfig) -> Result<reqwest::header::HeaderMap, PipelineError> {
+pub(super) fn auth_headers(config: &OpenAiConfig) -> Result<reqwest::header::HeaderMap, PipelineError> {
     let mut headers = reqwest::header::HeaderMap::new();
     let Some(key) = config.resolve_api_key() else {
         // Only the variable's name is logged: local servers need no key.
