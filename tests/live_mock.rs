@@ -89,6 +89,8 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
         let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     };
     match target.as_str() {
+        // What `deepprune-run` checks before a live run.
+        "/health" => reply(&mut stream, "200 OK", "{\"status\":\"ok\"}"),
         "/metrics" => {
             let n = seen.lock().unwrap().tokens_sent;
             reply(&mut stream, "200 OK", &format!("# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{{model=\"m\"}} {n}\n"));
@@ -426,7 +428,7 @@ fn the_api_key_comes_from_the_environment_and_is_written_nowhere() {
     std::thread::sleep(Duration::from_millis(300));
     let s = seen.lock().unwrap();
     let paths: HashSet<&str> = s.authorization.iter().map(|(p, _)| p.as_str()).collect();
-    assert!(["/v1/completions", "/metrics"].iter().all(|p| paths.contains(p)), "{paths:?}");
+    assert!(["/health", "/v1/completions", "/metrics"].iter().all(|p| paths.contains(p)), "{paths:?}");
     let bearer = format!("Bearer {key}");
     for (path, auth) in &s.authorization {
         assert_eq!(auth.as_deref(), Some(bearer.as_str()), "{path}");
