@@ -99,10 +99,18 @@ impl OutputDir {
         &self.dir
     }
 
-    /// A sink that appends to `problems.jsonl` in the folder, emptied first.
+    /// A sink that appends to `problems.jsonl` in the folder, emptied first. An earlier run's
+    /// `report.json` is removed, so that it is never read as the report of this run's problems
+    /// (this run writes its own at the end, unless it is killed).
     pub fn sink(&self) -> Result<ProblemSink, OutputError> {
-        ProblemSink::create(&self.dir.join("problems.jsonl"))
-            .map_err(|source| OutputError::Write { dir: self.dir.clone(), path: self.dir.join("problems.jsonl"), source })
+        let error = |path: PathBuf| move |source| OutputError::Write { dir: self.dir.clone(), path, source };
+        let report = self.dir.join("report.json");
+        match std::fs::remove_file(&report) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(error(report)(e)),
+            _ => {}
+        }
+        let problems = self.dir.join("problems.jsonl");
+        ProblemSink::create(&problems).map_err(error(problems.clone()))
     }
 
     /// Writes the final `problems.jsonl` and `report.json` ([`write`]).
@@ -226,7 +234,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let out = OutputDir::lock(tmp.path()).unwrap();
         std::fs::write(tmp.path().join("problems.jsonl"), "an earlier run's line\n").unwrap();
+        std::fs::write(tmp.path().join("report.json"), "an earlier run's report\n").unwrap();
         let mut sink = out.sink().unwrap();
+        assert!(!tmp.path().join("report.json").exists(), "an earlier run's report stays beside this run's problems");
         for pid in ["b", "a"] {
             sink.append(&result(pid)).unwrap();
         }
