@@ -8,7 +8,7 @@
 //! - **Appended as it goes.** [`ProblemSink`] writes each finished problem as one line, in the
 //!   order they finish, with one `write` call and no buffering, so a run that is killed keeps
 //!   every line it wrote.
-//! - **Atomic results.** [`write`] writes `problems.jsonl` (in replay order) and `report.json`
+//! - **Atomic results.** [`write()`] writes `problems.jsonl` (in replay order) and `report.json`
 //!   to temporary names in the folder and renames them over the old ones: a reader sees the old
 //!   file or the new one, never half of one.
 
@@ -113,7 +113,7 @@ impl OutputDir {
         ProblemSink::create(&problems).map_err(error(problems.clone()))
     }
 
-    /// Writes the final `problems.jsonl` and `report.json` ([`write`]).
+    /// Writes the final `problems.jsonl` and `report.json` ([`write()`]).
     pub fn write(&self, results: &[ProblemResult], report: &RunReport) -> Result<(), OutputError> {
         write_files(&self.dir, results, report).map_err(|(path, source)| OutputError::Write { dir: self.dir.clone(), path, source })
     }
