@@ -8,8 +8,8 @@
 //! - [`deepconf`]: DeepConf's confidence-based early stopping.
 //! - [`metrics`]: AUROC, TNR at a fixed FNR, cons@k and bootstrap intervals.
 //! - [`config`]: every config file as plain data: one loader, a compile step, `--set` overrides.
-//! - [`pipeline`]: the five supervised actix actors, their wiring and the run plan.
-//! - [`report`]: per-problem results, the gain over cons@k, `report.json` and the printed table (plain data).
+//! - [`pipeline`]: the five supervised actix actors, their wiring, the run plan, the checks before a run and shutdown.
+//! - [`report`]: per-problem results, the gain over cons@k, `report.json`, the printed table and the output folder.
 //! - [`plot`]: accuracy-against-tokens and ROC plots.
 //! - [`sweep`]: one pipeline over a grid of settings, against the cons@k curve.
 

@@ -1,6 +1,7 @@
 //! Golden outputs: `report.json` and `problems.jsonl` of fixed replays of the embedded sample
 //! must stay byte-identical, apart from the fields that measure wall time or depend on how the
-//! judge's batches happened to be cut. A change that alters a result must update the files in
+//! judge's batches happened to be cut, and those that name the run (its id, start time, version
+//! and resolved configuration). A change that alters a result must update the files in
 //! `tests/golden/` on purpose: `DEEPPRUNE_BLESS=1 cargo test --test golden` rewrites them.
 
 mod common;
@@ -23,7 +24,7 @@ fn golden_dir() -> PathBuf {
     common::root().join("tests/golden")
 }
 
-/// `report.json` with the timing fields' values replaced by `null`, every other byte kept (key
+/// `report.json` with the timing and run fields' values replaced by `null`, every other byte kept (key
 /// order included). The file is pretty-printed: a top-level key starts a line with two spaces.
 fn without_timing(report_json: &str) -> String {
     let top_key = |line: &str| -> Option<String> {
@@ -34,7 +35,7 @@ fn without_timing(report_json: &str) -> String {
     let mut lines = report_json.lines().peekable();
     while let Some(line) = lines.next() {
         match top_key(line) {
-            Some(key) if common::TIMING_FIELDS.contains(&key.as_str()) => {
+            Some(key) if common::TIMING_FIELDS.contains(&key.as_str()) || common::RUN_FIELDS.contains(&key.as_str()) => {
                 // The value runs up to the next top-level key or the closing brace.
                 let mut last = line;
                 while let Some(next) = lines.peek() {
@@ -91,7 +92,10 @@ fn fixed_replays_write_the_golden_report_and_problems() {
 
 #[test]
 fn timing_fields_are_masked_and_nothing_else() {
-    let report = "{\n  \"wall_seconds\": 3.2,\n  \"judge_batcher\": {\n    \"max_batch\": 4\n  },\n  \"accuracy\": 0.5\n}\n";
+    let report = "{\n  \"status\": \"complete\",\n  \"run_id\": \"00ff\",\n  \"wall_seconds\": 3.2,\n  \"judge_batcher\": {\n    \"max_batch\": 4\n  },\n  \"accuracy\": 0.5,\n  \"config\": {\n    \"a\": 1\n  }\n}\n";
     let masked = without_timing(report);
-    assert_eq!(masked, "{\n  \"wall_seconds\": null,\n  \"judge_batcher\": null,\n  \"accuracy\": 0.5\n}\n");
+    assert_eq!(
+        masked,
+        "{\n  \"status\": \"complete\",\n  \"run_id\": null,\n  \"wall_seconds\": null,\n  \"judge_batcher\": null,\n  \"accuracy\": 0.5,\n  \"config\": null\n}\n"
+    );
 }

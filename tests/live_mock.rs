@@ -1,8 +1,9 @@
 //! The live generator against a scripted OpenAI-compatible server (in this process, on
 //! loopback): cancellation by disconnect and by SGLang's `/abort_request`, the chat API, 429
 //! retries, a 400 failing its trace, `output.record` written in the dataset format, and a trace
-//! waiting for a later checkpoint (staged judging) streaming on, and the API key read from the
-//! environment, sent to the server and kept out of every file and log line. Runs everywhere;
+//! waiting for a later checkpoint (staged judging) streaming on, the API key read from the
+//! environment, sent to the server and kept out of every file and log line, and an interrupted
+//! run aborting the requests it had in flight. Runs everywhere;
 //! `tests/live_llama.rs` does the same against a real llama.cpp server.
 
 use std::collections::{HashMap, HashSet};
@@ -14,8 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use deepprune::config::PipelineConfig;
-use deepprune::report::{LiveReport, Outcome};
-use deepprune::pipeline::run::{run_blocking, ReplayData};
+use deepprune::pipeline::run::{run_blocking, run_blocking_with, ReplayData, RunHooks};
+use deepprune::pipeline::shutdown::{self, Signal};
+use deepprune::report::{LiveReport, Outcome, RunStatus};
 
 /// Every trace says the same thing, one word per token, so the lexical judge prunes.
 const WORDS: [&str; 12] = ["First", " add", " the", " two", " numbers.", " Then", " check", " it.", " So", " the", " answer", " is"];
@@ -89,6 +91,8 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
         let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     };
     match target.as_str() {
+        // What `deepprune-run` checks before a live run.
+        "/health" => reply(&mut stream, "200 OK", "{\"status\":\"ok\"}"),
         "/metrics" => {
             let n = seen.lock().unwrap().tokens_sent;
             reply(&mut stream, "200 OK", &format!("# TYPE vllm:generation_tokens_total counter\nvllm:generation_tokens_total{{model=\"m\"}} {n}\n"));
@@ -437,7 +441,7 @@ fn the_api_key_comes_from_the_environment_and_is_written_nowhere() {
     std::thread::sleep(Duration::from_millis(300));
     let s = seen.lock().unwrap();
     let paths: HashSet<&str> = s.authorization.iter().map(|(p, _)| p.as_str()).collect();
-    assert!(["/v1/completions", "/metrics"].iter().all(|p| paths.contains(p)), "{paths:?}");
+    assert!(["/health", "/v1/completions", "/metrics"].iter().all(|p| paths.contains(p)), "{paths:?}");
     let bearer = format!("Bearer {key}");
     for (path, auth) in &s.authorization {
         assert_eq!(auth.as_deref(), Some(bearer.as_str()), "{path}");
@@ -451,10 +455,66 @@ fn the_api_key_comes_from_the_environment_and_is_written_nowhere() {
         let bytes = std::fs::read(&file).unwrap();
         assert!(!String::from_utf8_lossy(&bytes).contains(&key), "the key is in {}", file.display());
     }
+    // The report holds the resolved config, which names the variable and not its value.
+    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/report.json")).unwrap()).unwrap();
+    assert_eq!(report["config"]["generator"]["openai"]["api_key_env"], variable);
+}
+
+#[test]
+fn a_key_in_the_file_is_redacted_in_the_reports_config() {
+    let (url, seen) = mock_server(None);
+    let dir = tempfile::tempdir().unwrap();
+    let key = "sk-in-the-file-for-the-report-test";
+    let (_, report) = run(&url, dir.path(), &["judge.kind=none", &format!("generator.openai.api_key={key}")]);
+    assert!(seen.lock().unwrap().authorization.iter().all(|(_, a)| a.as_deref() == Some(&format!("Bearer {key}")[..])));
+    assert_eq!(report.config["generator"]["openai"]["api_key"], "<redacted>");
+    assert!(!serde_json::to_string(&report).unwrap().contains(key));
 }
 
 /// The time in hex, so that the key is found only where it was copied.
 fn unique_suffix() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
     format!("{:x}", t.as_nanos())
+}
+
+#[test]
+fn an_interrupted_run_aborts_its_requests_in_flight() {
+    // Every trace's first request stalls for 3 s after two tokens: the run is interrupted then.
+    let (url, seen) = mock_server(Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let problems = dir.path().join("problems.jsonl");
+    std::fs::write(&problems, "{\"pid\": \"two-plus-two\", \"question\": \"What is 2 + 2?\", \"gold\": \"4\"}\n").unwrap();
+    let yaml = format!(
+        "generator:\n  kind: openai\n  problems: {}\n  openai:\n    base_urls: [{url}]\n    traces_per_problem: 6\n    seed: 0\n    step_ms: 5\n    cancel: abort_request\n\
+         judge:\n  kind: none\noutput:\n  dir: {}\n  progress: false\n",
+        problems.display(),
+        dir.path().join("out").display()
+    );
+    let config = PipelineConfig::from_yaml(&yaml, "mock.yaml", &[]).unwrap();
+    let data = ReplayData::load(&config).unwrap();
+    let (trigger, interrupt) = shutdown::channel();
+    let watched = seen.clone();
+    let firing = std::thread::spawn(move || {
+        let start = std::time::Instant::now();
+        loop {
+            let stalled = {
+                let s = watched.lock().unwrap();
+                s.requests.len() == 6 && s.requests.values().all(|&(sent, _)| sent == 2)
+            };
+            if stalled {
+                return trigger.fire(Signal::Interrupt);
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "the six requests never stalled together");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let (results, report) = run_blocking_with(&config, &data, RunHooks { interrupt: Some(interrupt), ..RunHooks::default() }).unwrap();
+    assert!(firing.join().unwrap());
+    assert_eq!((report.status, results.len()), (RunStatus::Interrupted, 0));
+    // The run waited for the aborts' answers before it returned.
+    let s = seen.lock().unwrap();
+    let aborted: HashSet<&String> = s.aborted.iter().collect();
+    let in_flight: HashSet<&String> = s.requests.keys().collect();
+    assert_eq!(aborted.len(), 6, "{aborted:?}");
+    assert_eq!(aborted, in_flight);
 }

@@ -184,13 +184,13 @@ fn a_waiting_trace_stopped_by_deepconf_is_withdrawn() {
     assert_eq!(members.len() as u64 + report.withdrawn_traces, 8);
 }
 
-/// Everything a run decides and writes, but for its timings and batching.
+/// Everything a run decides and writes, but for its timings, batching and run fields.
 fn decided(results: &[ProblemResult], report: &RunReport) -> (Vec<serde_json::Value>, serde_json::Value) {
     let results = results.iter().map(|r| serde_json::to_value(r).unwrap()).collect();
     let mut report = serde_json::to_value(report).unwrap();
     let map = report.as_object_mut().unwrap();
-    for timed in common::TIMING_FIELDS {
-        assert!(map.remove(*timed).is_some(), "report.json has no {timed}");
+    for field in common::TIMING_FIELDS.iter().chain(common::RUN_FIELDS) {
+        assert!(map.remove(*field).is_some(), "report.json has no {field}");
     }
     (results, report)
 }

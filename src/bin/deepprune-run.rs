@@ -1,14 +1,27 @@
-//! `deepprune-run pipeline.yaml [--set section.key=value]...`: runs a pipeline and reports.
+//! `deepprune-run pipeline.yaml [--set section.key=value]... [--check]`: checks a pipeline, then
+//! runs it and reports.
+//!
+//! Exit codes: 0 the run completed (or `--check` passed); 1 the run failed; 2 the config or a
+//! check before the run failed (bad data files, an unwritable or locked `output.dir`, a server
+//! that does not answer); 101 a panic; 130 / 143 stopped by SIGINT / SIGTERM, with the problems
+//! that finished written.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 
 use deepprune::config::GeneratorSource;
-use deepprune::pipeline::plan;
-use deepprune::pipeline::run::{run_blocking, ReplayData};
-use deepprune::report;
+use deepprune::pipeline::run::{run_blocking_with, RunHooks};
+use deepprune::pipeline::shutdown::{self, Signal};
+use deepprune::pipeline::{check, plan};
+use deepprune::report::RunStatus;
+
+/// The exit code of a run that failed.
+const FAILED: u8 = 1;
+/// The exit code of a bad config or a failed check: nothing ran.
+const NOT_RUN: u8 = 2;
 
 /// Run a deepprune pipeline declared in YAML.
 #[derive(Parser)]
@@ -22,17 +35,58 @@ struct Args {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// Check the config, the data files, the output folder and the servers, then exit (0: all
+    /// good, 2: a problem) without running.
+    #[arg(long)]
+    check: bool,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     deepprune::exit_on_panic();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
-    let args = Args::parse();
-    let config = plan::load(&args.pipeline, &args.set)?;
-    let data = ReplayData::load(&config).context("loading the generator's data")?;
+    match run(&Args::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(FAILED)
+        }
+    }
+}
+
+fn run(args: &Args) -> anyhow::Result<ExitCode> {
+    let config = match plan::load(&args.pipeline, &args.set) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(NOT_RUN));
+        }
+    };
+    let checked = check::preflight(&config);
+    if args.check {
+        println!("ok    {}: the config", args.pipeline.display());
+        for line in &checked.passed {
+            println!("ok    {line}");
+        }
+        for line in &checked.failed {
+            println!("FAIL  {line}");
+        }
+        return Ok(ExitCode::from(if checked.failed.is_empty() { 0 } else { NOT_RUN }));
+    }
+    let (data, output) = match checked.into_ready() {
+        Ok(ready) => ready,
+        Err(failed) => {
+            eprintln!("error: {}: not run, {} check(s) failed:", args.pipeline.display(), failed.len());
+            for line in failed {
+                eprintln!("  - {line}");
+            }
+            return Ok(ExitCode::from(NOT_RUN));
+        }
+    };
+    let interrupt = shutdown::on_signals().context("listening for SIGINT and SIGTERM")?;
+    let sink = output.sink()?;
     let n = match &config.generator.source {
         GeneratorSource::Replay(r) => data.traces.problems.len().min(r.max_problems.unwrap_or(usize::MAX)),
         GeneratorSource::Openai(o) => data.problems.len().min(o.max_problems.unwrap_or(usize::MAX)),
@@ -47,13 +101,24 @@ fn main() -> anyhow::Result<()> {
         );
         pb
     });
-    let (results, report) = run_blocking(&config, &data, progress.clone())?;
+    let hooks = RunHooks { progress: progress.clone(), interrupt: Some(interrupt.clone()), sink: Some(sink) };
+    let (results, report) = run_blocking_with(&config, &data, hooks)?;
     if let Some(pb) = progress {
         pb.finish_and_clear();
     }
-    let dir = &config.output.dir;
-    report::write(dir, &results, &report).with_context(|| format!("writing results to {}", dir.display()))?;
+    output.write(&results, &report)?;
     print!("{}", report.table());
-    println!("report: {}", dir.join("report.json").display());
-    Ok(())
+    println!("report: {}", output.path().join("report.json").display());
+    Ok(match report.status {
+        RunStatus::Complete => ExitCode::SUCCESS,
+        RunStatus::Failed => {
+            eprintln!("error: the run failed: {}", report.failure.as_deref().unwrap_or("no reason was recorded"));
+            ExitCode::from(FAILED)
+        }
+        RunStatus::Interrupted => {
+            let signal = interrupt.signal().unwrap_or(Signal::Interrupt);
+            eprintln!("{}: stopped after {} of {n} problems; their results are written", signal.name(), results.len());
+            ExitCode::from(signal.exit_code())
+        }
+    })
 }

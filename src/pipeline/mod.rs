@@ -12,8 +12,11 @@
 //! - [`synthetic`]: the synthetic load source.
 //! - [`live`], [`openai`]: the live trace source, streaming from OpenAI-compatible servers.
 //! - [`plan`]: loads a pipeline for a run, with the checks that need the judge's checkpoint.
+//! - [`check`]: the checks before a run: data files, the output folder, the servers.
 //! - [`run`]: builds the actors from a config, runs to completion, and reports.
+//! - [`shutdown`]: stopping a run early on SIGINT or SIGTERM.
 
+pub mod check;
 pub mod clusterer;
 pub mod faults;
 pub mod generator;
@@ -24,6 +27,7 @@ pub mod openai;
 pub mod plan;
 pub mod redelivery;
 pub mod run;
+pub mod shutdown;
 pub mod synthetic;
 pub mod truncator;
 pub mod voter;

@@ -1,8 +1,12 @@
 //! Builds the five actors from a pipeline config, replays the data, and collects the report.
+//!
+//! A run ends when every problem has finished, when a stage fails, or when its [`Interrupt`]
+//! fires: then it stops waiting and reports the problems that finished, with status
+//! `interrupted`. Each problem goes to the run's [`ProblemSink`] as it finishes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use actix::prelude::*;
 
@@ -11,6 +15,7 @@ use super::generator::{Downstream, Generator, ProblemSource, ReplayProblem, Sour
 use super::faults::Faults;
 use super::judge_batcher::{BatchPolicy, BatcherHandle, GetStats, JudgeBatcher};
 use super::live::{self, LiveContext};
+use super::shutdown::Interrupt;
 use super::truncator::{GetPrefixCounts, Truncator};
 use super::voter::Voter;
 use super::PipelineError;
@@ -21,7 +26,7 @@ use crate::config::{
 use crate::deepconf::DeepConfParams;
 use crate::judge::{build, PairJudge};
 use crate::judge::worker::JudgeWorker;
-use crate::report::{self, Baseline, ProblemResult, RunReport};
+use crate::report::{self, stamp, Baseline, BatcherStats, ProblemResult, ProblemSink, RunReport, RunStatus};
 use crate::trace::dataset::{check_gold, check_traces_have_problems, load_problems, load_traces, TraceSet};
 use crate::trace::{Problem, Trace};
 
@@ -190,13 +195,39 @@ fn deepconf_params(g: &DeepConfConfig) -> Option<DeepConfParams> {
     }
 }
 
+/// What a run is given besides its config and data: a progress bar, an interrupt that stops it
+/// early, and a sink each problem goes to as it finishes. The default has none of them.
+#[derive(Debug, Default)]
+pub struct RunHooks {
+    /// Advanced once per finished problem.
+    pub progress: Option<indicatif::ProgressBar>,
+    /// When it fires, the run stops waiting and reports the problems that finished so far, with
+    /// status `interrupted`.
+    pub interrupt: Option<Interrupt>,
+    /// Each finished problem, its baseline attached, is appended here as it finishes.
+    pub sink: Option<ProblemSink>,
+}
+
+/// How long an interrupted run waits for the stages' counters and the servers' answers before
+/// it reports without them.
+const INTERRUPTED_GRACE: Duration = Duration::from_secs(2);
+
 /// Runs a pipeline to completion inside the current actix system.
 pub async fn run(
     config: &PipelineConfig,
     data: &ReplayData,
     progress: Option<indicatif::ProgressBar>,
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
-    run_judged(config, data, progress, None).await
+    run_judged(config, data, RunHooks { progress, ..RunHooks::default() }, None).await
+}
+
+/// [`run`] with an interrupt and a sink as well ([`RunHooks`]).
+pub async fn run_with(
+    config: &PipelineConfig,
+    data: &ReplayData,
+    hooks: RunHooks,
+) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
+    run_judged(config, data, hooks, None).await
 }
 
 /// Runs a pipeline with `judge` scoring its pairs instead of the judge `judge.kind` names (a
@@ -207,16 +238,18 @@ pub async fn run_with_judge(
     progress: Option<indicatif::ProgressBar>,
     judge: Box<dyn PairJudge>,
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
-    run_judged(config, data, progress, Some(judge)).await
+    run_judged(config, data, RunHooks { progress, ..RunHooks::default() }, Some(judge)).await
 }
 
 async fn run_judged(
     config: &PipelineConfig,
     data: &ReplayData,
-    progress: Option<indicatif::ProgressBar>,
+    hooks: RunHooks,
     judge: Option<Box<dyn PairJudge>>,
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
-    let start = Instant::now();
+    let (started_at, start) = (SystemTime::now(), Instant::now());
+    let RunHooks { progress, interrupt, mut sink } = hooks;
+    let mut interrupt = interrupt.unwrap_or_else(Interrupt::never);
     if config.generator.kind() != GeneratorKind::Replay && config.judge.kind == JudgeKind::Oracle {
         return Err(PipelineError::Generator(
             "judge.kind oracle reads reference labels from the replay data; the synthetic and openai generators have none".into(),
@@ -282,24 +315,32 @@ async fn run_judged(
     generator.send(Start).await?;
 
     let mut results = Vec::with_capacity(n_problems);
+    let mut interrupted = false;
     while results.len() < n_problems {
         tokio::select! {
-            Some(r) = result_rx.recv() => {
+            Some(mut r) = result_rx.recv() => {
+                // Baselines on the same traces, in full: what plain self-consistency would have
+                // done. A problem's is recorded when the generator takes it up, before it ends.
+                r.baseline = baselines.lock().unwrap_or_else(|p| p.into_inner()).remove(&r.pid);
+                if let Some(sink) = &mut sink {
+                    sink.append(&r).map_err(|source| PipelineError::Output { path: sink.path().to_path_buf(), source })?;
+                }
                 if let Some(pb) = &progress {
                     pb.inc(1);
                 }
                 results.push(r);
             }
             Some(e) = error_rx.recv() => return Err(e),
+            _ = interrupt.fired() => {
+                interrupted = true;
+                break;
+            }
         }
     }
     let wall = start.elapsed().as_secs_f64();
-
-    // Baselines on the same traces, in full: what plain self-consistency would have done.
-    {
-        let mut baselines = baselines.lock().unwrap_or_else(|p| p.into_inner());
-        for r in &mut results {
-            r.baseline = baselines.remove(&r.pid);
+    if interrupted {
+        if let Some(ctx) = &live {
+            ctx.abort_in_flight().await;
         }
     }
     results.sort_by(|a, b| {
@@ -307,11 +348,27 @@ async fn run_judged(
         rank(a).cmp(&rank(b)).then_with(|| a.pid.cmp(&b.pid))
     });
 
-    let stats = batcher.addr().send(GetStats).await?;
-    let mut latencies = clusterer.send(GetDecisionLatencies).await?;
+    let counters = async {
+        let stats = batcher.addr().send(GetStats).await?;
+        let latencies = clusterer.send(GetDecisionLatencies).await?;
+        let prefixes = truncator.send(GetPrefixCounts).await?;
+        Ok::<(BatcherStats, Vec<u32>, (u64, u64)), PipelineError>((stats, latencies, prefixes))
+    };
+    let (stats, mut latencies, prefixes) = if interrupted {
+        // The stages may be busy with work the run no longer waits for: their counters are
+        // read if they answer soon, else left at zero.
+        tokio::time::timeout(INTERRUPTED_GRACE, counters).await.ok().and_then(Result::ok).unwrap_or_default()
+    } else {
+        counters.await?
+    };
     latencies.sort_unstable();
     let mut report = RunReport::from_results(&results, &judge_name, wall);
-    (report.whole_trace_prefixes, report.withdrawn_traces) = truncator.send(GetPrefixCounts).await?;
+    report.status = if interrupted { RunStatus::Interrupted } else { RunStatus::Complete };
+    report.run_id = stamp::new_run_id();
+    report.started_at = stamp::rfc3339_utc(started_at);
+    // The API key serialises as `<redacted>`; one read from the environment is not in the config.
+    report.config = serde_json::to_value(config).expect("a config serialises to JSON; this is a bug");
+    (report.whole_trace_prefixes, report.withdrawn_traces) = prefixes;
     // Waiting traces withdrawn between checkpoints are withdrawn from clustering too.
     report.withdrawn_traces += report.staged.as_ref().map_or(0, |s| s.withdrawn);
     report.judge_batches = stats.batches;
@@ -328,8 +385,17 @@ async fn run_judged(
     report.decision_latency_max_ms = latencies.last().map_or(0.0, |&us| f64::from(us) / 1e3);
     report.peak_rss_bytes = peak_rss_bytes().unwrap_or(0);
     if let Some(ctx) = live {
-        let after = ctx.server_tokens_settled().await;
-        report.live = Some(ctx.report(before, after));
+        let after = if interrupted {
+            tokio::time::timeout(INTERRUPTED_GRACE, ctx.server_tokens()).await.ok().flatten()
+        } else {
+            ctx.server_tokens_settled().await
+        };
+        let live = ctx.report(before, after);
+        if let (false, Some(why)) = (interrupted, live.every_trace_failed()) {
+            report.status = RunStatus::Failed;
+            report.failure = Some(why);
+        }
+        report.live = Some(live);
     }
     Ok((results, report))
 }
@@ -342,6 +408,19 @@ pub fn run_blocking(
 ) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
     let system = actix::System::new();
     let out = system.block_on(run(config, data, progress));
+    out
+}
+
+/// [`run_with`] in a fresh actix system on this thread. The system is dropped before this
+/// returns, and with it every actor and task of the run: live streams still open are dropped,
+/// which closes their connections.
+pub fn run_blocking_with(
+    config: &PipelineConfig,
+    data: &ReplayData,
+    hooks: RunHooks,
+) -> Result<(Vec<ProblemResult>, RunReport), PipelineError> {
+    let system = actix::System::new();
+    let out = system.block_on(run_with(config, data, hooks));
     out
 }
 

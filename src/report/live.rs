@@ -80,3 +80,70 @@ pub struct LiveReport {
     /// Every trace, by problem and sample.
     pub trace_records: Vec<TraceRecord>,
 }
+
+impl LiveReport {
+    /// Why the run produced nothing, when every trace failed: each reason with the number of
+    /// traces that gave it, the most common first (three at most). `None` when any trace
+    /// finished or was pruned, or there were none.
+    pub fn every_trace_failed(&self) -> Option<String> {
+        if self.trace_records.is_empty() || self.trace_records.iter().any(|r| r.outcome != Outcome::Failed) {
+            return None;
+        }
+        let mut reasons: Vec<(usize, &str)> = Vec::new();
+        for r in &self.trace_records {
+            match reasons.iter_mut().find(|(_, reason)| *reason == r.reason) {
+                Some((n, _)) => *n += 1,
+                None => reasons.push((1, &r.reason)),
+            }
+        }
+        // Most common first; ties keep the order the traces came in.
+        reasons.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
+        let mut shown: Vec<String> = reasons.iter().take(3).map(|(n, reason)| format!("{n} × {reason}")).collect();
+        if reasons.len() > 3 {
+            shown.push(format!("and {} other reasons", reasons.len() - 3));
+        }
+        Some(format!("every request failed ({} traces): {}", self.trace_records.len(), shown.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(outcome: Outcome, reason: &str) -> TraceRecord {
+        TraceRecord {
+            pid: "p".into(),
+            sample: 0,
+            outcome,
+            reason: reason.into(),
+            tokens: 0,
+            streamed_tokens: 0,
+            requests: 1,
+            retries: 0,
+            continuations: 0,
+            last_retry: None,
+        }
+    }
+
+    #[test]
+    fn a_run_fails_only_when_every_trace_failed_and_says_why() {
+        let report = |records: Vec<TraceRecord>| LiveReport { trace_records: records, ..LiveReport::default() };
+        let (e401, refused) = ("http://h/v1/completions: HTTP 401 Unauthorized", "gave up after 8 retries: connection refused");
+        let cases: Vec<(Vec<TraceRecord>, Option<&str>)> = vec![
+            (vec![], None),
+            (vec![record(Outcome::Failed, e401), record(Outcome::Finished, "finish_reason stop")], None),
+            (vec![record(Outcome::Failed, e401), record(Outcome::Pruned, "pruned")], None),
+            (
+                vec![record(Outcome::Failed, refused), record(Outcome::Failed, e401), record(Outcome::Failed, e401)],
+                Some("every request failed (3 traces): 2 × http://h/v1/completions: HTTP 401 Unauthorized; 1 × gave up after 8 retries: connection refused"),
+            ),
+            (
+                ["a", "b", "c", "d", "e"].iter().map(|r| record(Outcome::Failed, r)).collect(),
+                Some("every request failed (5 traces): 1 × a; 1 × b; 1 × c; and 2 other reasons"),
+            ),
+        ];
+        for (records, want) in cases {
+            assert_eq!(report(records).every_trace_failed().as_deref(), want);
+        }
+    }
+}

@@ -4,17 +4,21 @@
 //!
 //! - [`batcher`]: the judge-batcher's counters.
 //! - [`live`]: what a live run did on the servers, trace by trace.
+//! - [`output`]: the output folder: its lock, `problems.jsonl` appended as problems finish,
+//!   atomic writes.
+//! - [`stamp`]: how a run ended, its id and start time.
 
 pub mod batcher;
 pub mod live;
-
-use std::io::Write;
-use std::path::Path;
+pub mod output;
+pub mod stamp;
 
 use serde::Serialize;
 
 pub use batcher::BatcherStats;
 pub use live::{LiveReport, Outcome, TraceRecord};
+pub use output::{write, OutputDir, OutputError, ProblemSink};
+pub use stamp::RunStatus;
 
 use crate::answer::{self, Answer};
 use crate::metrics;
@@ -152,6 +156,18 @@ pub fn baseline(traces: &[std::sync::Arc<Trace>], gold: Option<&Answer>) -> Base
 /// reduction still compares the same problems' tokens with each other.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
+    /// How the run ended: `complete`, `interrupted` (a signal stopped it; everything below
+    /// covers the problems that finished) or `failed`.
+    pub status: RunStatus,
+    /// Why the run failed (`status: failed` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// A random id that tells this run from others.
+    pub run_id: String,
+    /// When the run started: RFC 3339, UTC.
+    pub started_at: String,
+    /// The deepprune version that ran it.
+    pub version: String,
     /// Problems replayed.
     pub problems: usize,
     /// Share of graded problems answered correctly; `None` when none was graded.
@@ -233,6 +249,9 @@ pub struct RunReport {
     /// Staged judging's decisions over all problems (`truncator.later` set; absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staged: Option<StagedCounts>,
+    /// The pipeline as it ran: every key, defaults filled in, paths resolved, the API key
+    /// redacted. `null` where the caller gave none.
+    pub config: serde_json::Value,
 }
 
 impl RunReport {
@@ -259,6 +278,11 @@ impl RunReport {
         let gains: Vec<f64> = graded.iter().map(|r| r.correct.unwrap_or(false) as u8 as f64 - cons_k(r)).collect();
         let gain = (!gains.is_empty()).then(|| gains.iter().sum::<f64>() / gains.len() as f64);
         RunReport {
+            status: RunStatus::Complete,
+            failure: None,
+            run_id: String::new(),
+            started_at: String::new(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
             problems: results.len(),
             accuracy: mean(&|r| r.correct.unwrap_or(false) as u8 as f64),
             pass_at_1: mean(&|r| r.baseline.as_ref().and_then(|b| b.pass_at_1).unwrap_or(0.0)),
@@ -300,6 +324,7 @@ impl RunReport {
                 sum.add(s);
                 Some(sum)
             }),
+            config: serde_json::Value::Null,
         }
     }
 
@@ -314,7 +339,13 @@ impl RunReport {
         let graded = |v: Option<String>| v.unwrap_or_else(|| "ungraded (generator.ungraded: true)".to_string());
         let share = |v: Option<f64>| graded(v.map(|v| format!("{v:.3}")));
         let gain = self.gain_over_cons_k.zip(self.gain_over_cons_k_ci).map(|(g, (lo, hi))| format!("{g:+.3} [{lo:+.3}, {hi:+.3}]"));
-        let mut rows: Vec<(&str, String)> = vec![
+        let mut rows: Vec<(&str, String)> = Vec::new();
+        match (self.status, &self.failure) {
+            (RunStatus::Complete, _) => {}
+            (RunStatus::Interrupted, _) => rows.push(("status", "interrupted: the problems that finished".into())),
+            (RunStatus::Failed, why) => rows.push(("status", format!("failed: {}", why.as_deref().unwrap_or("unknown")))),
+        }
+        rows.extend([
             ("judge", judge),
             ("problems / traces", format!("{} / {}", self.problems, self.traces)),
             ("accuracy (this run)", share(self.accuracy)),
@@ -363,7 +394,7 @@ impl RunReport {
                 "max mailbox depth",
                 self.max_mailbox_depth.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "),
             ),
-        ];
+        ]);
         if let Some(l) = &self.live {
             let opt = |v: Option<f64>| v.map_or_else(|| "n/a (no /metrics)".to_string(), |v| format!("{v:.0}"));
             rows.extend([
@@ -391,19 +422,6 @@ impl RunReport {
         }
         s
     }
-}
-
-/// Writes `problems.jsonl` and `report.json` into `dir`.
-pub fn write(dir: &Path, results: &[ProblemResult], report: &RunReport) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("problems.jsonl"))?);
-    for r in results {
-        serde_json::to_writer(&mut f, r)?;
-        f.write_all(b"\n")?;
-    }
-    f.flush()?;
-    let json = serde_json::to_string_pretty(report)?;
-    std::fs::write(dir.join("report.json"), json + "\n")
 }
 
 #[cfg(test)]

@@ -59,3 +59,7 @@ pub fn sample_problems(dir: &std::path::Path, drop: &[&str], no_gold: &[&str]) -
     std::fs::write(&path, out).expect("the temporary folder is writable");
     path
 }
+
+/// Fields of `report.json` that name a run rather than measure it: its id, when it started, the
+/// version that ran it and the configuration as resolved (its paths are this checkout's).
+pub const RUN_FIELDS: &[&str] = &["run_id", "started_at", "version", "config"];

@@ -20,12 +20,21 @@
 //! the tokens streamed. Without log-probabilities an SSE event counts as one token (llama.cpp,
 //! vLLM and SGLang send one token per event unless they batch).
 //!
+//! When a run is stopped early, [`LiveContext::abort_in_flight`] asks the servers to abort the
+//! requests still in flight (with `cancel: abort_request`); dropping the run's runtime then
+//! drops every stream, which closes the connections.
+//!
 //! - `request`: one trace's streaming requests, retried with back-off.
 //! - `record`: the traces written in the dataset format (`output.record`).
+//! - `health`: whether each server answers, checked before a run.
 
+mod health;
 mod record;
 mod request;
 
+pub use health::check_servers;
+
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,7 +55,7 @@ use crate::report::{LiveReport, Outcome, TraceRecord};
 /// The `Authorization` header every request carries (completions, `/metrics`,
 /// `/abort_request`), from the key [`OpenAiConfig::resolve_api_key`] finds now. The header is
 /// marked sensitive, so that it never shows in a `Debug` print or a log line.
-fn auth_headers(config: &OpenAiConfig) -> Result<reqwest::header::HeaderMap, PipelineError> {
+pub(super) fn auth_headers(config: &OpenAiConfig) -> Result<reqwest::header::HeaderMap, PipelineError> {
     let mut headers = reqwest::header::HeaderMap::new();
     let Some(key) = config.resolve_api_key() else {
         // Only the variable's name is logged: local servers need no key.
@@ -64,14 +73,9 @@ fn auth_headers(config: &OpenAiConfig) -> Result<reqwest::header::HeaderMap, Pip
 
 /// Asks the server at `base` to abort request `rid` (SGLang's `POST /abort_request`), in the
 /// background: the trace does not wait for it, and a failure is only logged.
-fn abort_request(client: &reqwest::Client, base: String, rid: String) {
+fn spawn_abort(client: &reqwest::Client, base: String, rid: String) {
     let client = client.clone();
-    tokio::spawn(async move {
-        let r = client.post(format!("{base}/abort_request")).json(&serde_json::json!({ "rid": rid })).send().await;
-        if let Err(e) = r {
-            tracing::warn!(%rid, error = %e, "POST /abort_request failed");
-        }
-    });
+    tokio::spawn(async move { abort_request(&client, &base, &rid).await });
 }
 
 /// A problem to generate traces for.
@@ -94,6 +98,8 @@ pub struct LiveContext {
     records: Mutex<Vec<TraceRecord>>,
     requests: AtomicU64,
     cancels: AtomicU64,
+    /// The requests the servers are working on now: `rid` → base URL.
+    in_flight: Mutex<HashMap<String, String>>,
     recorder: Option<Mutex<Recorder>>,
     /// The window of the confidence reported to the voter.
     deepconf_window: usize,
@@ -124,6 +130,7 @@ impl LiveContext {
             records: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
             cancels: AtomicU64::new(0),
+            in_flight: Mutex::default(),
             recorder,
             deepconf_window,
             deepconf,
@@ -151,6 +158,29 @@ impl LiveContext {
         last
     }
 
+    /// Marks request `rid` on `base_url` as in flight until the returned guard is dropped
+    /// (the request ended, or its task was cancelled).
+    fn track(&self, base_url: &str, rid: &str) -> InFlight<'_> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).insert(rid.to_string(), base_url.to_string());
+        InFlight { ctx: self, rid: rid.to_string() }
+    }
+
+    /// For a run stopped early: with `cancel: abort_request`, asks the servers to abort every
+    /// request still in flight and waits for their answers, 2 s at most. Returns how many aborts
+    /// were sent. With `cancel: disconnect` it sends nothing: the connections close when the
+    /// run's runtime drops their streams.
+    pub async fn abort_in_flight(&self) -> usize {
+        if self.config.cancel != CancelMode::AbortRequest {
+            return 0;
+        }
+        let requests: Vec<(String, String)> =
+            self.in_flight.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|(r, b)| (b.clone(), r.clone())).collect();
+        let aborts = requests.iter().map(|(base, rid)| abort_request(&self.client, base, rid));
+        // Whatever has not answered by then is cut off when the process ends.
+        let _ = tokio::time::timeout(Duration::from_secs(2), futures_util::future::join_all(aborts)).await;
+        requests.len()
+    }
+
     /// The report, given the servers' token counters before and after the run.
     pub fn report(&self, before: Option<f64>, after: Option<f64>) -> LiveReport {
         let mut records = self.records.lock().unwrap_or_else(|p| p.into_inner()).clone();
@@ -175,6 +205,26 @@ impl LiveContext {
             tokens_after_cancel: server.map(|s| s - billed as f64).filter(|t| *t >= 0.0),
             trace_records: records,
         }
+    }
+}
+
+/// SGLang's `POST /abort_request` for request `rid`; a failure is logged, not returned.
+async fn abort_request(client: &reqwest::Client, base: &str, rid: &str) {
+    let r = client.post(format!("{base}/abort_request")).json(&serde_json::json!({ "rid": rid })).send().await;
+    if let Err(e) = r {
+        tracing::warn!(%rid, error = %e, "POST /abort_request failed");
+    }
+}
+
+/// A request in flight, known by its `rid` until this is dropped.
+struct InFlight<'a> {
+    ctx: &'a LiveContext,
+    rid: String,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.ctx.in_flight.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.rid);
     }
 }
 
@@ -396,7 +446,7 @@ impl LiveSource {
         t.billed += t.req_streamed;
         t.req_streamed = 0;
         if let (CancelMode::AbortRequest, Some((base, rid))) = (self.ctx.config.cancel, t.current.take()) {
-            abort_request(&self.ctx.client, base, rid);
+            spawn_abort(&self.ctx.client, base, rid);
         }
     }
 

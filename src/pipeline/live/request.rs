@@ -85,10 +85,12 @@ pub(super) async fn run_trace(job: Job) {
         attempt += 1;
         let body = cfg.request_body(&question, sample, &generated, remaining as u32, &rid);
         let base_url = slot.base_url().to_string();
+        let in_flight = ctx.track(&base_url, &rid);
         send(Event::Sent { base_url: base_url.clone(), rid: rid.clone(), continuation: !generated.is_empty() });
         ctx.requests.fetch_add(1, Ordering::Relaxed);
         let before = tokens;
         let result = request(&ctx, &base_url, &body, &mut generated, &mut tokens, &send).await;
+        drop(in_flight);
         drop(slot);
         let error = match result {
             Ok(Ended::Finished { finish, usage }) => {
@@ -100,7 +102,7 @@ pub(super) async fn run_trace(job: Job) {
                 // The stream is dropped already; a server that ignores max_tokens may ignore a
                 // disconnect too, so SGLang is also asked to abort.
                 if cfg.cancel == CancelMode::AbortRequest {
-                    super::abort_request(&ctx.client, base_url, rid);
+                    super::spawn_abort(&ctx.client, base_url, rid);
                 }
                 send(Event::RequestDone { usage: None });
                 send(Event::Cut { reason });
@@ -202,7 +204,7 @@ async fn request(
 }
 
 /// An error and its sources, as one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
     while let Some(inner) = source {
