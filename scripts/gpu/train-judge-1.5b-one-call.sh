@@ -7,13 +7,17 @@
 # Carried: models/judge-minilm (the starting checkpoint, in the tree), .carry/bin/deepprune.xz,
 # .carry/dB/{traces-eval-1.5b,traces-train-1.5b}.jsonl.gz, .carry/dA/traces-eval.jsonl.gz.
 # Writes to $OUT: judge.tar (config, train.json, tokenizer, train.log), model.safetensors.part-*,
-# eval.jsonl, frontier.tar.
+# eval.jsonl, frontier.tar and cubecl.txz (carry it back as .carry/cubecl.txz).
 set -u
 start=$(date +%s) DEADLINE=${DEADLINE:-540}
 left() { echo $((DEADLINE - ($(date +%s) - start))); }
 B=/tmp/bin/deepprune D=/tmp/c/data
 mkdir -p $D && cp .carry/dA/* .carry/dB/* data/train/traces-train-1.5b-extra.jsonl.gz $D/
 bash scripts/gpu/unpack-binary.sh $B
+# The kernel and autotune caches come back to $OUT/cubecl.txz however the call ends: on a cold
+# machine compiling and tuning the training shapes took longer than this whole call.
+bash scripts/gpu/cubecl-cache.sh import
+trap 'bash scripts/gpu/cubecl-cache.sh export' EXIT
 sed -i 's/level = "balanced"/level = "minimal"/' cubecl.toml
 export RUST_LOG=${RUST_LOG:-info}
 python3 - <<'PY' > /tmp/train-1.5b.yaml
