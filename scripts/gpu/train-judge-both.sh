@@ -16,7 +16,7 @@ if [ -f .carry/bin/deepprune.xz ]; then
 fi
 bash scripts/gpu/cubecl-cache.sh import
 # The caches come back however the job ends (a cold machine spends minutes compiling and tuning).
-trap 'OUT=$R bash scripts/gpu/cubecl-cache.sh export' EXIT
+trap 'OUT=$R bash scripts/gpu/cubecl-cache.sh export; touch "$R/done"' EXIT
 # A cold cache with autotune "balanced" spends minutes tuning every training shape (29 pairs/s
 # at step 200 on an H200); "minimal" skips most of that.
 sed -i 's/level = "balanced"/level = "minimal"/' cubecl.toml
@@ -60,4 +60,3 @@ PY
   $B judge eval --judge /tmp/judge-lc$n --problems $D/problems.jsonl --device cuda --base none \
     --traces $D/traces-eval-1.5b.jsonl.gz --max-pairs 30000 --json | sed "s/^{/{\"curve_problems\":$n,/" | tee -a "$R/curve.jsonl"
 done
-touch "$R/done"
