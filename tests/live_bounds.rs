@@ -4,7 +4,9 @@
 //! reading about the cap rather than the whole; a server that ignores `max_tokens` is cut at
 //! `max_tokens + max_tokens_margin` and the trace is recorded as cut, not as finished.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::mpsc;
@@ -35,30 +37,6 @@ struct Sent {
     events: usize,
 }
 
-/// The request line's target; the headers and the body are read and dropped.
-fn read_request(stream: &TcpStream) -> Option<String> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let target = line.split_whitespace().nth(1)?.to_string();
-    let mut length = 0;
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).ok()?;
-        if h == "\r\n" || h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().ok()?;
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some(target)
-}
-
 /// Writes `chunk` until `total` bytes are out or a write fails (the client went away).
 fn write_until_gone(stream: &mut TcpStream, chunk: &[u8], total: usize) -> usize {
     let mut written = 0;
@@ -73,7 +51,7 @@ fn write_until_gone(stream: &mut TcpStream, chunk: &[u8], total: usize) -> usize
 }
 
 fn serve(mut stream: TcpStream, script: Script, sent: mpsc::Sender<Sent>) {
-    let Some(target) = read_request(&stream) else { return };
+    let Some(common::HttpRequest { target, .. }) = common::read_http_request(&stream) else { return };
     if target != "/v1/completions" {
         let _ = write!(stream, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;

@@ -6,8 +6,10 @@
 //! run aborting the requests it had in flight. Runs everywhere;
 //! `tests/live_llama.rs` does the same against a real llama.cpp server.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,33 +61,8 @@ impl Drop for Serving {
     }
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<(String, Option<String>, Vec<u8>)> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let target = line.split_whitespace().nth(1)?.to_string();
-    let (mut length, mut authorization) = (0, None);
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).ok()?;
-        if h == "\r\n" || h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse().ok()?;
-            } else if k.eq_ignore_ascii_case("authorization") {
-                authorization = Some(v.trim().to_string());
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((target, authorization, body))
-}
-
 fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
-    let Some((target, authorization, body)) = read_request(&mut stream) else { return };
+    let Some(common::HttpRequest { target, authorization, body }) = common::read_http_request(&stream) else { return };
     seen.lock().unwrap().authorization.push((target.clone(), authorization));
     let reply = |stream: &mut TcpStream, status: &str, body: &str| {
         let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());

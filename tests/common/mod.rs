@@ -63,3 +63,40 @@ pub fn sample_problems(dir: &std::path::Path, drop: &[&str], no_gold: &[&str]) -
 /// Fields of `report.json` that name a run rather than measure it: its id, when it started, the
 /// version that ran it and the configuration as resolved (its paths are this checkout's).
 pub const RUN_FIELDS: &[&str] = &["run_id", "started_at", "version", "config"];
+
+/// One HTTP/1.1 request read by the tests' small servers.
+pub struct HttpRequest {
+    /// The request line's target, e.g. `/v1/completions`.
+    pub target: String,
+    /// The `Authorization` header, if sent.
+    pub authorization: Option<String>,
+    /// The body (`Content-Length` bytes).
+    pub body: Vec<u8>,
+}
+
+/// Reads one request from `stream`; `None` when the client went away or sent no request.
+pub fn read_http_request(stream: &std::net::TcpStream) -> Option<HttpRequest> {
+    use std::io::{BufRead, BufReader, Read};
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let target = line.split_whitespace().nth(1)?.to_string();
+    let (mut length, mut authorization) = (0, None);
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        if h == "\r\n" || h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().ok()?;
+            } else if k.eq_ignore_ascii_case("authorization") {
+                authorization = Some(v.trim().to_string());
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(HttpRequest { target, authorization, body })
+}
