@@ -81,7 +81,7 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
         }
         "/v1/completions" | "/v1/chat/completions" => {
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            let _serving = Serving::new(&seen);
+            let serving = Serving::new(&seen);
             let chat = target.contains("chat");
             let rid = v["rid"].as_str().map_or_else(|| format!("seed-{}", v["seed"]), str::to_string);
             let trace = rid.rsplitn(3, '-').nth(2).unwrap_or(&rid).to_string();
@@ -148,6 +148,9 @@ fn serve(mut stream: TcpStream, seen: Arc<Mutex<Seen>>) {
                 s.requests.entry(rid.clone()).or_default().0 = sent;
             }
             let finished = sent == tokens.len() - start;
+            // The client may free its endpoint slot as soon as it reads the finishing event, so
+            // the request stops counting as in flight before that event is written.
+            drop(serving);
             if finished {
                 let usage = serde_json::json!({"choices": [], "usage": {"completion_tokens": sent}});
                 let _ = write!(stream, "{}data: {usage}\n\ndata: [DONE]\n\n", event("", Some("stop"), 0));
