@@ -6,6 +6,9 @@
 # model rows of sweeps/frontier-1.5b.yaml until $DEADLINE seconds have passed since the start.
 # Carried: models/judge-minilm (the starting checkpoint, in the tree), .carry/bin/deepprune.xz,
 # .carry/dB/{traces-eval-1.5b,traces-train-1.5b}.jsonl.gz, .carry/dA/traces-eval.jsonl.gz.
+# With the checkpoint in the tree this is about 67.8 MB, over the 64 MiB a call carries: move
+# docs/, src/, tests/ and fuzz/ out of the checkout for the call (the binary needs none of them),
+# and .carry/dB also holds problems.jsonl.
 # Writes to $OUT: judge.tar (config, train.json, tokenizer, train.log), model.safetensors.part-*,
 # eval.jsonl, frontier.tar and cubecl.txz (carry it back as .carry/cubecl.txz).
 set -u
