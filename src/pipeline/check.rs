@@ -6,6 +6,7 @@ use super::live;
 use super::run::ReplayData;
 use crate::config::{GeneratorSource, PipelineConfig};
 use crate::report::OutputDir;
+use crate::trace::dataset::count;
 
 /// What the checks found. Every check runs, so that one pass reports every problem.
 #[derive(Debug)]
@@ -70,11 +71,6 @@ pub fn preflight(config: &PipelineConfig) -> Preflight {
         }
     }
     Preflight { data, output, passed, failed }
-}
-
-/// `n` and the noun, plural unless `n` is 1.
-fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 /// [`live::check_servers`] on a runtime of its own, on a thread of its own, so that it works

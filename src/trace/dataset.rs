@@ -121,8 +121,8 @@ pub fn pid_list(pids: &[String]) -> String {
     }
 }
 
-/// `1 problem`, `3 problems`.
-fn count(n: usize, what: &str) -> String {
+/// `1 problem`, `3 problems`: `n` and the noun, plural unless `n` is 1.
+pub fn count(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
