@@ -1,5 +1,5 @@
 //! The checks before a run, beyond the config's own (those ran when it loaded): the data files
-//! load, the output folder can be locked and written, and a live generator's servers answer.
+//! load (and, for a graded run, every problem can be graded), the output folder can be locked and written, and a live generator's servers answer.
 //! `deepprune-run --check` runs them alone; every run runs them before it starts.
 
 use super::live;
@@ -35,7 +35,8 @@ impl Preflight {
 /// dropped. Call it outside an async runtime: it runs its own for the server checks.
 pub fn preflight(config: &PipelineConfig) -> Preflight {
     let (mut passed, mut failed) = (Vec::new(), Vec::new());
-    let data = match ReplayData::load(config) {
+    // A graded run also needs every trace's problem and every problem's gold answer.
+    let data = match ReplayData::load(config).and_then(|data| data.check_graded(config).map(|()| data)) {
         Ok(data) => {
             passed.push(match &config.generator.source {
                 GeneratorSource::Replay(_) => {
@@ -109,6 +110,29 @@ mod tests {
         let again = preflight(&sample(&[format!("output.dir={}", out.display())]));
         assert_eq!(again.failed.len(), 1, "{:?}", again.failed);
         assert!(again.failed[0].contains("is in use by another run"), "{:?}", again.failed);
+    }
+
+    #[test]
+    fn a_problem_without_gold_fails_the_check_unless_the_run_is_ungraded() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = env!("CARGO_MANIFEST_DIR");
+        let text = std::fs::read_to_string(format!("{root}/data/sample/problems.jsonl")).unwrap();
+        let mut lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let pid = lines[0]["pid"].as_str().unwrap().to_string();
+        lines[0].as_object_mut().unwrap().remove("gold");
+        let problems = tmp.path().join("problems.jsonl");
+        std::fs::write(&problems, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+        let set = |extra: &[&str]| {
+            let mut o = vec![format!("generator.problems={}", problems.display()), format!("output.dir={}", tmp.path().join("out").display())];
+            o.extend(extra.iter().map(|s| s.to_string()));
+            o
+        };
+        let checked = preflight(&sample(&set(&[])));
+        let [failure] = &checked.failed[..] else { panic!("{:?}", checked.failed) };
+        assert!(failure.starts_with("generator: ") && failure.contains("no `gold` answer") && failure.contains(&pid), "{failure}");
+        drop(checked);
+        let ungraded = preflight(&sample(&set(&["generator.ungraded=true"])));
+        assert!(ungraded.failed.is_empty(), "{:?}", ungraded.failed);
     }
 
     #[test]
