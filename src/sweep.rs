@@ -27,6 +27,7 @@ use crate::metrics;
 use crate::pipeline::plan;
 use crate::pipeline::run::{run_blocking, ReplayData};
 use crate::plot::FrontierPoint;
+use crate::report::output::replace;
 use crate::report::ProblemResult;
 
 /// Why a sweep failed.
@@ -467,19 +468,23 @@ fn references(done: &[StoredRow]) -> Vec<&StoredRow> {
     done.iter().filter(|d| d.row.judge == "none").collect()
 }
 
+/// Writes the sweep's files. Each is made in memory and then replaces the old one whole
+/// ([`replace`]): `rows.jsonl` is rewritten after every row, and a sweep stopped mid-write must
+/// keep the rows a `--resume` reads back.
 fn write(cfg: &SweepConfig, done: &[StoredRow], kept: &[StoredRow], curve: &[(f64, f64)]) -> Result<(), SweepError> {
     let rows: Vec<Row> = done.iter().map(|d| d.row.clone()).collect();
     let rows = &rows[..];
     let dir = &cfg.output;
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let jsonl = dir.join("rows.jsonl");
-    let mut f = std::fs::File::create(&jsonl).map_err(io(&jsonl))?;
+    let mut f = Vec::new();
     for d in done.iter().chain(kept) {
         let line = serde_json::to_string(d).map_err(|e| SweepError::Io { path: jsonl.clone(), source: e.into() })?;
         writeln!(f, "{line}").map_err(io(&jsonl))?;
     }
+    replace(&jsonl, &f).map_err(io(&jsonl))?;
     let paired = dir.join("paired.md");
-    let mut f = std::fs::File::create(&paired).map_err(io(&paired))?;
+    let mut f = Vec::new();
     let refs = references(done);
     let name = |d: &StoredRow| if d.row.overrides == "judge.kind=none" { "cons@N".to_string() } else { format!("`{}`", d.row.overrides) };
     writeln!(
@@ -504,8 +509,9 @@ fn write(cfg: &SweepConfig, done: &[StoredRow], kept: &[StoredRow], curve: &[(f6
         }
         writeln!(f).map_err(io(&paired))?;
     }
+    replace(&paired, &f).map_err(io(&paired))?;
     let csv = dir.join("rows.csv");
-    let mut f = std::fs::File::create(&csv).map_err(io(&csv))?;
+    let mut f = Vec::new();
     writeln!(f, "overrides,judge,accuracy,ci_low,ci_high,tokens,token_fraction,token_reduction,matched_cons_k_accuracy,gain_over_cons_k,gain_ci_low,gain_ci_high,judge_pairs,judge_seconds,judge_flops_ratio,upper_bound").map_err(io(&csv))?;
     for r in rows {
         writeln!(
@@ -517,8 +523,9 @@ fn write(cfg: &SweepConfig, done: &[StoredRow], kept: &[StoredRow], curve: &[(f6
         )
         .map_err(io(&csv))?;
     }
+    replace(&csv, &f).map_err(io(&csv))?;
     let md = dir.join("rows.md");
-    let mut f = std::fs::File::create(&md).map_err(io(&md))?;
+    let mut f = Vec::new();
     writeln!(f, "| setting | judge | accuracy [95% CI] | token reduction | cons@k at budget | gain over cons@k [95% CI] | judge pairs | judge s | judge/gen FLOPs |").map_err(io(&md))?;
     writeln!(f, "|---|---|---|---|---|---|---|---|---|").map_err(io(&md))?;
     for r in rows {
@@ -532,12 +539,14 @@ fn write(cfg: &SweepConfig, done: &[StoredRow], kept: &[StoredRow], curve: &[(f6
         )
         .map_err(io(&md))?;
     }
+    replace(&md, &f).map_err(io(&md))?;
     let ck = dir.join("cons_k.csv");
-    let mut f = std::fs::File::create(&ck).map_err(io(&ck))?;
+    let mut f = Vec::new();
     writeln!(f, "token_fraction,accuracy").map_err(io(&ck))?;
     for (x, y) in curve {
         writeln!(f, "{x:.4},{y:.4}").map_err(io(&ck))?;
     }
+    replace(&ck, &f).map_err(io(&ck))?;
     let points: Vec<FrontierPoint> = rows.iter().map(frontier_point).collect();
     crate::plot::frontier(dir, &points, curve).map_err(|e| SweepError::Io {
         path: dir.join("frontier.png"),
