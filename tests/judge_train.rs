@@ -101,6 +101,43 @@ fn several_weighted_files_and_checkpoints_train_and_a_checkpoint_restarts_traini
 }
 
 #[test]
+fn a_time_budget_ends_training_with_a_validated_checkpoint_and_validate_every_adds_validations() {
+    let base = common::root().join(deepprune::judge::bert::weights::BASE_MODEL_DIR);
+    let dir = tempfile::tempdir().unwrap();
+    let traces = dir.path().join("traces.jsonl");
+    separable_traces(&traces);
+    let yaml = format!(
+        "base: {}\ntraces: {}\ntruncator: {{mode: reasoning_words, count: 100}}\nmax_len: 32\nbuckets: [32]\n\
+         validation_fraction: 0.25\noversample: 1\nbatch_size: 4\nlr: 3.0e-3\nwarmup_fraction: 0.0\n\
+         epochs: 50\ndevice: cpu\ntiny: true\nsave_precision: f32\noutput: {}\n",
+        base.display(),
+        traces.display(),
+        dir.path().join("ckpt").display()
+    );
+    let path = dir.path().join("train.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    // 50 epochs of about 34 steps, each step validated every 5, cannot finish in 1.5 s: the
+    // budget ends the run.
+    let config = TrainConfig::load(&path, &["max_seconds=1.5".to_string(), "validate_every=5".to_string()]).unwrap();
+    let history = backend::train_on_device(&config, false).unwrap();
+    let last = history.last().unwrap();
+    assert!(last.out_of_time, "the last validation is where time ran out: {last:?}");
+    assert!(last.epoch < 50, "stopped in epoch {}", last.epoch);
+    assert_eq!(history.iter().filter(|r| r.out_of_time).count(), 1);
+    // Step 5 is validated, within the first epoch, besides epoch ends and the last step.
+    let steps: Vec<(usize, usize)> = history.iter().map(|r| (r.epoch, r.step)).collect();
+    assert_eq!(steps[0], (1, 5), "{steps:?}");
+    assert!(history.windows(2).all(|w| w[0].step < w[1].step));
+    let meta = deepprune::judge::train::CheckpointMeta::read(&dir.path().join("ckpt")).unwrap();
+    assert_eq!(meta.history.len(), history.len());
+    assert!(dir.path().join("ckpt/model.safetensors").is_file());
+    // A budget of 0 seconds or a validation every 0 steps is an error naming the key.
+    let err = TrainConfig::load(&path, &["max_seconds=0".to_string(), "validate_every=0".to_string()]).unwrap_err().to_string();
+    assert!(err.contains("max_seconds: expected a number of seconds > 0"), "{err}");
+    assert!(err.contains("validate_every: expected a number of steps ≥ 1"), "{err}");
+}
+
+#[test]
 fn the_committed_training_configs_load_with_file_relative_paths() {
     let root = common::root();
     if !root.join("../shared/data/traces-train.jsonl.gz").is_file() {

@@ -172,6 +172,10 @@ enum JudgeCommand {
         /// The base model, for the embedding baseline; `none` skips it.
         #[arg(long, default_value = deepprune::judge::bert::weights::BASE_MODEL_DIR)]
         base: String,
+        /// Score the baselines alone, at the judge's cuts, without loading the judge (e.g. the
+        /// embedding baseline on a CPU while the judge is evaluated on the GPU).
+        #[arg(long)]
+        baselines_only: bool,
         /// Pairs per forward pass.
         #[arg(long, default_value_t = 256)]
         batch: usize,
@@ -342,7 +346,22 @@ fn main() -> anyhow::Result<()> {
             println!("trained in {:.1} s; checkpoint: {}", start.elapsed().as_secs_f64(), config.output.display());
         }
         Command::Judge {
-            command: JudgeCommand::Eval { judge, problems, traces, max_pairs, seed, device: dev, base, batch, json, roc, attention, matmul, norm },
+            command: JudgeCommand::Eval {
+                judge,
+                problems,
+                traces,
+                max_pairs,
+                seed,
+                device: dev,
+                base,
+                baselines_only,
+                batch,
+                json,
+                roc,
+                attention,
+                matmul,
+                norm,
+            },
         } => {
             let dev = device(&dev)?;
             let kernels = KernelRequest {
@@ -354,7 +373,7 @@ fn main() -> anyhow::Result<()> {
             let specs = eval::checkpoint_specs(&judge)?;
             let problems = load_problems(&problems).context("loading problems")?;
             let listed: std::collections::HashSet<&str> = problems.iter().map(|p| p.pid.as_str()).collect();
-            let mut model = backend::model_judge(&judge, dev, batch, kernels, None)?;
+            let mut model = if baselines_only { None } else { Some(backend::model_judge(&judge, dev, batch, kernels, None)?) };
             let mut embedding: Option<Box<dyn PairJudge>> =
                 if base == "none" { None } else { Some(backend::embedding_judge(std::path::Path::new(&base), dev, batch, Default::default())?) };
             for file in &traces {
@@ -362,8 +381,9 @@ fn main() -> anyhow::Result<()> {
                 set.problems.retain(|(pid, _)| listed.contains(pid.as_str()));
                 for spec in &specs {
                     let pairs = eval::eval_pairs(&set, spec, max_pairs, seed)?;
+                    let model = model.as_mut().map(|m| -> &mut dyn PairJudge { m.as_mut() });
                     let embedding = embedding.as_mut().map(|e| -> &mut dyn PairJudge { e.as_mut() });
-                    let (report, scores) = eval::evaluate(model.as_mut(), embedding, &pairs, spec)?;
+                    let (report, scores) = eval::evaluate(model, embedding, &pairs, spec)?;
                     if let Some(dir) = &roc {
                         // One trace file and cut: the folder itself; else a folder per file and cut.
                         let dir = match (traces.len(), specs.len()) {
@@ -379,7 +399,9 @@ fn main() -> anyhow::Result<()> {
                     } else {
                         println!("traces {}", file.display());
                         println!("prefix {}", report.prefix);
-                        show("model", &report.model);
+                        if let Some(m) = &report.model {
+                            show("model", m);
+                        }
                         show("lexical", &report.baselines.lexical);
                         if let Some(e) = &report.baselines.embedding {
                             show("embedding", e);

@@ -51,9 +51,14 @@ fn serving_name(device: DeviceKind) -> &'static str {
     }
 }
 
-/// Trains on the config's device.
+/// Trains on the config's device; on CUDA through kernel fusion unless `fusion: false`.
 pub fn train_on_device(config: &TrainConfig, progress: bool) -> Result<Vec<EpochReport>, TrainError> {
     use burn::backend::Autodiff;
+    #[cfg(feature = "cuda")]
+    if config.device == DeviceKind::Cuda && !config.fusion {
+        type Unfused = Autodiff<burn_cubecl::CubeBackend<cubecl::cuda::CudaRuntime, f32, i32, u8>>;
+        return train::<Unfused>(config, &Default::default(), progress);
+    }
     on_device!(config.device, B = (Autodiff<burn::backend::Flex>, Autodiff<burn::backend::Cuda>) => {
         train::<B>(config, &Default::default(), progress)
     })

@@ -65,9 +65,9 @@ pub struct Baselines {
 /// `judge eval`'s output; the key names are a stable interface.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
-    /// The trained judge's metrics.
+    /// The trained judge's metrics (absent with `--baselines-only`).
     #[serde(flatten)]
-    pub model: PairMetrics,
+    pub model: Option<PairMetrics>,
     /// The baselines.
     pub baselines: Baselines,
     /// How prefixes were cut, e.g. `tokens:64`.
@@ -100,8 +100,8 @@ pub fn score_all(judge: &mut dyn PairJudge, pairs: &[LabelledPair], chunk: usize
 /// Every judge's score of every pair, in pair order (for ROC curves).
 #[derive(Debug, Clone)]
 pub struct EvalScores {
-    /// The trained judge.
-    pub model: Vec<f32>,
+    /// The trained judge, where it ran.
+    pub model: Option<Vec<f32>>,
     /// The lexical baseline.
     pub lexical: Vec<f32>,
     /// The embedding baseline, where it ran.
@@ -111,7 +111,11 @@ pub struct EvalScores {
 impl EvalScores {
     /// (name, scores) for each judge that ran.
     pub fn named(&self) -> Vec<(&'static str, &[f32])> {
-        let mut out = vec![("model", self.model.as_slice()), ("lexical", self.lexical.as_slice())];
+        let mut out = Vec::new();
+        if let Some(m) = &self.model {
+            out.push(("model", m.as_slice()));
+        }
+        out.push(("lexical", self.lexical.as_slice()));
         if let Some(e) = &self.embedding {
             out.push(("embedding", e.as_slice()));
         }
@@ -119,15 +123,19 @@ impl EvalScores {
     }
 }
 
-/// Evaluates `model` and the baselines on the same pairs; returns the metrics and the scores.
+/// Evaluates `model` (unless `None`: the baselines alone) and the baselines on the same pairs;
+/// returns the metrics and the scores.
 pub fn evaluate(
-    model: &mut dyn PairJudge,
+    model: Option<&mut (dyn PairJudge + '_)>,
     embedding: Option<&mut (dyn PairJudge + '_)>,
     pairs: &[LabelledPair],
     spec: &TruncationSpec,
 ) -> Result<(EvalReport, EvalScores), JudgeError> {
     let chunk = 2048;
-    let model_scores = score_all(model, pairs, chunk)?;
+    let model_scores = match model {
+        Some(m) => Some(score_all(m, pairs, chunk)?),
+        None => None,
+    };
     let lexical = score_all(&mut super::lexical::LexicalJudge::default(), pairs, chunk)?;
     let embedding_scores = match embedding {
         Some(e) => Some(score_all(e, pairs, chunk)?),
@@ -139,7 +147,7 @@ pub fn evaluate(
         crate::trace::truncate::PrefixMode::ReasoningWords => "reasoning_words",
     };
     let report = EvalReport {
-        model: PairMetrics::of(pairs, &model_scores),
+        model: model_scores.as_ref().map(|s| PairMetrics::of(pairs, s)),
         baselines: Baselines { lexical: PairMetrics::of(pairs, &lexical), embedding },
         prefix: format!("{mode}:{}", spec.count()),
     };

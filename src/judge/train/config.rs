@@ -116,12 +116,24 @@ pub struct TrainConfig {
     /// Stop each epoch after this many steps (for quick runs and tests).
     #[serde(default)]
     pub max_steps_per_epoch: Option<usize>,
+    /// Wall-clock budget for the whole run's training steps, in seconds. The learning rate
+    /// decays to 0 by whichever comes first, the last step or the budget; when the budget runs
+    /// out the epoch ends there and is validated and saved as usual.
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
+    /// Also validate (and save, if best) every this many steps, not only at each epoch's end.
+    #[serde(default)]
+    pub validate_every: Option<usize>,
     /// Seed for the split, shuffling and sampling.
     #[serde(default)]
     pub seed: u64,
     /// `cpu` or `cuda`.
     #[serde(default)]
     pub device: DeviceKind,
+    /// CUDA only: train through Burn's kernel fusion (`true`) or with one kernel per operation
+    /// (`false`: fewer, simpler kernels to compile and tune on a machine with a cold cache).
+    #[serde(default = "default_fusion")]
+    pub fusion: bool,
     /// Checkpoint directory.
     pub output: PathBuf,
     /// Weight precision of the saved checkpoint.
@@ -241,6 +253,10 @@ fn default_warmup() -> f64 {
 fn default_epochs() -> usize {
     2
 }
+/// Kernel fusion on: faster once its kernels are compiled.
+fn default_fusion() -> bool {
+    true
+}
 /// f16: half the size; scores change by < 1e-3.
 fn default_save_precision() -> SavePrecision {
     SavePrecision::F16
@@ -294,6 +310,12 @@ impl TrainConfig {
         }
         if self.batch_size == 0 || self.epochs == 0 || self.oversample == 0 {
             e.push("batch_size, epochs and oversample: expected integers ≥ 1".into());
+        }
+        if self.max_seconds.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+            e.push(format!("max_seconds: expected a number of seconds > 0, got {}", self.max_seconds.unwrap_or_default()));
+        }
+        if self.validate_every == Some(0) {
+            e.push("validate_every: expected a number of steps ≥ 1 (or null for epoch ends only)".into());
         }
         if !(0.0..=1.0).contains(&self.alpha) || self.gamma < 0.0 {
             e.push(format!("alpha in [0, 1] and gamma ≥ 0 expected, got alpha {} gamma {}", self.alpha, self.gamma));
@@ -365,16 +387,22 @@ impl CheckpointMeta {
     }
 }
 
-/// One epoch's figures.
+/// One validation's figures: at an epoch's end, or every `validate_every` steps.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EpochReport {
     /// 1-based epoch.
     pub epoch: usize,
+    /// Training steps taken so far in the run (0 in checkpoints written before it was recorded).
+    #[serde(default)]
+    pub step: usize,
+    /// Whether the run's `max_seconds` ended training here.
+    #[serde(default)]
+    pub out_of_time: bool,
     /// Mean training loss.
     pub train_loss: f64,
     /// Pairs trained on.
     pub train_pairs: usize,
-    /// Training throughput.
+    /// Training throughput over the epoch so far.
     pub pairs_per_second: f64,
     /// Validation pairs.
     pub val_pairs: usize,
@@ -384,6 +412,6 @@ pub struct EpochReport {
     pub val_auroc_within: Option<f64>,
     /// TNR at FNR = 0.2.
     pub val_tnr_at_fnr_0_2: Option<f64>,
-    /// Seconds for the epoch, validation included.
+    /// Seconds since the epoch began, validation included.
     pub seconds: f64,
 }

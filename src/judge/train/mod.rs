@@ -82,13 +82,16 @@ pub enum TrainError {
     },
 }
 
-/// Learning rate at `step` of `total`: linear warmup to `peak`, then linear decay to 0.
-pub fn learning_rate(step: usize, total: usize, warmup: usize, peak: f64) -> f64 {
+/// Learning rate at `step` of `total`: linear warmup to `peak`, then linear decay to 0. With a
+/// time budget, `elapsed` is the share of it spent, and the decay follows whichever of steps and
+/// time is further along (0 without a budget).
+pub fn learning_rate(step: usize, total: usize, warmup: usize, peak: f64, elapsed: f64) -> f64 {
     if step < warmup {
         peak * (step + 1) as f64 / warmup as f64
     } else {
         let rest = total.saturating_sub(warmup).max(1);
-        peak * (1.0 - (step - warmup) as f64 / rest as f64).max(0.0)
+        let done = ((step - warmup) as f64 / rest as f64).max(elapsed);
+        peak * (1.0 - done).max(0.0)
     }
 }
 
@@ -196,10 +199,11 @@ pub fn train<B: AutodiffBackend>(
     );
     let mut rng = SmallRng::seed_from_u64(config.seed);
     let mut order: Vec<usize> = (0..train_pairs.len()).collect();
-    let mut history: Vec<EpochReport> = Vec::new();
-    let mut best = f64::NEG_INFINITY;
+    let mut saved = Saved { config, base: &base, model_config: &model_config, history: Vec::new(), best: f64::NEG_INFINITY };
+    let budget = config.max_seconds;
+    let run_start = Instant::now();
     let mut step = 0usize;
-    for epoch in 1..=config.epochs {
+    'epochs: for epoch in 1..=config.epochs {
         let start = Instant::now();
         order.shuffle(&mut rng);
         let bar = progress.then(|| {
@@ -212,7 +216,8 @@ pub fn train<B: AutodiffBackend>(
             pb
         });
         let (mut loss_sum, mut loss_n, mut seen) = (0.0f64, 0usize, 0usize);
-        for chunk in order.chunks(config.batch_size).take(steps_per_epoch) {
+        let chunks: Vec<&[usize]> = order.chunks(config.batch_size).take(steps_per_epoch).collect();
+        for (i, chunk) in chunks.iter().enumerate() {
             let batch_pairs: Vec<LabelledPair> = chunk
                 .iter()
                 .map(|&i| if config.swap && rng.random_bool(0.5) { data::swapped(&train_pairs[i]) } else { train_pairs[i].clone() })
@@ -233,7 +238,8 @@ pub fn train<B: AutodiffBackend>(
                 loss_n += 1;
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(learning_rate(step, total, warmup, config.lr), model, grads);
+            let elapsed = budget.map_or(0.0, |b| run_start.elapsed().as_secs_f64() / b);
+            model = optim.step(learning_rate(step, total, warmup, config.lr, elapsed), model, grads);
             step += 1;
             seen += chunk.len();
             if step.is_multiple_of(200) {
@@ -245,73 +251,110 @@ pub fn train<B: AutodiffBackend>(
                 let rate = seen as f64 / start.elapsed().as_secs_f64().max(1e-9);
                 pb.set_message(format!("loss {:.4} {:.0} pairs/s", loss_sum / loss_n.max(1) as f64, rate));
             }
+            let out_of_time = budget.is_some_and(|b| run_start.elapsed().as_secs_f64() >= b);
+            let epoch_end = i + 1 == chunks.len();
+            if epoch_end || out_of_time || config.validate_every.is_some_and(|n| step.is_multiple_of(n)) {
+                let train_seconds = start.elapsed().as_secs_f64();
+                let inner = model.valid();
+                let (auroc, within, tnr) = if val.items.is_empty() {
+                    (None, None, None)
+                } else {
+                    validate(&inner, &val, &buckets, pad, config.batch_size * 4, device)?
+                };
+                let report = EpochReport {
+                    epoch,
+                    step,
+                    out_of_time,
+                    train_loss: loss_sum / loss_n.max(1) as f64,
+                    train_pairs: seen,
+                    pairs_per_second: seen as f64 / train_seconds.max(1e-9),
+                    val_pairs: val.items.len(),
+                    val_auroc: auroc,
+                    val_auroc_within: within,
+                    val_tnr_at_fnr_0_2: tnr,
+                    seconds: start.elapsed().as_secs_f64(),
+                };
+                saved.record(&inner, report)?;
+            }
+            if out_of_time {
+                if let Some(pb) = bar {
+                    pb.abandon_with_message("out of time (max_seconds)");
+                }
+                break 'epochs;
+            }
         }
-        let train_seconds = start.elapsed().as_secs_f64();
         if let Some(pb) = bar {
             pb.finish();
         }
-        let inner = model.valid();
-        let (auroc, within, tnr) = if val.items.is_empty() {
-            (None, None, None)
-        } else {
-            validate(&inner, &val, &buckets, pad, config.batch_size * 4, device)?
-        };
-        let report = EpochReport {
-            epoch,
-            train_loss: loss_sum / loss_n.max(1) as f64,
-            train_pairs: seen,
-            pairs_per_second: seen as f64 / train_seconds.max(1e-9),
-            val_pairs: val.items.len(),
-            val_auroc: auroc,
-            val_auroc_within: within,
-            val_tnr_at_fnr_0_2: tnr,
-            seconds: start.elapsed().as_secs_f64(),
-        };
+    }
+    Ok(saved.history)
+}
+
+/// The run's validations so far, and the checkpoint of the best one.
+struct Saved<'a> {
+    config: &'a TrainConfig,
+    base: &'a BaseModelFiles,
+    model_config: &'a CrossEncoderConfig,
+    history: Vec<EpochReport>,
+    best: f64,
+}
+
+impl Saved<'_> {
+    /// The figure that picks the saved checkpoint.
+    fn selected(&self, r: &EpochReport) -> f64 {
+        match self.config.select {
+            SelectBy::Auroc => r.val_auroc,
+            SelectBy::AurocWithin => r.val_auroc_within,
+        }
+        .unwrap_or(f64::NEG_INFINITY)
+    }
+
+    /// Logs a validation, saves the model if it is the best so far (or the first), and rewrites
+    /// `train.json`.
+    fn record<B: Backend>(&mut self, model: &CrossEncoder<B>, report: EpochReport) -> Result<(), TrainError> {
         let f = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.4}"));
         eprintln!(
-            "epoch {epoch}: loss {:.4}, {:.0} pairs/s, val AUROC {} (within-problem {}), TNR@FNR0.2 {}",
+            "epoch {} step {}{}: loss {:.4}, {:.0} pairs/s, val AUROC {} (within-problem {}), TNR@FNR0.2 {}",
+            report.epoch,
+            report.step,
+            if report.out_of_time { " (out of time)" } else { "" },
             report.train_loss,
             report.pairs_per_second,
-            f(auroc),
-            f(within),
-            f(tnr)
+            f(report.val_auroc),
+            f(report.val_auroc_within),
+            f(report.val_tnr_at_fnr_0_2)
         );
-        history.push(report.clone());
-        let selected = |r: &EpochReport| {
-            match config.select {
-                SelectBy::Auroc => r.val_auroc,
-                SelectBy::AurocWithin => r.val_auroc_within,
-            }
-            .unwrap_or(f64::NEG_INFINITY)
-        };
-        let score = selected(&report);
-        if score > best || epoch == 1 {
-            best = score;
-            let precision = match config.save_precision {
+        let score = self.selected(&report);
+        let first = self.history.is_empty();
+        self.history.push(report);
+        if score > self.best || first {
+            self.best = score;
+            let precision = match self.config.save_precision {
                 SavePrecision::F32 => CheckpointPrecision::F32,
                 SavePrecision::F16 => CheckpointPrecision::F16,
                 SavePrecision::Bf16 => CheckpointPrecision::BF16,
             };
-            save_checkpoint(&inner, &model_config, &config.output, precision)?;
-            let tok_src = base.tokenizer();
-            let tok_dst = config.output.join("tokenizer.json");
+            save_checkpoint(model, self.model_config, &self.config.output, precision)?;
+            let tok_src = self.base.tokenizer();
+            let tok_dst = self.config.output.join("tokenizer.json");
             std::fs::copy(&tok_src, &tok_dst).map_err(|source| TrainError::Io { path: tok_dst, source })?;
         }
-        let best_report = history
+        let best_report = self
+            .history
             .iter()
-            .max_by(|a, b| selected(a).total_cmp(&selected(b)))
+            .max_by(|a, b| self.selected(a).total_cmp(&self.selected(b)))
             .cloned()
             .unwrap_or_default();
         let meta = CheckpointMeta {
-            train: config.clone(),
-            max_len: config.max_len,
-            buckets: config.buckets.clone(),
+            train: self.config.clone(),
+            max_len: self.config.max_len,
+            buckets: self.config.buckets.clone(),
             validation: best_report,
-            history: history.clone(),
+            history: self.history.clone(),
         };
-        meta.write(&config.output)?;
+        meta.write(&self.config.output)?;
+        Ok(())
     }
-    Ok(history)
 }
 
 #[cfg(test)]
@@ -320,9 +363,21 @@ mod tests {
 
     #[test]
     fn learning_rate_warms_up_then_decays() {
-        assert!((learning_rate(0, 100, 10, 1.0) - 0.1).abs() < 1e-12);
-        assert!((learning_rate(9, 100, 10, 1.0) - 1.0).abs() < 1e-12);
-        assert!((learning_rate(55, 100, 10, 1.0) - 0.5).abs() < 1e-12);
-        assert!(learning_rate(100, 100, 10, 1.0).abs() < 1e-12);
+        assert!((learning_rate(0, 100, 10, 1.0, 0.0) - 0.1).abs() < 1e-12);
+        assert!((learning_rate(9, 100, 10, 1.0, 0.0) - 1.0).abs() < 1e-12);
+        assert!((learning_rate(55, 100, 10, 1.0, 0.0) - 0.5).abs() < 1e-12);
+        assert!(learning_rate(100, 100, 10, 1.0, 0.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_time_budget_decays_the_rate_when_time_is_further_along_than_steps() {
+        // A quarter of the steps but three quarters of the time: a quarter of the peak is left.
+        assert!((learning_rate(32, 100, 10, 1.0, 0.75) - 0.25).abs() < 1e-12);
+        // Steps further along than time: the step schedule rules.
+        assert!((learning_rate(55, 100, 10, 1.0, 0.1) - 0.5).abs() < 1e-12);
+        // Out of time: nothing left, even mid-way through the steps.
+        assert!(learning_rate(20, 100, 10, 1.0, 1.0).abs() < 1e-12);
+        // Warmup follows steps only.
+        assert!((learning_rate(4, 100, 10, 1.0, 0.9) - 0.5).abs() < 1e-12);
     }
 }
