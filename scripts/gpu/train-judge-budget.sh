@@ -10,7 +10,8 @@
 #   .carry/data/{problems.jsonl, traces-*.jsonl.xz}, and .carry/cubecl.txz if a call brought it back.
 # With the checkpoint in the tree the call is within 64 MiB only with docs/, src/, tests/, fuzz/,
 # assets/ and data/ moved out of the checkout (the binary needs none of them).
-# Environment: TRAIN_SECONDS (default 300), DEADLINE (default 570), VARIANTS (default "fused unfused").
+# Environment: TRAIN_SECONDS (default 300), DEADLINE (default 570), VARIANTS (default "fused
+# unfused"), EVAL_PAIRS (default 40000; all for every pair).
 # Writes to $OUT: judge.tar (config, train.json, tokenizer, both train logs),
 # model.safetensors.part-*, eval.jsonl, frontier.tar and cubecl.txz.
 set -u
@@ -60,13 +61,14 @@ mkdir -p /tmp/pack && cp $J/config.json $J/train.json $J/tokenizer.json /tmp/pac
 for v in /tmp/v-*; do cp $v/train.log /tmp/pack/train-$(basename $v).log; done
 tar cf "$OUT/judge.tar" -C /tmp/pack .
 split -b 15M -d $J/model.safetensors "$OUT/model.safetensors.part-"
-# Every pair of the 1.5B eval set at each cut the judge was trained at; a stratified sample of
-# the 0.5B set's pairs.
+# Both eval sets at each cut the judge was trained at: a sample of $EVAL_PAIRS pairs, stratified
+# by problem (EVAL_PAIRS=all: every pair).
+pairs=(--max-pairs ${EVAL_PAIRS:-40000}); [ "${EVAL_PAIRS:-}" = all ] && pairs=()
 timeout $(($(left) - 90)) $B judge eval --judge $J --problems $D/problems.jsonl --device cuda --base none \
-  --traces $D/traces-eval-1.5b.jsonl --json | tee "$OUT/eval.jsonl"
+  --traces $D/traces-eval-1.5b.jsonl "${pairs[@]}" --json | tee "$OUT/eval.jsonl"
 at "eval 1.5b done"
 timeout $(($(left) - 60)) $B judge eval --judge $J --problems $D/problems.jsonl --device cuda --base none \
-  --traces $D/traces-eval.jsonl --max-pairs 30000 --json | tee -a "$OUT/eval.jsonl"
+  --traces $D/traces-eval.jsonl "${pairs[@]}" --json | tee -a "$OUT/eval.jsonl"
 at "eval 0.5b done"
 sed -e "s#^  model: .*#  model: $J#" sweeps/frontier-1.5b.yaml > /tmp/frontier-1.5b.yaml
 sed -i "s#^pipeline: .*#pipeline: $ROOT/pipelines/replay-eval.yaml#" /tmp/frontier-1.5b.yaml

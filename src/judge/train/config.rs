@@ -131,7 +131,7 @@ pub struct TrainConfig {
     #[serde(default)]
     pub device: DeviceKind,
     /// CUDA only: train through Burn's kernel fusion (`true`) or with one kernel per operation
-    /// (`false`: fewer, simpler kernels to compile and tune on a machine with a cold cache).
+    /// (`false`: no fused kernels to compile and tune on a machine with a cold cache).
     #[serde(default = "default_fusion")]
     pub fusion: bool,
     /// Checkpoint directory.
