@@ -156,3 +156,30 @@ fn the_committed_training_configs_load_with_file_relative_paths() {
     assert_eq!(both.truncator.checkpoints(), vec![64, 128, 256]);
     assert!(both.init.as_ref().is_some_and(|d| d.join("model.safetensors").is_file()));
 }
+
+#[test]
+fn eval_scores_the_baselines_alone_on_the_same_pairs_when_no_judge_is_given() {
+    use deepprune::judge::eval;
+    use deepprune::judge::lexical::LexicalJudge;
+    use deepprune::trace::truncate::{PrefixMode, TruncationSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traces.jsonl");
+    separable_traces(&path);
+    let set = deepprune::trace::dataset::load_traces(&path).unwrap();
+    let spec = TruncationSpec::new(PrefixMode::ReasoningWords, 100, &[]);
+    let pairs = eval::eval_pairs(&set, &spec, None, 0).unwrap();
+    assert_eq!(pairs.len(), 12 * 15);
+    let (alone, scores) = eval::evaluate(None, None, &pairs, &spec).unwrap();
+    assert!(alone.model.is_none() && scores.model.is_none());
+    assert_eq!(scores.named().iter().map(|(n, _)| *n).collect::<Vec<_>>(), vec!["lexical"]);
+    // No model: the report has no top-level judge figures, only the baselines.
+    let json = serde_json::to_value(&alone).unwrap();
+    assert!(json.get("auroc").is_none() && json["baselines"]["lexical"]["pairs"] == 180, "{json}");
+    // With a judge (here the lexical one), its figures are the baseline's on the same pairs.
+    let mut judge = LexicalJudge::default();
+    let (both, _) = eval::evaluate(Some(&mut judge), None, &pairs, &spec).unwrap();
+    assert_eq!(serde_json::to_value(&both).unwrap()["pairs"], 180);
+    let model = both.model.unwrap();
+    assert_eq!(model.pairs, 180);
+    assert_eq!(model.auroc, alone.baselines.lexical.auroc);
+}
