@@ -22,6 +22,25 @@ fn separable_traces(path: &std::path::Path) {
     }
 }
 
+/// A CPU training config over [`separable_traces`] in `dir` (a tiny encoder, checkpoint in
+/// `dir/ckpt`); returns its path.
+fn separable_config(dir: &std::path::Path, batch_size: usize, epochs: usize) -> std::path::PathBuf {
+    let base = common::root().join(deepprune::judge::bert::weights::BASE_MODEL_DIR);
+    let traces = dir.join("traces.jsonl");
+    separable_traces(&traces);
+    let yaml = format!(
+        "base: {}\ntraces: {}\ntruncator: {{mode: reasoning_words, count: 100}}\nmax_len: 32\nbuckets: [32]\n\
+         validation_fraction: 0.25\noversample: 1\nbatch_size: {batch_size}\nlr: 3.0e-3\nwarmup_fraction: 0.0\n\
+         epochs: {epochs}\ndevice: cpu\ntiny: true\nsave_precision: f32\noutput: {}\n",
+        base.display(),
+        traces.display(),
+        dir.join("ckpt").display()
+    );
+    let path = dir.join("train.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
 #[test]
 fn loss_falls_on_a_separable_set() {
     let base = common::root().join(deepprune::judge::bert::weights::BASE_MODEL_DIR);
@@ -31,18 +50,7 @@ fn loss_falls_on_a_separable_set() {
         base.display()
     );
     let dir = tempfile::tempdir().unwrap();
-    let traces = dir.path().join("traces.jsonl");
-    separable_traces(&traces);
-    let yaml = format!(
-        "base: {}\ntraces: {}\ntruncator: {{mode: reasoning_words, count: 100}}\nmax_len: 32\nbuckets: [32]\n\
-         validation_fraction: 0.25\noversample: 1\nbatch_size: 16\nlr: 3.0e-3\nwarmup_fraction: 0.0\n\
-         epochs: 4\ndevice: cpu\ntiny: true\nsave_precision: f32\noutput: {}\n",
-        base.display(),
-        traces.display(),
-        dir.path().join("ckpt").display()
-    );
-    let config_path = dir.path().join("train.yaml");
-    std::fs::write(&config_path, yaml).unwrap();
+    let config_path = separable_config(dir.path(), 16, 4);
     let config = TrainConfig::load(&config_path, &["loss=bce".to_string()]).unwrap();
     let history = backend::train_on_device(&config, false).unwrap();
     let (first, last) = (history.first().unwrap(), history.last().unwrap());
@@ -102,20 +110,8 @@ fn several_weighted_files_and_checkpoints_train_and_a_checkpoint_restarts_traini
 
 #[test]
 fn a_time_budget_ends_training_with_a_validated_checkpoint_and_validate_every_adds_validations() {
-    let base = common::root().join(deepprune::judge::bert::weights::BASE_MODEL_DIR);
     let dir = tempfile::tempdir().unwrap();
-    let traces = dir.path().join("traces.jsonl");
-    separable_traces(&traces);
-    let yaml = format!(
-        "base: {}\ntraces: {}\ntruncator: {{mode: reasoning_words, count: 100}}\nmax_len: 32\nbuckets: [32]\n\
-         validation_fraction: 0.25\noversample: 1\nbatch_size: 4\nlr: 3.0e-3\nwarmup_fraction: 0.0\n\
-         epochs: 50\ndevice: cpu\ntiny: true\nsave_precision: f32\noutput: {}\n",
-        base.display(),
-        traces.display(),
-        dir.path().join("ckpt").display()
-    );
-    let path = dir.path().join("train.yaml");
-    std::fs::write(&path, yaml).unwrap();
+    let path = separable_config(dir.path(), 4, 50);
     // 50 epochs of about 34 steps, each step validated every 5, cannot finish in 1.5 s: the
     // budget ends the run.
     let config = TrainConfig::load(&path, &["max_seconds=1.5".to_string(), "validate_every=5".to_string()]).unwrap();
