@@ -49,7 +49,7 @@ wait
 best="" score=-1
 for v in ${VARIANTS:-fused unfused}; do
   w=/tmp/v-$v
-  at "$v: $(grep -E '^epoch|^rc|pairs_per_s' $w/train.log | tail -n 12)"
+  at "$v: $(grep -E '^(epoch|rc)|pairs_per_s=' $w/train.log | tail -n 12)"
   s=$(python3 -c "import json,sys; m=json.load(open(sys.argv[1])); t=m['train']['select']; v=m['validation']; print(v['val_auroc_within' if t=='auroc_within' else 'val_auroc'] or -1)" $w/judge/train.json 2>/dev/null || echo -1)
   at "$v: validation $s"
   if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$s" "$score"; then best=$w score=$s; fi
