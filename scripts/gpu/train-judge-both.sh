@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
 # On the GPU machine: trains the judge of training/judge-minilm-both.yaml, then a learning curve
 # over the 1.5B training problems, and evaluates each judge on both regimes' eval sets.
-# Expects (carried, see scripts/gpu/README.md): /tmp/c/judge (the starting checkpoint),
+# Expects (carried, see scripts/dev/carry-prep.py): /tmp/c/judge (the starting checkpoint),
 # /tmp/c/data/{problems.jsonl, traces-train*.jsonl.gz, traces-eval*.jsonl.gz} and
 # .carry/bin/deepprune.xz. Writes the new checkpoint (in parts under 16 MiB), train.log,
-# eval.jsonl, the frontier (scripts/gpu/frontier-1.5b.sh) and curve.jsonl to $R (default $OUT). It outlives one 10-minute call when started
-# with setsid and R=/tmp/results; a later call copies /tmp/results to its $OUT.
+# eval.jsonl, the frontier (scripts/gpu/frontier-1.5b.sh) and curve.jsonl to $R (default $OUT).
+# It outlives one 10-minute call when started with setsid and R=/tmp/results; a later call
+# copies /tmp/results to its $OUT.
 set -u
 B=/tmp/bin/deepprune D=/tmp/c/data R=${R:-$OUT}
 mkdir -p "$R"
-mkdir -p /tmp/bin
-if [ -f .carry/bin/deepprune.xz ]; then
-  python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
-    .carry/bin/deepprune.xz $B.new && chmod +x $B.new && mv -f $B.new $B
-fi
+[ -f .carry/bin/deepprune.xz ] && bash scripts/gpu/unpack-binary.sh $B
 bash scripts/gpu/cubecl-cache.sh import
 # The caches come back however the job ends (a cold machine spends minutes compiling and tuning).
 trap 'OUT=$R bash scripts/gpu/cubecl-cache.sh export; touch "$R/done"' EXIT

@@ -21,7 +21,7 @@ at() { echo "[$(($(date +%s) - start)) s] $*"; }
 B=/tmp/bin/deepprune D=/tmp/c/data ROOT=$PWD
 mkdir -p $D && cp .carry/data/problems.jsonl $D/
 for f in .carry/data/*.jsonl.xz; do
-  python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" "$f" "$D/$(basename "$f" .xz)" &
+  bash scripts/gpu/unxz.sh "$f" "$D/$(basename "$f" .xz)" &
 done
 bash scripts/gpu/unpack-binary.sh $B
 wait

@@ -5,8 +5,6 @@
 #   unpack-binary.sh DEST
 set -eu
 dest=${1:?usage: unpack-binary.sh DEST}
-mkdir -p "$(dirname "$dest")"
-python3 -c "import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2],'wb'))" \
-  .carry/bin/deepprune.xz "$dest.new"
+bash "$(dirname "$0")/unxz.sh" .carry/bin/deepprune.xz "$dest.new"
 chmod +x "$dest.new"
 mv -f "$dest.new" "$dest"

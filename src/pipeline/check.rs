@@ -1,5 +1,6 @@
 //! The checks before a run, beyond the config's own (those ran when it loaded): the data files
-//! load (and, for a graded run, every problem can be graded), the output folder can be locked and written, and a live generator's servers answer.
+//! load (and, for a graded run, every problem can be graded), the output folder can be locked
+//! and written, and a live generator's servers answer.
 //! `deepprune-run --check` runs them alone; every run runs them before it starts.
 
 use super::live;
