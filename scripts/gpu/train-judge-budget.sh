@@ -11,9 +11,10 @@
 # With the checkpoint in the tree the call is within 64 MiB only with docs/, src/, tests/, fuzz/,
 # assets/ and data/ moved out of the checkout (the binary needs none of them).
 # Environment: TRAIN_SECONDS (default 300), DEADLINE (default 570), VARIANTS (default "fused
-# unfused"), EVAL_PAIRS (default 40000; all for every pair).
+# unfused"), EVAL_PAIRS (default 40000; all for every pair), VALIDATE_EVERY (steps, default 300),
+# VALIDATION_PAIRS (default 8000).
 # Writes to $OUT: judge.tar (config, train.json, tokenizer, both train logs),
-# model.safetensors.part-*, eval.jsonl, frontier.tar and cubecl.txz.
+# model.safetensors.part-*, eval.jsonl, frontier.tar, cubecl.txz and each variant's train log.
 set -u
 start=$(date +%s) DEADLINE=${DEADLINE:-570} TRAIN_SECONDS=${TRAIN_SECONDS:-300}
 left() { echo $((DEADLINE - ($(date +%s) - start))); }
@@ -30,7 +31,10 @@ sed -i 's/level = "balanced"/level = "minimal"/' cubecl.toml
 # Each variant compiles into its own cache (CubeCL finds target/ beside the nearest Cargo.toml);
 # every cache comes back merged, however the call ends.
 pack() {
-  for v in /tmp/v-*; do [ -d "$v/target" ] && cp -r "$v/target/." target/ 2>/dev/null; done
+  for v in /tmp/v-*; do
+    [ -d "$v/target" ] && cp -r "$v/target/." target/ 2>/dev/null
+    [ -f "$v/train.log" ] && sed 's/\x1b\[[0-9;]*m//g' "$v/train.log" | tail -n 200 > "$OUT/train-$(basename $v).log"
+  done
   bash scripts/gpu/cubecl-cache.sh export
 }
 trap pack EXIT
@@ -42,14 +46,15 @@ for v in ${VARIANTS:-fused unfused}; do
   sed -e "s#^init: .*#init: $ROOT/models/judge-minilm#" -e "s#\.\./\.\./shared/data/\(.*\)\.gz#$D/\1#" \
     -e "s#\.\./data/train/\(.*\)\.gz#$D/\1#" -e "s#^output: .*#output: $w/judge#" \
     -e "s#^fusion: .*#fusion: $fusion#" -e "s#^max_seconds: .*#max_seconds: $TRAIN_SECONDS#" \
-    -e "s#^validate_every: .*#validate_every: 400#" training/judge-minilm-both.yaml > $w/train.yaml
+    -e "s#^validate_every: .*#validate_every: ${VALIDATE_EVERY:-300}#" \
+    -e "s#^validation_max_pairs: .*#validation_max_pairs: ${VALIDATION_PAIRS:-8000}#" training/judge-minilm-both.yaml > $w/train.yaml
   (cd $w && timeout $(($(left) - 150)) $B judge train $w/train.yaml --quiet > $w/train.log 2>&1; echo "rc $?" >> $w/train.log) &
 done
 wait
 best="" score=-1
 for v in ${VARIANTS:-fused unfused}; do
   w=/tmp/v-$v
-  at "$v: $(grep -E '^(epoch|rc)|pairs_per_s=' $w/train.log | tail -n 12)"
+  at "$v: $(sed 's/\x1b\[[0-9;]*m//g' $w/train.log | grep -E '^(epoch|rc)|pairs_per_s=' | tail -n 12)"
   s=$(python3 -c "import json,sys; m=json.load(open(sys.argv[1])); t=m['train']['select']; v=m['validation']; print(v['val_auroc_within' if t=='auroc_within' else 'val_auroc'] or -1)" $w/judge/train.json 2>/dev/null || echo -1)
   at "$v: validation $s"
   if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$s" "$score"; then best=$w score=$s; fi
