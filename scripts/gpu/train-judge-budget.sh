@@ -28,11 +28,13 @@ bash scripts/gpu/unpack-binary.sh $B
 wait
 bash scripts/gpu/cubecl-cache.sh import
 sed -i 's/level = "balanced"/level = "minimal"/' cubecl.toml
-# Each variant compiles into its own cache (CubeCL finds target/ beside the nearest Cargo.toml);
-# every cache comes back merged, however the call ends.
+# Each variant compiles into its own cache (CubeCL finds target/ beside the nearest Cargo.toml).
+# Caches do not merge (same file names); the kept variant's becomes target/'s before the evaluation,
+# and if none is kept, the last variant's comes back. The train logs come back however it ends.
+kept=""
 pack() {
   for v in /tmp/v-*; do
-    [ -d "$v/target" ] && cp -r "$v/target/." target/ 2>/dev/null
+    [ -z "$kept" ] && [ -d "$v/target" ] && cp -r "$v/target/." target/ 2>/dev/null
     [ -f "$v/train.log" ] && sed 's/\x1b\[[0-9;]*m//g' "$v/train.log" | tail -n 200 > "$OUT/train-$(basename $v).log"
   done
   bash scripts/gpu/cubecl-cache.sh export
@@ -61,6 +63,7 @@ for v in ${VARIANTS:-fused unfused}; do
 done
 [ -n "$best" ] || { at "no variant saved a checkpoint"; exit 1; }
 at "kept $best (validation $score)"
+cp -r $best/target/. target/ 2>/dev/null; kept=$best
 J=$best/judge
 mkdir -p /tmp/pack && cp $J/config.json $J/train.json $J/tokenizer.json /tmp/pack/
 for v in /tmp/v-*; do cp $v/train.log /tmp/pack/train-$(basename $v).log; done
