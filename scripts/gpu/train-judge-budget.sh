@@ -12,12 +12,16 @@
 # assets/ and data/ moved out of the checkout (the binary needs none of them).
 # Environment: TRAIN_SECONDS (default 300), DEADLINE (default 570), VARIANTS (default "fused
 # unfused"), EVAL_PAIRS (default 40000; all for every pair), VALIDATE_EVERY (steps, default 300),
-# VALIDATION_PAIRS (default 8000).
+# VALIDATION_PAIRS (default 8000); TRAIN_RESERVE and EVAL_RESERVE (seconds before DEADLINE that
+# training and the evaluation must end by; defaults 150 and 60).
 # Writes to $OUT: judge.tar (config, train.json, tokenizer, both train logs),
 # model.safetensors.part-*, eval.jsonl, frontier.tar, cubecl.txz and each variant's train log.
 set -u
 start=$(date +%s) DEADLINE=${DEADLINE:-570} TRAIN_SECONDS=${TRAIN_SECONDS:-300}
 left() { echo $((DEADLINE - ($(date +%s) - start))); }
+# upto R CMD...: runs CMD until R seconds before DEADLINE; skips it when under 10 s would be left
+# (timeout 0 would mean no limit at all).
+upto() { local t=$(($(left) - $1)); shift; [ $t -ge 10 ] || { echo "skipped (no time): $1 $2"; return 124; }; timeout $t "$@"; }
 at() { echo "[$(($(date +%s) - start)) s] $*"; }
 B=/tmp/bin/deepprune D=/tmp/c/data ROOT=$PWD
 mkdir -p $D && cp .carry/data/problems.jsonl $D/
@@ -50,7 +54,7 @@ for v in ${VARIANTS:-fused unfused}; do
     -e "s#^fusion: .*#fusion: $fusion#" -e "s#^max_seconds: .*#max_seconds: $TRAIN_SECONDS#" \
     -e "s#^validate_every: .*#validate_every: ${VALIDATE_EVERY:-300}#" \
     -e "s#^validation_max_pairs: .*#validation_max_pairs: ${VALIDATION_PAIRS:-8000}#" training/judge-minilm-both.yaml > $w/train.yaml
-  (cd $w && timeout $(($(left) - 150)) $B judge train $w/train.yaml --quiet > $w/train.log 2>&1; echo "rc $?" >> $w/train.log) &
+  (cd $w && upto ${TRAIN_RESERVE:-150} $B judge train $w/train.yaml --quiet > $w/train.log 2>&1; echo "rc $?" >> $w/train.log) &
 done
 wait
 best="" score=-1
@@ -72,15 +76,12 @@ split -b 15M -d $J/model.safetensors "$OUT/model.safetensors.part-"
 # Both eval sets at each cut the judge was trained at: a sample of $EVAL_PAIRS pairs, stratified
 # by problem (EVAL_PAIRS=all: every pair).
 pairs=(--max-pairs ${EVAL_PAIRS:-40000}); [ "${EVAL_PAIRS:-}" = all ] && pairs=()
-timeout $(($(left) - 90)) $B judge eval --judge $J --problems $D/problems.jsonl --device cuda --base none \
-  --traces $D/traces-eval-1.5b.jsonl "${pairs[@]}" --json | tee "$OUT/eval.jsonl"
-at "eval 1.5b done"
-timeout $(($(left) - 60)) $B judge eval --judge $J --problems $D/problems.jsonl --device cuda --base none \
-  --traces $D/traces-eval.jsonl "${pairs[@]}" --json | tee -a "$OUT/eval.jsonl"
-at "eval 0.5b done"
+upto ${EVAL_RESERVE:-60} $B judge eval --judge $J --problems $D/problems.jsonl --device cuda \
+  --base none --traces $D/traces-eval-1.5b.jsonl --traces $D/traces-eval.jsonl "${pairs[@]}" --json | tee "$OUT/eval.jsonl"
+at "eval done"
 sed -e "s#^  model: .*#  model: $J#" sweeps/frontier-1.5b.yaml > /tmp/frontier-1.5b.yaml
 sed -i "s#^pipeline: .*#pipeline: $ROOT/pipelines/replay-eval.yaml#" /tmp/frontier-1.5b.yaml
-timeout $(($(left) - 15)) $B sweep /tmp/frontier-1.5b.yaml --judges model --quiet --output /tmp/frontier \
+upto 15 $B sweep /tmp/frontier-1.5b.yaml --judges model --quiet --output /tmp/frontier \
   --set generator.traces=$D/traces-eval-1.5b.jsonl --set generator.problems=$D/problems.jsonl --set judge.device=cuda 2>&1 | tail -n 3
 at "sweep stopped; $(wc -l < /tmp/frontier/rows.jsonl 2>/dev/null) rows"
 tar cf "$OUT/frontier.tar" -C /tmp frontier 2>/dev/null
