@@ -14,8 +14,8 @@
 # unfused"), EVAL_PAIRS (default 40000; all for every pair), VALIDATE_EVERY (steps, default 300),
 # VALIDATION_PAIRS (default 8000); TRAIN_RESERVE and EVAL_RESERVE (seconds before DEADLINE that
 # training and the evaluation must end by; defaults 150 and 60).
-# Writes to $OUT: judge.tar (config, train.json, tokenizer, both train logs),
-# model.safetensors.part-*, eval.jsonl, frontier.tar, cubecl.txz and each variant's train log.
+# Writes to $OUT: judge.tar (config, train.json, tokenizer), model.safetensors.part-*, eval.jsonl,
+# frontier.tar, cubecl.txz and each variant's train log (train-v-*.log).
 set -u
 start=$(date +%s) DEADLINE=${DEADLINE:-570} TRAIN_SECONDS=${TRAIN_SECONDS:-300}
 left() { echo $((DEADLINE - ($(date +%s) - start))); }
@@ -23,6 +23,8 @@ left() { echo $((DEADLINE - ($(date +%s) - start))); }
 # (timeout 0 would mean no limit at all).
 upto() { local t=$(($(left) - $1)); shift; [ $t -ge 10 ] || { echo "skipped (no time): $1 $2"; return 124; }; timeout $t "$@"; }
 at() { echo "[$(($(date +%s) - start)) s] $*"; }
+# plain LOG: the log without the ANSI colour codes tracing writes even into a file.
+plain() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
 B=/tmp/bin/deepprune D=/tmp/c/data ROOT=$PWD
 mkdir -p $D && cp .carry/data/problems.jsonl $D/
 for f in .carry/data/*.jsonl.xz; do
@@ -39,7 +41,7 @@ kept=""
 pack() {
   for v in /tmp/v-*; do
     [ -z "$kept" ] && [ -d "$v/target" ] && cp -r "$v/target/." target/ 2>/dev/null
-    [ -f "$v/train.log" ] && sed 's/\x1b\[[0-9;]*m//g' "$v/train.log" | tail -n 200 > "$OUT/train-$(basename $v).log"
+    [ -f "$v/train.log" ] && plain "$v/train.log" > "$OUT/train-$(basename $v).log"
   done
   bash scripts/gpu/cubecl-cache.sh export
 }
@@ -60,7 +62,7 @@ wait
 best="" score=-1
 for v in ${VARIANTS:-fused unfused}; do
   w=/tmp/v-$v
-  at "$v: $(sed 's/\x1b\[[0-9;]*m//g' $w/train.log | grep -E '^(epoch|rc)|pairs_per_s=' | tail -n 12)"
+  at "$v: $(plain $w/train.log | grep -E '^(epoch|rc)|pairs_per_s=' | tail -n 12)"
   s=$(python3 -c "import json,sys; m=json.load(open(sys.argv[1])); t=m['train']['select']; v=m['validation']; print(v['val_auroc_within' if t=='auroc_within' else 'val_auroc'] or -1)" $w/judge/train.json 2>/dev/null || echo -1)
   at "$v: validation $s"
   if python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)" "$s" "$score"; then best=$w score=$s; fi
@@ -70,7 +72,6 @@ at "kept $best (validation $score)"
 cp -r $best/target/. target/ 2>/dev/null; kept=$best
 J=$best/judge
 mkdir -p /tmp/pack && cp $J/config.json $J/train.json $J/tokenizer.json /tmp/pack/
-for v in /tmp/v-*; do cp $v/train.log /tmp/pack/train-$(basename $v).log; done
 tar cf "$OUT/judge.tar" -C /tmp/pack .
 split -b 15M -d $J/model.safetensors "$OUT/model.safetensors.part-"
 # Both eval sets at each cut the judge was trained at: a sample of $EVAL_PAIRS pairs, stratified
