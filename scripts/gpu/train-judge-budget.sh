@@ -26,14 +26,7 @@ at() { echo "[$(($(date +%s) - start)) s] $*"; }
 # plain LOG: the log without the ANSI colour codes tracing writes even into a file.
 plain() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
 B=/tmp/bin/deepprune D=/tmp/c/data ROOT=$PWD
-mkdir -p $D && cp .carry/data/problems.jsonl $D/
-for f in .carry/data/*.jsonl.xz; do
-  bash scripts/gpu/unxz.sh "$f" "$D/$(basename "$f" .xz)" &
-done
-bash scripts/gpu/unpack-binary.sh $B
-wait
-bash scripts/gpu/cubecl-cache.sh import
-sed -i 's/level = "balanced"/level = "minimal"/' cubecl.toml
+bash scripts/gpu/prepare-carry.sh
 # Each variant compiles into its own cache (CubeCL finds target/ beside the nearest Cargo.toml).
 # Caches do not merge (same file names); the kept variant's becomes target/'s before the evaluation,
 # and if none is kept, the last variant's comes back. The train logs come back however it ends.
