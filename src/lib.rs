@@ -36,3 +36,15 @@ pub fn exit_on_panic() {
         std::process::exit(101);
     }));
 }
+
+/// Logs to stderr at the level `RUST_LOG` names (default `warn`), in colour only when stderr is a
+/// terminal and `NO_COLOR` is unset: a log redirected to a file or a pipe holds plain text.
+pub fn init_logging() {
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .init();
+}

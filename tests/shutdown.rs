@@ -1,7 +1,7 @@
 //! `deepprune-run` as a process: a signal mid-run writes the problems that finished and exits
 //! 130 or 143, a killed run keeps the lines it appended, one run at a time holds an output
 //! folder, `--check` finds an unwritable folder and a server that does not answer, and a live
-//! run whose every request fails exits 1 saying why.
+//! run whose every request fails exits 1 saying why; a log sent to a pipe is plain text.
 
 mod common;
 
@@ -183,6 +183,16 @@ fn check_passes_on_the_quickstart_and_runs_nothing() {
     assert!(stdout.contains("ok    generator: 10 problems, 320 traces"), "{stdout}");
     assert!(!stdout.contains("FAIL"), "{stdout}");
     assert!(!out.join("report.json").exists() && !out.join("problems.jsonl").exists(), "--check ran the pipeline");
+}
+
+#[test]
+fn a_log_sent_to_a_pipe_has_no_colour_codes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = deepprune_run(&tmp.path().join("out"), &[]).env("RUST_LOG", "info").env_remove("NO_COLOR").output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains(" INFO deepprune::pipeline::voter: voted"), "{log}");
+    assert!(!log.contains('\x1b'), "colour codes in a piped log: {log}");
 }
 
 #[test]

@@ -23,7 +23,7 @@ left() { echo $((DEADLINE - ($(date +%s) - start))); }
 # (timeout 0 would mean no limit at all).
 upto() { local t=$(($(left) - $1)); shift; [ $t -ge 10 ] || { echo "skipped (no time): $1 $2"; return 124; }; timeout $t "$@"; }
 at() { echo "[$(($(date +%s) - start)) s] $*"; }
-# plain LOG: the log without the ANSI colour codes tracing writes even into a file.
+# plain LOG: the log without ANSI colour codes, which older builds wrote into files too.
 plain() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
 B=/tmp/bin/deepprune D=/tmp/c/data ROOT=$PWD
 bash scripts/gpu/prepare-carry.sh

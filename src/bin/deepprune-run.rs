@@ -43,10 +43,7 @@ struct Args {
 
 fn main() -> ExitCode {
     deepprune::exit_on_panic();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    deepprune::init_logging();
     match run(&Args::parse()) {
         Ok(code) => code,
         Err(e) => {

@@ -244,10 +244,7 @@ enum AnswersCommand {
 
 fn main() -> anyhow::Result<()> {
     deepprune::exit_on_panic();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    deepprune::init_logging();
     match Cli::parse().command {
         Command::Answers { command: AnswersCommand::Check { problems, traces, json } } => {
             let problems = load_problems(&problems).context("loading problems")?;
