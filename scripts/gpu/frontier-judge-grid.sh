@@ -8,12 +8,8 @@
 # Environment: DEADLINE (default 480), TAU_128 (default "[0.3, 0.4, 0.5, 0.6, 0.7]"),
 # TAU_64 (default "[0.2, 0.3, 0.4]").
 set -u
-start=$(date +%s) DEADLINE=${DEADLINE:-480}
-left() { echo $((DEADLINE - ($(date +%s) - start))); }
-at() { echo "[$(($(date +%s) - start)) s] $*"; }
-B=/tmp/bin/deepprune D=/tmp/c/data ROOT=$PWD
-bash scripts/gpu/prepare-carry.sh
-trap 'bash scripts/gpu/cubecl-cache.sh export' EXIT
+DEADLINE=${DEADLINE:-480}
+source scripts/gpu/one-call.sh
 grid() { # grid NAME PREFIX TAUS VARIANTS
   python3 - "$ROOT" "$@" <<'PY' > /tmp/sweep-$1.yaml
 import re, sys
@@ -30,8 +26,7 @@ mkdir -p /tmp/c && cp -r .carry/judge /tmp/c/judge
 grid 128 128 "${TAU_128:-[0.3, 0.4, 0.5, 0.6, 0.7]}" "[[]]"
 grid 64 64 "${TAU_64:-[0.2, 0.3, 0.4]}" '[[], ["truncator.later=[128,256]", clusterer.band=0.1]]'
 for name in 128 64; do
-  t=$(($(left) - 15)); [ $t -ge 10 ] || { at "sweep $name skipped (no time)"; continue; }
-  timeout $t $B sweep /tmp/sweep-$name.yaml --quiet --output /tmp/frontier-$name \
+  upto 15 $B sweep /tmp/sweep-$name.yaml --quiet --output /tmp/frontier-$name \
     --set generator.traces=$D/traces-eval-1.5b.jsonl --set generator.problems=$D/problems.jsonl \
     --set judge.device=cuda 2>&1 | grep -E '^Error|rows;' | head -n 3
   at "sweep $name: $(wc -l < /tmp/frontier-$name/rows.jsonl 2>/dev/null) rows"

@@ -9,12 +9,8 @@
 # Writes to $OUT: curve.jsonl (one `judge eval` line per judge and cut, with "curve_problems"),
 # curve-N.log (each training log, with its validations), cubecl.txz.
 set -u
-start=$(date +%s) DEADLINE=${DEADLINE:-540}
-left() { echo $((DEADLINE - ($(date +%s) - start))); }
-at() { echo "[$(($(date +%s) - start)) s] $*"; }
-B=/tmp/bin/deepprune D=/tmp/c/data ROOT=$PWD
-bash scripts/gpu/prepare-carry.sh
-trap 'bash scripts/gpu/cubecl-cache.sh export' EXIT
+DEADLINE=${DEADLINE:-540}
+source scripts/gpu/one-call.sh
 export RUST_LOG=${RUST_LOG:-info}
 curve=(${CURVE:-224 96 32})
 for n in "${curve[@]}"; do
@@ -32,14 +28,13 @@ for key, value in [("init", f"{root}/models/judge-minilm"), ("output", f"/tmp/lc
     text = re.sub(rf"^{key}: .*$", f"{key}: {value}", text, flags=re.M)
 print(text)
 PY
-  timeout $(($(left) - 30)) $B judge train /tmp/lc$n.yaml --quiet > /tmp/lc$n.log 2>&1
+  upto 30 $B judge train /tmp/lc$n.yaml --quiet > /tmp/lc$n.log 2>&1
   echo "rc $?" >> /tmp/lc$n.log
   sed 's/\x1b\[[0-9;]*m//g' /tmp/lc$n.log > "$OUT/curve-$n.log"
   at "$n problems: $(grep -E '^(epoch|rc|training on)' "$OUT/curve-$n.log" | tr '\n' ';')"
   [ -f /tmp/lc$n/model.safetensors ] || continue
   sets=(--traces $D/traces-eval-1.5b.jsonl); [ $n = "${curve[0]}" ] && sets+=(--traces $D/traces-eval.jsonl)
-  t=$(($(left) - 10)); [ $t -ge 10 ] || { at "eval of $n skipped (no time)"; continue; }
-  timeout $t $B judge eval --judge /tmp/lc$n --problems $D/problems.jsonl --device cuda --base none "${sets[@]}" \
+  upto 10 $B judge eval --judge /tmp/lc$n --problems $D/problems.jsonl --device cuda --base none "${sets[@]}" \
     --max-pairs ${EVAL_PAIRS:-20000} --json 2>/dev/null | sed "s/^{/{\"curve_problems\":$n,/" >> "$OUT/curve.jsonl"
   at "$n problems evaluated"
 done

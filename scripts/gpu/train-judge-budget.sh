@@ -17,16 +17,10 @@
 # Writes to $OUT: judge.tar (config, train.json, tokenizer), model.safetensors.part-*, eval.jsonl,
 # frontier.tar, cubecl.txz and each variant's train log (train-v-*.log).
 set -u
-start=$(date +%s) DEADLINE=${DEADLINE:-570} TRAIN_SECONDS=${TRAIN_SECONDS:-300}
-left() { echo $((DEADLINE - ($(date +%s) - start))); }
-# upto R CMD...: runs CMD until R seconds before DEADLINE; skips it when under 10 s would be left
-# (timeout 0 would mean no limit at all).
-upto() { local t=$(($(left) - $1)); shift; [ $t -ge 10 ] || { echo "skipped (no time): $1 $2"; return 124; }; timeout $t "$@"; }
-at() { echo "[$(($(date +%s) - start)) s] $*"; }
+DEADLINE=${DEADLINE:-570} TRAIN_SECONDS=${TRAIN_SECONDS:-300}
+source scripts/gpu/one-call.sh
 # plain LOG: the log without ANSI colour codes, which older builds wrote into files too.
 plain() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
-B=/tmp/bin/deepprune D=/tmp/c/data ROOT=$PWD
-bash scripts/gpu/prepare-carry.sh
 # Each variant compiles into its own cache (CubeCL finds target/ beside the nearest Cargo.toml).
 # Caches do not merge (same file names); the kept variant's becomes target/'s before the evaluation,
 # and if none is kept, the last variant's comes back. The train logs come back however it ends.
