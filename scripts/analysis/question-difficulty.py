@@ -68,7 +68,6 @@ def within_auroc(groups):
 
 def pair_labels(cs):
     """(same, count) of every pair of one problem's traces, i < j."""
-    same = total = 0
     counts = collections.Counter(c for c in cs if c >= 0)
     n = len(cs)
     total = n * (n - 1) // 2

@@ -30,7 +30,7 @@ print(text)
 PY
   upto 30 $B judge train /tmp/lc$n.yaml --quiet > /tmp/lc$n.log 2>&1
   echo "rc $?" >> /tmp/lc$n.log
-  sed 's/\x1b\[[0-9;]*m//g' /tmp/lc$n.log > "$OUT/curve-$n.log"
+  plain /tmp/lc$n.log > "$OUT/curve-$n.log"
   at "$n problems: $(grep -E '^(epoch|rc|training on)' "$OUT/curve-$n.log" | tr '\n' ';')"
   [ -f /tmp/lc$n/model.safetensors ] || continue
   sets=(--traces $D/traces-eval-1.5b.jsonl); [ $n = "${curve[0]}" ] && sets+=(--traces $D/traces-eval.jsonl)

@@ -19,8 +19,6 @@
 set -u
 DEADLINE=${DEADLINE:-570} TRAIN_SECONDS=${TRAIN_SECONDS:-300}
 source scripts/gpu/one-call.sh
-# plain LOG: the log without ANSI colour codes, which older builds wrote into files too.
-plain() { sed 's/\x1b\[[0-9;]*m//g' "$1"; }
 # Each variant compiles into its own cache (CubeCL finds target/ beside the nearest Cargo.toml).
 # Caches do not merge (same file names); the kept variant's becomes target/'s before the evaluation,
 # and if none is kept, the last variant's comes back. The train logs come back however it ends.
